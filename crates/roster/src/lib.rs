@@ -5,6 +5,10 @@
 //! with where and when the user actually signs in.
 #![deny(missing_docs)]
 
+mod load;
+
+pub use load::{Error, RowError};
+
 use compact_str::CompactString;
 use jetlag_event::{Country, Timestamp};
 use rustc_hash::FxHashMap;
