@@ -1,28 +1,89 @@
 //! The contract every detector follows.
 
-use jetlag_event::{Alert, SignIn};
-use jetlag_roster::Roster;
+use jetlag_event::{Alert, SignIn, Timestamp};
+use jetlag_roster::{Employee, Roster};
 
-/// What a detector may consult besides the event: read-only, shared by all detectors.
+use crate::Error;
+
+/// A user interned by the [`Engine`](crate::Engine): dense ids from 0, stable for the
+/// engine's life and across [`snapshot`](crate::Engine::snapshot) /
+/// [`restore`](crate::Engine::restore). Per-user detectors index a `Vec` with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(pub u32);
+
+impl UserId {
+    /// The id as a `Vec` index.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What a detector may consult besides the event: read-only, built by the engine per event.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     /// The HR roster (empty when none was given).
     pub roster: &'a Roster,
+    /// The event's user, interned.
+    pub user: UserId,
+    /// The event's user's roster entry, if any (looked up once per event).
+    pub employee: Option<&'a Employee>,
+}
+
+impl Context<'_> {
+    /// Whether the event's user was hired fewer than `days` days before `at`.
+    pub fn is_recent_hire(&self, at: Timestamp, days: i64) -> bool {
+        let Some(hired) = self.employee.and_then(|e| e.hire_date) else {
+            return false;
+        };
+        let day = jiff::tz::Offset::UTC.to_datetime(at).date();
+        hired
+            .until(day)
+            .is_ok_and(|span| i64::from(span.get_days()) < days)
+    }
+}
+
+/// What a detector's state is keyed by; decides which stage of a split deployment runs it
+/// (see [`Stages`](crate::Stages)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateKey {
+    /// Per-user state ([`UserId`]): impossible travel, new country, ...
+    User,
+    /// Per-IP state across identities: shared IP, password spray.
+    Ip,
+    /// Per-device (or session) state across identities: shared device.
+    Device,
 }
 
 /// A detector: sees sign-ins in time order and raises alerts.
 ///
 /// **Invariant:** detectors do no I/O and never panic on any event; they receive events in
-/// non-decreasing `time` order (ties broken by `event_id`), each `event_id` once.
+/// non-decreasing `time` order (ties broken by `event_id`), each `event_id` once. A late
+/// event (earlier than one already seen) may still arrive from a stream: it must not panic
+/// or divide by a negative time.
 pub trait Detector: Send {
     /// The detector's name as written in alerts and config (`impossible_travel`, ...).
     fn name(&self) -> &'static str;
+
+    /// What the detector's state is keyed by.
+    fn key(&self) -> StateKey;
 
     /// Observes one event, pushing any alerts it triggers onto `out`.
     fn observe(&mut self, ev: &SignIn, ctx: &Context<'_>, out: &mut Vec<Alert>);
 
     /// The input has ended (batch scans): push alerts still pending.
-    fn finish(&mut self, _ctx: &Context<'_>, _out: &mut Vec<Alert>) {}
+    fn finish(&mut self, _roster: &Roster, _out: &mut Vec<Alert>) {}
+
+    /// Encodes all of the detector's state (not its config).
+    ///
+    /// # Errors
+    /// [`Error::Encode`] if the encoder fails.
+    fn save_state(&self) -> Result<Vec<u8>, Error>;
+
+    /// Replaces the detector's state with one written by [`Detector::save_state`].
+    ///
+    /// # Errors
+    /// [`Error::Decode`] or [`Error::Inconsistent`] on bytes that are not such a state.
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error>;
 }
 
 /// A stable alert id: a hex hash of the detector name and the ids of the events (or keys)

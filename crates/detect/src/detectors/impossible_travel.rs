@@ -1,0 +1,521 @@
+//! impossible_travel: two successful sign-ins of one user too far apart for the time
+//! between them.
+//!
+//! Each user keeps a small window of recent located sign-ins (one per distinct place). A new
+//! sign-in is compared with *every* sign-in in the window, not just the last, so A→B→A token
+//! replay and late events are caught. The distance that counts is the *minimum feasible*
+//! one: the great-circle distance minus both locations' accuracy radii. Pairs that touch a
+//! network hiding the user's location (VPN, Tor, proxy, relay, hosting, corporate egress,
+//! satellite) are kept low; pairs of places a user (or the org) flips between routinely
+//! (split-tunnel VPN) stop alerting after a few repeats.
+
+use std::net::IpAddr;
+
+use compact_str::CompactString;
+use jetlag_event::{
+    Alert, Country, GeoSource, NetClass, NetClasses, Outcome, Severity, SignIn, Timestamp,
+};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::config::Problems;
+use crate::detector::{Context, Detector, StateKey};
+use crate::detectors::{
+    decode, default_high_risk_countries, default_recent_hire_days, encode, per_user, thousands,
+};
+use crate::geo;
+use crate::{Error, alert_id};
+
+const NAME: &str = "impossible_travel";
+
+/// `[detect.impossible_travel]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Run this detector. Default `true`.
+    pub enabled: bool,
+    /// Speed in km/h above which travel is impossible. Default 1000: a commercial jet
+    /// cruises at 850–950 km/h ground speed; the margin absorbs tail winds.
+    pub max_speed_kmh: f64,
+    /// Minimum feasible distance in km below which nothing alerts. Default 500: below this,
+    /// GeoIP error (city-level accuracy is tens to hundreds of km) dominates.
+    pub min_distance_km: f64,
+    /// Located sign-ins kept per user (one per distinct place; the oldest is dropped).
+    /// Default 4, range 1–32. More catches longer replay chains at ~100 bytes per user each.
+    pub window_size: usize,
+    /// Accuracy radius assumed for a GeoIP location without one, km. Default 50: MaxMind
+    /// states its City accuracy as "within 50 km" and DB-IP Lite reports no radius.
+    pub geoip_radius_km: f64,
+    /// Accuracy radius assumed for a log-supplied location without one, km. Default 100:
+    /// vendors (Entra, Okta) geolocate the IP themselves with undisclosed accuracy.
+    pub log_radius_km: f64,
+    /// Smallest radius for a mobile-carrier IP, km. Default 500: carrier-grade NAT exits
+    /// serve whole regions and MaxMind often reports 500–1000 km for them.
+    pub mobile_radius_km: f64,
+    /// Alerts for the same pair of places (1° cells) one user raises before the pair counts
+    /// as routine and stops alerting. Default 3 (a split-tunnel VPN flips every day).
+    /// Pairs touching a high-risk country never become routine.
+    pub repeat_limit: u32,
+    /// Distinct users of the org flipping between the same pair of places before the pair
+    /// counts as routine for everyone. Default 10. 0 disables org-wide suppression.
+    pub org_repeat_users: u32,
+    /// Countries (ISO alpha-2) that raise severity. Default KP, CN, RU, IR, BY, SY, CU
+    /// (broad US sanctions; named in the DPRK IT-worker advisories).
+    pub high_risk_countries: Vec<Country>,
+    /// Users hired fewer than this many days before the sign-in get a higher score.
+    /// Default 90.
+    pub recent_hire_days: i64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            enabled: true,
+            max_speed_kmh: 1000.0,
+            min_distance_km: 500.0,
+            window_size: 4,
+            geoip_radius_km: 50.0,
+            log_radius_km: 100.0,
+            mobile_radius_km: 500.0,
+            repeat_limit: 3,
+            org_repeat_users: 10,
+            high_risk_countries: default_high_risk_countries(),
+            recent_hire_days: default_recent_hire_days(),
+        }
+    }
+}
+
+impl Config {
+    pub(crate) fn validate(&self, p: &mut Problems<'_>) {
+        p.positive("max_speed_kmh", self.max_speed_kmh);
+        p.non_negative("min_distance_km", self.min_distance_km);
+        p.in_range("window_size", self.window_size, 1, 32);
+        p.non_negative("geoip_radius_km", self.geoip_radius_km);
+        p.non_negative("log_radius_km", self.log_radius_km);
+        p.non_negative("mobile_radius_km", self.mobile_radius_km);
+        p.in_range("recent_hire_days", self.recent_hire_days, 0, 3650);
+    }
+}
+
+/// One located sign-in in a user's window.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Seen {
+    event_id: CompactString,
+    time: Timestamp,
+    ip: Option<IpAddr>,
+    city: Option<CompactString>,
+    lat: f32,
+    lon: f32,
+    radius_km: f32,
+    country: Option<Country>,
+    net: NetClasses,
+    place: u16,
+}
+
+/// A pair of places and how often this user alerted on it.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct Pair {
+    key: u32,
+    count: u16,
+}
+
+const PAIRS: usize = 3;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct User {
+    len: u8,
+    pairs: [Pair; PAIRS],
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    users: Vec<User>,
+    /// `users.len() * window_size` slots, user `u` owning `u*w .. u*w + users[u].len`,
+    /// oldest first.
+    slots: Vec<Seen>,
+    /// Pair of places → distinct users who alerted on it.
+    org_pairs: FxHashMap<u32, u32>,
+}
+
+/// The impossible-travel detector.
+#[derive(Debug)]
+pub struct ImpossibleTravel {
+    config: Config,
+    state: State,
+}
+
+/// The worst pair found for one new sign-in.
+struct Finding {
+    slot: usize,
+    distance_km: f64,
+    min_distance_km: f64,
+    elapsed_s: f64,
+    /// Minimum feasible speed; `None` when both sign-ins fall in the same instant.
+    min_speed_kmh: Option<f64>,
+}
+
+impl ImpossibleTravel {
+    /// A detector with `config` (values out of range are clamped).
+    pub fn new(config: &Config) -> ImpossibleTravel {
+        let mut config = config.clone();
+        config.window_size = config.window_size.clamp(1, 32);
+        ImpossibleTravel {
+            config,
+            state: State::default(),
+        }
+    }
+
+    /// The accuracy radius to assume for `ev`'s location.
+    fn radius_km(&self, ev: &SignIn, reported: Option<f64>, source: GeoSource) -> f64 {
+        let default = match source {
+            GeoSource::Log => self.config.log_radius_km,
+            GeoSource::Geoip => self.config.geoip_radius_km,
+        };
+        let mut r = reported
+            .filter(|r| r.is_finite() && *r >= 0.0)
+            .unwrap_or(default);
+        if ev.network.contains(NetClass::Mobile) {
+            r = r.max(self.config.mobile_radius_km);
+        }
+        r
+    }
+
+    fn high_risk(&self, c: Option<Country>) -> bool {
+        c.is_some_and(|c| self.config.high_risk_countries.contains(&c))
+    }
+}
+
+/// The 1° cell of a point, as a number below 64,800.
+fn place(lat: f64, lon: f64) -> u16 {
+    let row = (lat + 90.0).floor().clamp(0.0, 179.0) as u16;
+    let col = (lon + 180.0).floor().clamp(0.0, 359.0) as u16;
+    row * 360 + col
+}
+
+fn pair_key(a: u16, b: u16) -> u32 {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    (u32::from(lo) << 16) | u32::from(hi)
+}
+
+fn elapsed_s(a: Timestamp, b: Timestamp) -> f64 {
+    let d = b.as_nanosecond() - a.as_nanosecond();
+    (d.unsigned_abs() as f64) / 1e9
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn describe(city: Option<&str>, country: Option<Country>) -> String {
+    match (city, country) {
+        (Some(city), Some(c)) => format!("{city}, {c}"),
+        (Some(city), None) => city.to_string(),
+        (None, Some(c)) => c.to_string(),
+        (None, None) => "an unknown place".to_string(),
+    }
+}
+
+/// "in the same second as", "20 min after", "3.5 h after".
+fn when(s: f64) -> String {
+    if s < 1.0 {
+        "in the same second as".to_string()
+    } else if s < 3600.0 {
+        format!("{} min after", (s / 60.0).round().max(1.0))
+    } else {
+        format!("{:.1} h after", s / 3600.0)
+    }
+}
+
+impl Detector for ImpossibleTravel {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn key(&self) -> StateKey {
+        StateKey::User
+    }
+
+    fn observe(&mut self, ev: &SignIn, ctx: &Context<'_>, out: &mut Vec<Alert>) {
+        if ev.outcome != Outcome::Success {
+            return;
+        }
+        let Some(g) = &ev.geo else { return };
+        let Some((lat, lon)) = g.point() else { return };
+        if !geo::valid(lat, lon) {
+            return;
+        }
+        let radius = self.radius_km(ev, g.radius_km, g.source);
+        let w = self.config.window_size;
+        let u = ctx.user.index();
+        per_user(&mut self.state.users, ctx.user);
+        if self.state.slots.len() < self.state.users.len() * w {
+            self.state
+                .slots
+                .resize_with(self.state.users.len() * w, Seen::default);
+        }
+        let base = u * w;
+        let len = usize::from(self.state.users[u].len);
+        let window = &self.state.slots[base..base + len];
+        if window.iter().any(|s| s.event_id == ev.event_id) {
+            return; // the same event again
+        }
+
+        // Compare with every sign-in in the window; keep the worst pair.
+        let mut worst: Option<Finding> = None;
+        for (i, s) in window.iter().enumerate() {
+            let distance = geo::haversine_km(f64::from(s.lat), f64::from(s.lon), lat, lon);
+            let min_distance = (distance - f64::from(s.radius_km) - radius).max(0.0);
+            if min_distance <= self.config.min_distance_km {
+                continue;
+            }
+            let elapsed = elapsed_s(s.time, ev.time);
+            let min_speed = if elapsed > 0.0 {
+                let v = min_distance / (elapsed / 3600.0);
+                if v <= self.config.max_speed_kmh {
+                    continue;
+                }
+                Some(v)
+            } else {
+                None // same instant: any distance above the minimum is impossible
+            };
+            let worse = match &worst {
+                None => true,
+                Some(f) => match (min_speed, f.min_speed_kmh) {
+                    (None, Some(_)) => true,
+                    (Some(_), None) => false,
+                    (None, None) => min_distance > f.min_distance_km,
+                    (Some(a), Some(b)) => a > b,
+                },
+            };
+            if worse {
+                worst = Some(Finding {
+                    slot: i,
+                    distance_km: distance,
+                    min_distance_km: min_distance,
+                    elapsed_s: elapsed,
+                    min_speed_kmh: min_speed,
+                });
+            }
+        }
+
+        let here = place(lat, lon);
+        if let Some(f) = worst {
+            let from = self.state.slots[base + f.slot].clone();
+            self.alert(ev, ctx, &from, here, f, out);
+        }
+
+        // Remember this sign-in: replace an older one at the same place (the newest one is
+        // what later sign-ins must be compared with), else drop the oldest when full.
+        let slots = &mut self.state.slots[base..base + w];
+        let net = ev.network;
+        let mut len = len;
+        if let Some(j) = slots[..len]
+            .iter()
+            .position(|s| s.place == here && s.net == net)
+        {
+            slots[j..len].rotate_left(1);
+            len -= 1;
+        } else if len == w {
+            slots.rotate_left(1);
+            len -= 1;
+        }
+        // Keep the window in time order even for a late event.
+        let at = slots[..len].partition_point(|s| s.time <= ev.time);
+        slots[at..=len].rotate_right(1);
+        let s = &mut slots[at];
+        s.event_id.clone_from(&ev.event_id);
+        s.time = ev.time;
+        s.ip = ev.ip;
+        match &g.city {
+            Some(c) => s
+                .city
+                .get_or_insert_with(CompactString::default)
+                .clone_from(c),
+            None => s.city = None,
+        }
+        s.lat = lat as f32;
+        s.lon = lon as f32;
+        s.radius_km = radius as f32;
+        s.country = g.country;
+        s.net = net;
+        s.place = here;
+        self.state.users[u].len = (len + 1) as u8;
+    }
+
+    fn save_state(&self) -> Result<Vec<u8>, Error> {
+        encode(NAME, &(self.config.window_size as u32, &self.state))
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let (w, mut state): (u32, State) = decode(NAME, bytes)?;
+        let w_now = self.config.window_size;
+        if w as usize != w_now {
+            // Re-pack to the configured window size, keeping the newest sign-ins.
+            let w_old = w as usize;
+            let mut slots = Vec::with_capacity(state.users.len() * w_now);
+            for (u, user) in state.users.iter_mut().enumerate() {
+                let len = usize::from(user.len).min(w_old);
+                let keep = len.min(w_now);
+                let start = u * w_old + len - keep;
+                slots.extend(
+                    state
+                        .slots
+                        .get(start..start + keep)
+                        .into_iter()
+                        .flatten()
+                        .cloned(),
+                );
+                slots.resize_with((u + 1) * w_now, Seen::default);
+                user.len = keep as u8;
+            }
+            state.slots = slots;
+        }
+        if state.slots.len() < state.users.len() * w_now
+            || state.users.iter().any(|u| usize::from(u.len) > w_now)
+        {
+            return Err(Error::Inconsistent {
+                detector: NAME,
+                reason: "window slots do not match the user table".into(),
+            });
+        }
+        self.state = state;
+        Ok(())
+    }
+}
+
+impl ImpossibleTravel {
+    fn alert(
+        &mut self,
+        ev: &SignIn,
+        ctx: &Context<'_>,
+        from: &Seen,
+        here: u16,
+        f: Finding,
+        out: &mut Vec<Alert>,
+    ) {
+        let to_country = ev.geo.as_ref().and_then(|g| g.country);
+        let high_risk = self.high_risk(from.country) || self.high_risk(to_country);
+
+        // Routine flips between the same two places stop alerting, unless high-risk.
+        let key = pair_key(from.place, here);
+        if from.place != here && !high_risk {
+            let user = &mut self.state.users[ctx.user.index()];
+            let slot = match user.pairs.iter().position(|p| p.key == key && p.count > 0) {
+                Some(i) => i,
+                None => {
+                    // Evict the least-seen pair.
+                    let i = (0..PAIRS).min_by_key(|&i| user.pairs[i].count).unwrap_or(0);
+                    user.pairs[i] = Pair { key, count: 0 };
+                    i
+                }
+            };
+            let p = &mut user.pairs[slot];
+            p.count = p.count.saturating_add(1);
+            let first_time = p.count == 1;
+            let user_count = p.count;
+            let org = self.state.org_pairs.entry(key).or_insert(0);
+            if first_time {
+                *org = org.saturating_add(1);
+            }
+            let org_routine =
+                self.config.org_repeat_users > 0 && *org >= self.config.org_repeat_users;
+            if u32::from(user_count) > self.config.repeat_limit || org_routine {
+                return;
+            }
+        }
+
+        let hides = from
+            .net
+            .union(ev.network)
+            .intersects(NetClasses::HIDES_LOCATION);
+        let recent_hire = ctx.is_recent_hire(ev.time, self.config.recent_hire_days);
+        let speed_term = match f.min_speed_kmh {
+            None => 20.0,
+            Some(v) => (10.0 * (v / self.config.max_speed_kmh).log2()).clamp(0.0, 20.0),
+        };
+        let distance_term = (f.min_distance_km / 500.0).clamp(0.0, 15.0);
+        let mut score = 45.0 + speed_term + distance_term;
+        if high_risk {
+            score += 20.0;
+        }
+        if recent_hire {
+            score += 10.0;
+        }
+        let mut score = score.round().clamp(0.0, 100.0) as u8;
+        if hides {
+            score = score.min(35); // never medium or above
+        }
+        let severity = Severity::from_score(score);
+
+        let (lat, lon) = ev.geo.as_ref().and_then(|g| g.point()).unwrap_or_default();
+        let to_city = ev.geo.as_ref().and_then(|g| g.city.as_deref());
+        let speed = (f.elapsed_s > 0.0).then(|| f.distance_km / (f.elapsed_s / 3600.0));
+        let mut summary = format!(
+            "{} signed in from {} {} a sign-in from {}: {} km apart (at least {} km allowing for location accuracy){}",
+            ev.user,
+            describe(to_city, to_country),
+            when(f.elapsed_s),
+            describe(from.city.as_deref(), from.country),
+            thousands(f.distance_km),
+            thousands(f.min_distance_km),
+            match speed {
+                Some(v) => format!(", {} km/h, faster than any airliner", thousands(v)),
+                None => String::new(),
+            },
+        );
+        if hides {
+            let classes: Vec<&str> = from
+                .net
+                .union(ev.network)
+                .iter()
+                .filter(|c| NetClasses::HIDES_LOCATION.contains(*c))
+                .map(|c| c.as_str())
+                .collect();
+            summary.push_str(&format!(
+                "; kept low because a {} IP does not show where the user is",
+                classes.join("/")
+            ));
+        } else if high_risk {
+            summary.push_str("; a high-risk country is involved");
+        }
+        if recent_hire {
+            summary.push_str("; the user is a recent hire");
+        }
+        summary.push_str(": check whether the session was stolen and revoke it if so.");
+
+        let point = |ip: Option<IpAddr>,
+                     time: Timestamp,
+                     lat: f64,
+                     lon: f64,
+                     country: Option<Country>,
+                     city: Option<&str>| {
+            json!({
+                "ip": ip.map(|ip| ip.to_string()),
+                "time": time.to_string(),
+                "lat": (lat * 1e4).round() / 1e4,
+                "lon": (lon * 1e4).round() / 1e4,
+                "country": country.map(|c| c.as_str().to_string()),
+                "city": city,
+            })
+        };
+        out.push(Alert {
+            alert_id: alert_id(NAME, [from.event_id.as_str(), ev.event_id.as_str()]),
+            detector: NAME.to_string(),
+            severity,
+            score,
+            user: Some(ev.user.to_string()),
+            users: vec![ev.user.to_string()],
+            time: ev.time,
+            event_ids: vec![from.event_id.to_string(), ev.event_id.to_string()],
+            summary,
+            evidence: json!({
+                "from": point(from.ip, from.time, f64::from(from.lat), f64::from(from.lon), from.country, from.city.as_deref()),
+                "to": point(ev.ip, ev.time, lat, lon, to_country, to_city),
+                "distance_km": round1(f.distance_km),
+                "elapsed_s": round1(f.elapsed_s),
+                "speed_kmh": speed.map(round1),
+            }),
+        });
+    }
+}

@@ -1,0 +1,252 @@
+//! new_country: a successful sign-in from a country this user has never used, weighted by
+//! how rare that country is in the org.
+//!
+//! Sign-ins through networks that hide the user's location (VPN, Tor, proxy, relay, hosting,
+//! corporate egress, satellite) say nothing about the user's country and are left out. A
+//! user with no history yet is judged from the first event against the roster's
+//! `work_country` and the org's baseline: there is no blind learning period.
+
+use jetlag_event::{Alert, Country, NetClasses, Outcome, Severity, SignIn};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::config::Problems;
+use crate::detector::{Context, Detector, StateKey};
+use crate::detectors::{
+    decode, default_high_risk_countries, default_recent_hire_days, encode, per_user,
+};
+use crate::{Error, alert_id};
+
+const NAME: &str = "new_country";
+
+/// Countries remembered per user (the least recently used is forgotten beyond this).
+const HISTORY: usize = 8;
+
+/// `[detect.new_country]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Run this detector. Default `true`.
+    pub enabled: bool,
+    /// A country used by fewer than this share of the org's users is rare. Default 0.01
+    /// (1 %): in a typical org a handful of countries cover 99 % of users.
+    pub rare_share: f64,
+    /// Users with a located sign-in the org must have before its baseline is trusted to
+    /// judge a newcomer without a roster country. Default 20.
+    pub min_org_users: u32,
+    /// Countries (ISO alpha-2) that raise severity. Default KP, CN, RU, IR, BY, SY, CU.
+    pub high_risk_countries: Vec<Country>,
+    /// Users hired fewer than this many days before the sign-in get a higher score.
+    /// Default 90.
+    pub recent_hire_days: i64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            enabled: true,
+            rare_share: 0.01,
+            min_org_users: 20,
+            high_risk_countries: default_high_risk_countries(),
+            recent_hire_days: default_recent_hire_days(),
+        }
+    }
+}
+
+impl Config {
+    pub(crate) fn validate(&self, p: &mut Problems<'_>) {
+        p.in_range("rare_share", self.rare_share, 0.0, 1.0);
+        p.in_range("recent_hire_days", self.recent_hire_days, 0, 3650);
+    }
+}
+
+/// A user's countries, most recently used last.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Countries {
+    items: [Option<Country>; HISTORY],
+}
+
+impl Countries {
+    fn len(&self) -> usize {
+        self.items.iter().take_while(|c| c.is_some()).count()
+    }
+
+    /// Marks `c` as just used; `false` if it was not known.
+    fn touch(&mut self, c: Country) -> bool {
+        let len = self.len();
+        match self.items[..len].iter().position(|x| *x == Some(c)) {
+            Some(i) => {
+                self.items[i..len].rotate_left(1);
+                true
+            }
+            None => {
+                if len == HISTORY {
+                    self.items.rotate_left(1);
+                    self.items[HISTORY - 1] = Some(c);
+                } else {
+                    self.items[len] = Some(c);
+                }
+                false
+            }
+        }
+    }
+
+    fn list(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.items.iter().flatten().map(|c| c.as_str()).collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    users: Vec<Countries>,
+    /// Country → users who signed in from it.
+    org: FxHashMap<Country, u32>,
+    /// Users with at least one located sign-in.
+    org_users: u32,
+}
+
+/// The new-country detector.
+#[derive(Debug)]
+pub struct NewCountry {
+    config: Config,
+    state: State,
+}
+
+impl NewCountry {
+    /// A detector with `config`.
+    pub fn new(config: &Config) -> NewCountry {
+        NewCountry {
+            config: config.clone(),
+            state: State::default(),
+        }
+    }
+}
+
+impl Detector for NewCountry {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn key(&self) -> StateKey {
+        StateKey::User
+    }
+
+    fn observe(&mut self, ev: &SignIn, ctx: &Context<'_>, out: &mut Vec<Alert>) {
+        if ev.outcome != Outcome::Success || ev.network.intersects(NetClasses::HIDES_LOCATION) {
+            return;
+        }
+        let Some(country) = ev.geo.as_ref().and_then(|g| g.country) else {
+            return;
+        };
+        let state = &mut self.state;
+        let known = per_user(&mut state.users, ctx.user);
+        if known.touch(country) {
+            return; // known: the common case, no allocation
+        }
+        let first = known.len() == 1;
+        let previous: Vec<String> = known
+            .list()
+            .into_iter()
+            .filter(|c| *c != country.as_str())
+            .map(str::to_string)
+            .collect();
+        // The org baseline before this sign-in is counted.
+        let in_country = state.org.get(&country).copied().unwrap_or(0);
+        let org_users = state.org_users;
+        *state.org.entry(country).or_insert(0) += 1;
+        if first {
+            state.org_users += 1;
+        }
+
+        let work = ctx.employee.and_then(|e| e.work_country);
+        let high_risk = self.config.high_risk_countries.contains(&country);
+        let baseline = org_users >= self.config.min_org_users;
+        let share = f64::from(in_country) / f64::from(org_users.max(1));
+        let rare = baseline && share < self.config.rare_share;
+        let alert = if work == Some(country) {
+            false // new for the user, but where HR says they work
+        } else if !first {
+            true
+        } else {
+            // No history: judge against the roster, then the org's baseline.
+            work.is_some() || rare || high_risk
+        };
+        if !alert {
+            return;
+        }
+
+        let recent_hire = ctx.is_recent_hire(ev.time, self.config.recent_hire_days);
+        let mut score = 30.0;
+        let rarity = if !baseline {
+            "the org has too few users yet to say how rare it is".to_string()
+        } else if share < self.config.rare_share / 10.0 {
+            score += 30.0;
+            format!("{in_country} of {org_users} users have used it before")
+        } else if share < self.config.rare_share {
+            score += 20.0;
+            format!("only {in_country} of {org_users} users have used it before")
+        } else if share < self.config.rare_share * 10.0 {
+            score += 10.0;
+            format!("{in_country} of {org_users} users have used it before")
+        } else {
+            format!("it is common in the org ({in_country} of {org_users} users)")
+        };
+        if high_risk {
+            score += 25.0;
+        }
+        if first && work.is_some() {
+            score += 10.0;
+        }
+        if recent_hire {
+            score += 10.0;
+        }
+        let score = (score as u8).min(100);
+        let mut summary = format!("{} signed in from {country} for the first time", ev.user);
+        if !previous.is_empty() {
+            summary.push_str(&format!(" (before: {})", previous.join(", ")));
+        } else if let Some(w) = work {
+            summary.push_str(&format!(", though the roster says they work in {w}"));
+        }
+        summary.push_str(&format!("; {rarity}"));
+        if high_risk {
+            summary.push_str("; a high-risk country");
+        }
+        if recent_hire {
+            summary.push_str("; the user is a recent hire");
+        }
+        summary.push_str(": confirm the trip with the user.");
+        out.push(Alert {
+            alert_id: alert_id(NAME, [ev.event_id.as_str()]),
+            detector: NAME.to_string(),
+            severity: Severity::from_score(score),
+            score,
+            user: Some(ev.user.to_string()),
+            users: vec![ev.user.to_string()],
+            time: ev.time,
+            event_ids: vec![ev.event_id.to_string()],
+            summary,
+            evidence: json!({
+                "country": country.as_str(),
+                "previous_countries": previous,
+                "work_country": work.map(|w| w.as_str().to_string()),
+                "org_users_in_country": in_country,
+                "org_users": org_users,
+                "org_share": (share * 1e4).round() / 1e4,
+                "high_risk": high_risk,
+                "recent_hire": recent_hire,
+            }),
+        });
+    }
+
+    fn save_state(&self) -> Result<Vec<u8>, Error> {
+        encode(NAME, &self.state)
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.state = decode(NAME, bytes)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,414 @@
+//! unfamiliar_signin: a per-user statistical model of sign-in features, smoothed with the
+//! population's frequencies, after Freeman et al., "Who Are You? A Statistical Approach to
+//! Measuring User Authenticity" (NDSS 2016).
+//!
+//! Five features: country, ASN, user-agent family (OS × browser), app and local hour of day
+//! (3-hour bins, in the roster's work time zone, else UTC). For each, the risk is the ratio
+//! of how likely the value is for an attacker to how likely it is for this user:
+//!
+//! ```text
+//! p_pop(v)  = (c_pop(v) + 1) / (N + D + 1)                   population, Laplace-smoothed
+//! p_user(v) = (c_user(v) + μ·p_pop(v)) / (n_user + μ)        user, backed off to population
+//! p_att(v)  = (1 − β)·p_pop(v) + β / (D + 1)                 attacker: a random member of
+//!                                                            the population, or any value
+//! score     = Σ_features log10(p_att(v) / p_user(v))         (each term clamped to [−1, 3])
+//! ```
+//!
+//! A feature the user has never shown scores about `log10((n_user + μ) / μ)`, more when the
+//! value is rare in the population; a brand-new user is judged by population rarity alone (no
+//! blind learning period). It alerts when the score reaches `threshold` and names the
+//! unfamiliar features. Only successful sign-ins are scored and learned from.
+
+use compact_str::CompactString;
+use jetlag_event::{Alert, Outcome, Severity, SignIn};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::config::Problems;
+use crate::detector::{Context, Detector, StateKey};
+use crate::detectors::{decode, encode, per_user};
+use crate::{Error, alert_id};
+
+const NAME: &str = "unfamiliar_signin";
+
+/// Distinct values remembered per user and feature (the least used is forgotten).
+const K: usize = 4;
+
+/// The features, in the order of [`Model::features`].
+const FEATURES: [&str; 5] = ["country", "asn", "user_agent", "app", "hour"];
+
+/// `[detect.unfamiliar_signin]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Run this detector. Default `true`.
+    pub enabled: bool,
+    /// Alert when the summed log10 likelihood ratio reaches this. Default 3.0: the sign-in
+    /// is 1,000 times likelier from an attacker than from the user — in practice two or
+    /// three features the user has never shown, or one very rare one.
+    pub threshold: f64,
+    /// μ, the weight of the population prior in the user model, in sign-ins. Default 2.0:
+    /// after a handful of sign-ins the user's own history dominates (Freeman et al. smooth
+    /// with the global distribution the same way).
+    pub user_prior_weight: f64,
+    /// β, the share of the attacker model spread evenly over all values seen. Default 0.3:
+    /// attackers come from unusual places more often than the population does.
+    pub attacker_uniform_share: f64,
+    /// Successful sign-ins the population must have before anything alerts. Default 50:
+    /// with fewer, every value looks rare.
+    pub min_population: u32,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            enabled: true,
+            threshold: 3.0,
+            user_prior_weight: 2.0,
+            attacker_uniform_share: 0.3,
+            min_population: 50,
+        }
+    }
+}
+
+impl Config {
+    pub(crate) fn validate(&self, p: &mut Problems<'_>) {
+        p.positive("threshold", self.threshold);
+        p.positive("user_prior_weight", self.user_prior_weight);
+        p.in_range(
+            "attacker_uniform_share",
+            self.attacker_uniform_share,
+            0.0,
+            1.0,
+        );
+    }
+}
+
+/// A user's top values of one feature with their counts (count 0 = empty slot).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct Table {
+    vals: [u32; K],
+    counts: [u16; K],
+}
+
+impl Table {
+    fn count(&self, v: u32) -> u32 {
+        (0..K)
+            .find(|&i| self.counts[i] > 0 && self.vals[i] == v)
+            .map_or(0, |i| u32::from(self.counts[i]))
+    }
+
+    fn total(&self) -> u32 {
+        self.counts.iter().map(|&c| u32::from(c)).sum()
+    }
+
+    fn learn(&mut self, v: u32) {
+        if let Some(i) = (0..K).find(|&i| self.counts[i] > 0 && self.vals[i] == v) {
+            if self.counts[i] == u16::MAX {
+                // Halve everything: keeps proportions, forgets slowly.
+                self.counts.iter_mut().for_each(|c| *c = (*c).div_ceil(2));
+            }
+            self.counts[i] += 1;
+            return;
+        }
+        let i = (0..K).min_by_key(|&i| self.counts[i]).unwrap_or(0);
+        self.vals[i] = v;
+        self.counts[i] = 1;
+    }
+}
+
+/// One feature's population counts.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Population {
+    counts: FxHashMap<u32, u32>,
+    total: u64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    users: Vec<[Table; 5]>,
+    population: [Population; 5],
+    /// App name → value id.
+    apps: FxHashMap<CompactString, u32>,
+    /// Successful sign-ins learned from.
+    events: u64,
+}
+
+/// The unfamiliar-sign-in detector.
+#[derive(Debug)]
+pub struct UnfamiliarSignin {
+    config: Config,
+    state: State,
+}
+
+impl UnfamiliarSignin {
+    /// A detector with `config`.
+    pub fn new(config: &Config) -> UnfamiliarSignin {
+        UnfamiliarSignin {
+            config: config.clone(),
+            state: State::default(),
+        }
+    }
+}
+
+/// The user-agent family: OS × browser (or client), as a small number; 0 = none.
+pub fn ua_family(ua: &str) -> u32 {
+    let os = if ua.contains("Windows") {
+        1
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        2
+    } else if ua.contains("Android") {
+        3
+    } else if ua.contains("Macintosh") || ua.contains("Mac OS X") {
+        4
+    } else if ua.contains("CrOS") {
+        5
+    } else if ua.contains("Linux") {
+        6
+    } else {
+        0
+    };
+    let lower_has = |needle: &str| {
+        ua.as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    };
+    let client = if ua.contains("Edg/") || ua.contains("EdgA/") || ua.contains("EdgiOS/") {
+        1
+    } else if ua.contains("OPR/") {
+        2
+    } else if ua.contains("Firefox/") || ua.contains("FxiOS/") {
+        3
+    } else if ua.contains("Chrome/") || ua.contains("CriOS/") {
+        4
+    } else if ua.contains("Safari/") {
+        5
+    } else if [
+        "python",
+        "curl",
+        "go-http-client",
+        "okhttp",
+        "axios",
+        "powershell",
+        "wget",
+        "java/",
+    ]
+    .iter()
+    .any(|n| lower_has(n))
+    {
+        6
+    } else if ["msal", "microsoft office", "outlook", "teams"]
+        .iter()
+        .any(|n| lower_has(n))
+    {
+        7
+    } else {
+        0
+    };
+    os * 16 + client + 1
+}
+
+/// A readable name of a [`ua_family`] value.
+fn ua_family_name(v: u32) -> String {
+    let v = v.saturating_sub(1);
+    let os = [
+        "other OS", "Windows", "iOS", "Android", "macOS", "ChromeOS", "Linux",
+    ]
+    .get((v / 16) as usize)
+    .copied()
+    .unwrap_or("other OS");
+    let client = [
+        "other client",
+        "Edge",
+        "Opera",
+        "Firefox",
+        "Chrome",
+        "Safari",
+        "a script",
+        "an Office app",
+    ]
+    .get((v % 16) as usize)
+    .copied()
+    .unwrap_or("other client");
+    format!("{client} on {os}")
+}
+
+impl State {
+    /// The feature values of `ev`; `None` where the event does not say.
+    fn features(&mut self, ev: &SignIn, ctx: &Context<'_>) -> [Option<u32>; 5] {
+        let country = ev
+            .geo
+            .as_ref()
+            .and_then(|g| g.country)
+            .map(|c| c.as_str().bytes().fold(0u32, |a, b| a << 8 | u32::from(b)));
+        let ua = ev.user_agent.as_deref().map(ua_family);
+        let app = ev.app.as_deref().map(|app| match self.apps.get(app) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.apps.len()).unwrap_or(u32::MAX);
+                self.apps.insert(CompactString::from(app), id);
+                id
+            }
+        });
+        let offset = ctx
+            .employee
+            .and_then(|e| e.work_timezone.as_ref())
+            .map_or(0, |tz| i64::from(tz.to_offset(ev.time).seconds()));
+        let hour = ((ev.time.as_second() + offset).rem_euclid(86_400) / 3600) as u32;
+        [country, ev.asn, ua, app, Some(hour / 3)]
+    }
+}
+
+/// One feature's contribution.
+struct Term {
+    llr: f64,
+    user_count: u32,
+    user_total: u32,
+    population_share: f64,
+}
+
+impl Detector for UnfamiliarSignin {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn key(&self) -> StateKey {
+        StateKey::User
+    }
+
+    fn observe(&mut self, ev: &SignIn, ctx: &Context<'_>, out: &mut Vec<Alert>) {
+        if ev.outcome != Outcome::Success {
+            return;
+        }
+        let values = self.state.features(ev, ctx);
+        let (mu, beta) = (
+            self.config.user_prior_weight,
+            self.config.attacker_uniform_share,
+        );
+        let user = *per_user(&mut self.state.users, ctx.user);
+        let mut terms: [Option<Term>; 5] = Default::default();
+        let mut score = 0.0;
+        for f in 0..5 {
+            let Some(v) = values[f] else { continue };
+            let pop = &self.state.population[f];
+            let c_pop = pop.counts.get(&v).copied().unwrap_or(0);
+            let d = pop.counts.len() as f64;
+            let p_pop = (f64::from(c_pop) + 1.0) / (pop.total as f64 + d + 1.0);
+            let p_att = (1.0 - beta) * p_pop + beta / (d + 1.0);
+            let (c_user, n_user) = (user[f].count(v), user[f].total());
+            let p_user = (f64::from(c_user) + mu * p_pop) / (f64::from(n_user) + mu);
+            let llr = (p_att / p_user).log10().clamp(-1.0, 3.0);
+            score += llr;
+            terms[f] = Some(Term {
+                llr,
+                user_count: c_user,
+                user_total: n_user,
+                population_share: f64::from(c_pop) / (pop.total.max(1) as f64),
+            });
+        }
+
+        let ready = self.state.events >= u64::from(self.config.min_population);
+        if ready && score >= self.config.threshold {
+            self.alert(ev, &values, &terms, score, out);
+        }
+
+        // Learn.
+        let user = per_user(&mut self.state.users, ctx.user);
+        for f in 0..5 {
+            if let Some(v) = values[f] {
+                user[f].learn(v);
+                let pop = &mut self.state.population[f];
+                *pop.counts.entry(v).or_insert(0) += 1;
+                pop.total += 1;
+            }
+        }
+        self.state.events += 1;
+    }
+
+    fn save_state(&self) -> Result<Vec<u8>, Error> {
+        encode(NAME, &self.state)
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.state = decode(NAME, bytes)?;
+        Ok(())
+    }
+}
+
+impl UnfamiliarSignin {
+    fn alert(
+        &self,
+        ev: &SignIn,
+        values: &[Option<u32>; 5],
+        terms: &[Option<Term>; 5],
+        score: f64,
+        out: &mut Vec<Alert>,
+    ) {
+        let shown = |f: usize, v: u32| -> String {
+            match f {
+                0 => ev
+                    .geo
+                    .as_ref()
+                    .and_then(|g| g.country)
+                    .map_or_else(String::new, |c| c.to_string()),
+                1 => match &ev.as_org {
+                    Some(org) => format!("AS{v} ({org})"),
+                    None => format!("AS{v}"),
+                },
+                2 => ua_family_name(v),
+                3 => ev.app.as_deref().unwrap_or_default().to_string(),
+                _ => format!("{:02}:00–{:02}:00", v * 3, v * 3 + 3),
+            }
+        };
+        let mut unfamiliar = Vec::new();
+        let mut features = Map::new();
+        for f in 0..5 {
+            let (Some(v), Some(t)) = (values[f], &terms[f]) else {
+                continue;
+            };
+            let value = shown(f, v);
+            if t.user_count == 0 && t.llr >= 0.5 {
+                unfamiliar.push(format!("{} {value}", FEATURES[f].replace('_', "-")));
+            }
+            features.insert(
+                FEATURES[f].to_string(),
+                json!({
+                    "value": value,
+                    "user_count": t.user_count,
+                    "user_total": t.user_total,
+                    "population_share": (t.population_share * 1e4).round() / 1e4,
+                    "log10_lr": (t.llr * 100.0).round() / 100.0,
+                }),
+            );
+        }
+        let score_0_100 = (20.0 + 10.0 * score).round().clamp(0.0, 84.0) as u8;
+        let summary = format!(
+            "{} signed in with {} never seen for this user (about {} times likelier an attacker than the user): confirm with the user that it was them.",
+            ev.user,
+            if unfamiliar.is_empty() {
+                "a combination".to_string()
+            } else {
+                unfamiliar.join(", ")
+            },
+            crate::detectors::thousands(10f64.powf(score.min(12.0)))
+        );
+        out.push(Alert {
+            alert_id: alert_id(NAME, [ev.event_id.as_str()]),
+            detector: NAME.to_string(),
+            severity: Severity::from_score(score_0_100),
+            score: score_0_100,
+            user: Some(ev.user.to_string()),
+            users: vec![ev.user.to_string()],
+            time: ev.time,
+            event_ids: vec![ev.event_id.to_string()],
+            summary,
+            evidence: json!({
+                "log10_likelihood_ratio": (score * 100.0).round() / 100.0,
+                "threshold": self.config.threshold,
+                "unfamiliar": unfamiliar,
+                "features": Value::Object(features),
+            }),
+        });
+    }
+}

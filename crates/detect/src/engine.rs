@@ -1,0 +1,317 @@
+//! The engine: runs every enabled detector over a time-ordered stream of sign-ins.
+//!
+//! It interns users (dense [`UserId`]s, so per-user detectors index a `Vec` instead of
+//! hashing strings), looks each user's roster entry up once per event, drops events it has
+//! just seen (redelivery), and saves / restores all detector state as one snapshot.
+
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use compact_str::CompactString;
+use jetlag_event::{Alert, SignIn};
+use jetlag_roster::Roster;
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+use serde::{Deserialize, Serialize};
+
+use crate::detector::{Context, Detector, StateKey, UserId};
+use crate::{DetectConfig, Error, detectors};
+
+/// Version of the snapshot format written by [`Engine::snapshot`].
+const SNAPSHOT_VERSION: u32 = 1;
+
+/// How many recent event ids the engine remembers to drop redelivered events.
+const RECENT_EVENTS: usize = 1 << 16;
+
+/// Which detectors an engine runs, for deployments that split the work (Kafka): per-user
+/// detectors can be partitioned by user, cross-identity ones (keyed by IP or device) by
+/// their key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stages {
+    /// Run the detectors whose state is keyed by user ([`StateKey::User`]).
+    pub per_user: bool,
+    /// Run the detectors whose state is keyed by IP or device ([`StateKey::Ip`],
+    /// [`StateKey::Device`]).
+    pub cross_identity: bool,
+}
+
+impl Stages {
+    /// Every detector.
+    pub const ALL: Stages = Stages {
+        per_user: true,
+        cross_identity: true,
+    };
+
+    fn runs(self, key: StateKey) -> bool {
+        match key {
+            StateKey::User => self.per_user,
+            StateKey::Ip | StateKey::Device => self.cross_identity,
+        }
+    }
+}
+
+impl Default for Stages {
+    fn default() -> Stages {
+        Stages::ALL
+    }
+}
+
+/// Users interned to dense ids.
+#[derive(Debug, Default)]
+struct Users {
+    ids: FxHashMap<CompactString, UserId>,
+    names: Vec<CompactString>,
+}
+
+impl Users {
+    fn intern(&mut self, user: &str) -> UserId {
+        if let Some(&id) = self.ids.get(user) {
+            return id;
+        }
+        // More than 4 billion users cannot happen in one process; saturate rather than panic.
+        let id = UserId(u32::try_from(self.names.len()).unwrap_or(u32::MAX));
+        let name = CompactString::from(user);
+        self.names.push(name.clone());
+        self.ids.insert(name, id);
+        id
+    }
+}
+
+/// Recently seen events, to drop redelivered duplicates in a stream.
+#[derive(Debug, Default)]
+struct Recent {
+    set: FxHashSet<u64>,
+    ring: VecDeque<u64>,
+}
+
+impl Recent {
+    /// Remembers the event; `false` if it was already remembered.
+    fn insert(&mut self, ev: &SignIn) -> bool {
+        let mut h = FxHasher::default();
+        ev.event_id.as_str().hash(&mut h);
+        ev.time.as_second().hash(&mut h);
+        ev.time.subsec_nanosecond().hash(&mut h);
+        let key = h.finish();
+        if !self.set.insert(key) {
+            return false;
+        }
+        if self.ring.len() == RECENT_EVENTS
+            && let Some(old) = self.ring.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        self.ring.push_back(key);
+        true
+    }
+}
+
+/// The detection engine: every enabled detector, their state, and the interned users.
+///
+/// # Example
+/// ```
+/// use std::sync::Arc;
+/// use jetlag_detect::{DetectConfig, Engine};
+/// use jetlag_event::{Outcome, SignIn, Source};
+/// use jetlag_roster::Roster;
+///
+/// let mut engine = Engine::new(&DetectConfig::default(), Arc::new(Roster::empty()));
+/// let ev = SignIn::new("e1", "2025-03-01T12:00:00Z".parse().unwrap(), Source::Csv,
+///                      "alice@example.com", Outcome::Success);
+/// let mut alerts = Vec::new();
+/// engine.observe(&ev, &mut alerts);
+/// engine.finish(&mut alerts);
+/// assert!(alerts.is_empty());
+/// ```
+pub struct Engine {
+    roster: Arc<Roster>,
+    detectors: Vec<Box<dyn Detector>>,
+    users: Users,
+    recent: Recent,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("detectors", &self.detector_names().collect::<Vec<_>>())
+            .field("users", &self.users.names.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Snapshot<'a> {
+    version: u32,
+    #[serde(borrow)]
+    users: Vec<&'a str>,
+    #[serde(borrow)]
+    detectors: Vec<(&'a str, &'a [u8])>,
+}
+
+impl Engine {
+    /// An engine running every detector enabled in `config`.
+    ///
+    /// The config is assumed valid ([`DetectConfig::validate`] empty); out-of-range values
+    /// are clamped by the detectors, never a panic.
+    pub fn new(config: &DetectConfig, roster: Arc<Roster>) -> Engine {
+        Engine::with_stages(config, roster, Stages::ALL)
+    }
+
+    /// An engine running only the enabled detectors of the given stages.
+    pub fn with_stages(config: &DetectConfig, roster: Arc<Roster>, stages: Stages) -> Engine {
+        let detectors = detectors::build(config)
+            .into_iter()
+            .filter(|d| stages.runs(d.key()))
+            .collect();
+        Engine {
+            roster,
+            detectors,
+            users: Users::default(),
+            recent: Recent::default(),
+        }
+    }
+
+    /// The names of the detectors this engine runs, in registration order.
+    pub fn detector_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.detectors.iter().map(|d| d.name())
+    }
+
+    /// Number of distinct users seen.
+    pub fn user_count(&self) -> usize {
+        self.users.names.len()
+    }
+
+    /// Observes one sign-in, pushing the alerts it triggers onto `out`.
+    ///
+    /// Events should arrive in non-decreasing `(time, event_id)` order ([`order`] sorts a
+    /// batch). An event seen among the last 65,536 is ignored (same `event_id` and time), so a
+    /// redelivered event never alerts twice.
+    pub fn observe(&mut self, ev: &SignIn, out: &mut Vec<Alert>) {
+        if !self.recent.insert(ev) {
+            return;
+        }
+        let user = self.users.intern(&ev.user);
+        let employee = if self.roster.is_empty() {
+            None
+        } else {
+            self.roster.get(&ev.user)
+        };
+        let ctx = Context {
+            roster: &self.roster,
+            user,
+            employee,
+        };
+        for d in &mut self.detectors {
+            d.observe(ev, &ctx, out);
+        }
+    }
+
+    /// The end of a batch: pushes alerts detectors still hold.
+    pub fn finish(&mut self, out: &mut Vec<Alert>) {
+        for d in &mut self.detectors {
+            d.finish(&self.roster, out);
+        }
+    }
+
+    /// Encodes the state of every detector and the interned users (for `--state`, the
+    /// server and stream checkpoints). Restore it with [`Engine::restore`].
+    ///
+    /// # Errors
+    /// [`Error::Encode`] if a detector's state cannot be encoded.
+    pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
+        let states = self
+            .detectors
+            .iter()
+            .map(|d| Ok((d.name(), d.save_state()?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let snap = Snapshot {
+            version: SNAPSHOT_VERSION,
+            users: self.users.names.iter().map(|n| n.as_str()).collect(),
+            detectors: states.iter().map(|(n, s)| (*n, s.as_slice())).collect(),
+        };
+        postcard::to_stdvec(&snap).map_err(|e| Error::encode("engine", e))
+    }
+
+    /// An engine for `config` whose state is the one `bytes` (from [`Engine::snapshot`])
+    /// holds. Detectors enabled now but absent from the snapshot start empty; state of
+    /// detectors no longer enabled is dropped.
+    ///
+    /// # Errors
+    /// [`Error::Version`], [`Error::Decode`] or [`Error::Inconsistent`] when `bytes` is not
+    /// a snapshot this version of jetlag wrote.
+    pub fn restore(
+        config: &DetectConfig,
+        roster: Arc<Roster>,
+        bytes: &[u8],
+    ) -> Result<Engine, Error> {
+        Engine::restore_with_stages(config, roster, Stages::ALL, bytes)
+    }
+
+    /// [`Engine::restore`] for an engine running only some [`Stages`].
+    ///
+    /// # Errors
+    /// As [`Engine::restore`].
+    pub fn restore_with_stages(
+        config: &DetectConfig,
+        roster: Arc<Roster>,
+        stages: Stages,
+        bytes: &[u8],
+    ) -> Result<Engine, Error> {
+        // The version comes first: check it before trusting the rest of the layout.
+        let (version, _) =
+            postcard::take_from_bytes::<u32>(bytes).map_err(|e| Error::decode("engine", e))?;
+        if version != SNAPSHOT_VERSION {
+            return Err(Error::Version {
+                found: version,
+                expected: SNAPSHOT_VERSION,
+            });
+        }
+        let snap: Snapshot<'_> =
+            postcard::from_bytes(bytes).map_err(|e| Error::decode("engine", e))?;
+        let mut engine = Engine::with_stages(config, roster, stages);
+        for name in snap.users {
+            let before = engine.users.names.len();
+            engine.users.intern(name);
+            if engine.users.names.len() == before {
+                return Err(Error::Inconsistent {
+                    detector: "engine",
+                    reason: format!("user '{name}' appears twice"),
+                });
+            }
+        }
+        for d in &mut engine.detectors {
+            if let Some((_, state)) = snap.detectors.iter().find(|(n, _)| *n == d.name()) {
+                d.load_state(state)?;
+            }
+        }
+        Ok(engine)
+    }
+}
+
+/// Puts a batch in the order the engine expects: by `(time, event_id)`, each `event_id`
+/// once (the earliest occurrence is kept). Results then do not depend on the input order.
+///
+/// # Example
+/// ```
+/// use jetlag_event::{Outcome, SignIn, Source};
+/// let ev = |id: &str, t: &str| SignIn::new(id, t.parse().unwrap(), Source::Csv, "a", Outcome::Success);
+/// let mut batch = vec![ev("b", "2025-01-01T00:00:02Z"), ev("a", "2025-01-01T00:00:01Z"),
+///                      ev("b", "2025-01-01T00:00:02Z")];
+/// jetlag_detect::order(&mut batch);
+/// let ids: Vec<&str> = batch.iter().map(|e| e.event_id.as_str()).collect();
+/// assert_eq!(ids, ["a", "b"]);
+/// ```
+pub fn order(events: &mut Vec<SignIn>) {
+    // Ties of (event_id, time) are broken on a few content fields so that which copy of a
+    // conflicting duplicate survives does not depend on the input order either.
+    fn tiebreak(e: &SignIn) -> (&str, Option<std::net::IpAddr>, u8) {
+        (e.user.as_str(), e.ip, e.outcome as u8)
+    }
+    events.sort_by(|a, b| {
+        (a.event_id.as_str(), a.time)
+            .cmp(&(b.event_id.as_str(), b.time))
+            .then_with(|| tiebreak(a).cmp(&tiebreak(b)))
+    });
+    events.dedup_by(|later, first| later.event_id == first.event_id);
+    events
+        .sort_unstable_by(|a, b| (a.time, a.event_id.as_str()).cmp(&(b.time, b.event_id.as_str())));
+}
