@@ -26,6 +26,46 @@ impl Country {
         }
     }
 
+    /// Parses a country *name*, alias or code as vendors write it: `"United States"`,
+    /// `"South Korea"`, `"Russia"`, `"USA"`, `"de"`. Case, spaces and punctuation are
+    /// ignored; the names and aliases come from the `celes` crate's ISO 3166-1 tables.
+    /// Returns `None` for anything it does not know.
+    ///
+    /// # Example
+    /// ```
+    /// use jetlag_event::Country;
+    /// assert_eq!(Country::from_name("United States").unwrap().as_str(), "US");
+    /// assert_eq!(Country::from_name("Korea, Republic of").unwrap().as_str(), "KR");
+    /// assert_eq!(Country::from_name("gb").unwrap().as_str(), "GB");
+    /// assert!(Country::from_name("Atlantis").is_none());
+    /// ```
+    pub fn from_name(name: &str) -> Option<Country> {
+        let name = name.trim();
+        if name.len() == 2 {
+            return Country::from_code(name);
+        }
+        let mut key = String::with_capacity(name.len());
+        key.extend(
+            name.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase),
+        );
+        if key.is_empty() {
+            return None;
+        }
+        let found = key
+            .parse::<celes::Country>()
+            .or_else(|_| celes::Country::from_alias(&key))
+            .ok()
+            .or_else(|| {
+                // "Korea, Republic of" / "Iran, Islamic Republic of": ISO's inverted form.
+                let (head, tail) = name.split_once(',')?;
+                Country::from_name(&format!("{} {}", tail.trim(), head.trim()))
+                    .and_then(|c| c.as_str().parse::<celes::Country>().ok())
+            })?;
+        Country::from_code(found.alpha2)
+    }
+
     /// The code as a string slice.
     pub fn as_str(&self) -> &str {
         // Only ASCII letters are ever stored.

@@ -1,0 +1,144 @@
+//! AWS CloudTrail `ConsoleLogin` records.
+//!
+//! Fields: `eventTime`, `eventID`, `eventName`, `eventSource`, `sourceIPAddress`,
+//! `userAgent`, `recipientAccountId`, `userIdentity{type, arn, accountId, userName,
+//! principalId, sessionContext.attributes.mfaAuthenticated}` (types `IAMUser`, `Root`,
+//! `AssumedRole`, `IdentityCenterUser`, …), `responseElements.ConsoleLogin` (`Success` /
+//! `Failure`), `additionalEventData{MFAUsed, LoginTo}`.
+//!
+//! `user` is `userIdentity.arn` (lower-cased). A failed sign-in of an unknown user carries
+//! no ARN: one is built from `recipientAccountId` and `userIdentity.userName`
+//! (`arn:aws:iam::ACCOUNT:user/NAME`; `…:root` for `Root`). Other event names (`PutObject`,
+//! `GetSigninToken`, …) are skipped.
+
+use compact_str::{CompactString, format_compact};
+use jetlag_event::{Outcome, SignIn, Source};
+use serde::Deserialize;
+
+use crate::common::{self, Flag, Str, s};
+use crate::{Error, Parsed, Skip, Warning};
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Attributes {
+    #[serde(default)]
+    mfa_authenticated: Option<Flag>,
+}
+
+#[derive(Deserialize, Default)]
+struct SessionContext {
+    #[serde(default)]
+    attributes: Option<Attributes>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    arn: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    account_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    user_name: Option<Str<'a>>,
+    #[serde(default)]
+    session_context: Option<SessionContext>,
+}
+
+#[derive(Deserialize, Default)]
+struct Response<'a> {
+    #[serde(borrow, default, rename = "ConsoleLogin")]
+    console_login: Option<Str<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Additional {
+    #[serde(default, rename = "MFAUsed")]
+    mfa_used: Option<Flag>,
+    #[serde(default, rename = "LoginTo")]
+    login_to: Option<CompactString>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record<'a> {
+    #[serde(borrow, default)]
+    event_time: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "eventID")]
+    event_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    event_name: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "sourceIPAddress")]
+    source_ip: Option<Str<'a>>,
+    #[serde(default)]
+    user_agent: Option<CompactString>,
+    #[serde(borrow, default)]
+    recipient_account_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    user_identity: Option<Identity<'a>>,
+    /// `null` when a sign-in fails before AWS answers.
+    #[serde(borrow, default)]
+    response_elements: Option<Response<'a>>,
+    #[serde(default)]
+    additional_event_data: Option<Additional>,
+}
+
+/// Parses one CloudTrail record.
+///
+/// # Errors
+/// Not JSON / wrong types, no `eventTime`, no user (neither an ARN nor a user name).
+pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
+    let r: Record<'_> = serde_json::from_slice(record).map_err(|e| Error::from_json(e, record))?;
+    if s(&r.event_name) != Some("ConsoleLogin") {
+        return Ok(Parsed::Skipped(Skip {
+            source: Source::Cloudtrail,
+            reason: "not a ConsoleLogin",
+        }));
+    }
+    let time = common::required_time(s(&r.event_time), "eventTime")?;
+    let outcome = match r
+        .response_elements
+        .as_ref()
+        .and_then(|re| s(&re.console_login))
+    {
+        Some(v) if v.eq_ignore_ascii_case("success") => Outcome::Success,
+        Some(v) if v.eq_ignore_ascii_case("failure") => Outcome::Failure,
+        _ => Outcome::Unknown,
+    };
+    let identity = r.user_identity.unwrap_or_default();
+    let account = s(&r.recipient_account_id)
+        .or(s(&identity.account_id))
+        .filter(|a| !a.is_empty());
+    let arn = match (s(&identity.arn).filter(|a| !a.trim().is_empty()), account) {
+        (Some(arn), _) => Some(CompactString::from(arn)),
+        (None, Some(acct)) if s(&identity.kind) == Some("Root") => {
+            Some(format_compact!("arn:aws:iam::{acct}:root"))
+        }
+        (None, Some(acct)) => s(&identity.user_name)
+            .filter(|n| !n.trim().is_empty())
+            .map(|name| format_compact!("arn:aws:iam::{acct}:user/{}", name.trim())),
+        (None, None) => None,
+    };
+    let user = common::user(arn.as_deref(), "userIdentity.arn")?;
+    let mut ev = SignIn::new(
+        common::id_or_hash(s(&r.event_id), record),
+        time,
+        Source::Cloudtrail,
+        user,
+        outcome,
+    );
+    ev.tenant = account.map(CompactString::from);
+    ev.ip = common::ip(s(&r.source_ip), "sourceIPAddress", warnings);
+    ev.user_agent = common::nonempty(r.user_agent);
+    let additional = r.additional_event_data.unwrap_or_default();
+    ev.app = common::nonempty(additional.login_to);
+    ev.mfa = additional.mfa_used.and_then(|f| f.0).or_else(|| {
+        identity
+            .session_context
+            .and_then(|c| c.attributes)
+            .and_then(|a| a.mfa_authenticated)
+            .and_then(|f| f.0)
+    });
+    Ok(Parsed::Event(ev))
+}

@@ -1,0 +1,469 @@
+//! Helpers every vendor module shares: times, users, IPs, locations, ids, lenient numbers.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+use std::net::IpAddr;
+
+use compact_str::CompactString;
+use jetlag_event::{Country, Geo, GeoSource, Timestamp};
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+
+use crate::{Error, Warning};
+
+/// Earliest accepted event time (1990-01-01T00:00:00Z).
+const MIN_SECOND: i64 = 631_152_000;
+/// First rejected event time (2100-01-01T00:00:00Z).
+const MAX_SECOND: i64 = 4_102_444_800;
+
+fn shorten(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+fn check_range(ts: Timestamp, field: &'static str, value: &str) -> Result<Timestamp, Error> {
+    if (MIN_SECOND..MAX_SECOND).contains(&ts.as_second()) {
+        Ok(ts)
+    } else {
+        Err(Error::TimeOutOfRange {
+            field,
+            value: shorten(value),
+        })
+    }
+}
+
+/// Parses a time as vendors write it: RFC 3339 with any offset; a date-time without an
+/// offset (Log Analytics exports, Panther) is UTC; a space may replace the `T`; a bare run
+/// of digits is Unix seconds (≤ 11 digits) or milliseconds.
+pub(crate) fn time(value: &str, field: &'static str) -> Result<Timestamp, Error> {
+    let s = value.trim();
+    let bad = || Error::BadTime {
+        field,
+        value: shorten(value),
+    };
+    if s.is_empty() {
+        return Err(Error::Missing(field));
+    }
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = s.parse().map_err(|_| bad())?;
+        return epoch(n, s.len() > 11, field);
+    }
+    if let Ok(ts) = s.parse::<Timestamp>() {
+        return check_range(ts, field, value);
+    }
+    let Ok(dt) = s.parse::<jiff::civil::DateTime>() else {
+        // jiff stops at 9999-12-30: a year-9999 placeholder is implausible, not garbled.
+        let year = s.get(..4).and_then(|y| y.parse::<i32>().ok());
+        if year.is_some_and(|y| !(1990..2100).contains(&y)) && s.as_bytes().get(4) == Some(&b'-') {
+            return Err(Error::TimeOutOfRange {
+                field,
+                value: shorten(value),
+            });
+        }
+        return Err(bad());
+    };
+    let ts = jiff::tz::Offset::UTC.to_timestamp(dt).map_err(|_| bad())?;
+    check_range(ts, field, value)
+}
+
+/// A Unix time in seconds or milliseconds.
+pub(crate) fn epoch(n: i64, millis: bool, field: &'static str) -> Result<Timestamp, Error> {
+    let out = || Error::TimeOutOfRange {
+        field,
+        value: n.to_string(),
+    };
+    let ts = if millis {
+        Timestamp::from_millisecond(n)
+    } else {
+        Timestamp::from_second(n)
+    }
+    .map_err(|_| out())?;
+    check_range(ts, field, &n.to_string())
+}
+
+/// The required time field: present and plausible.
+pub(crate) fn required_time(value: Option<&str>, field: &'static str) -> Result<Timestamp, Error> {
+    time(value.ok_or(Error::Missing(field))?, field)
+}
+
+/// A lower-cased, trimmed user name; `Missing` when empty.
+pub(crate) fn user(value: Option<&str>, field: &'static str) -> Result<CompactString, Error> {
+    let v = value.map(str::trim).unwrap_or_default();
+    if v.is_empty() {
+        return Err(Error::Missing(field));
+    }
+    if v.bytes().any(|b| b.is_ascii_uppercase()) || !v.is_ascii() {
+        Ok(CompactString::from(v.to_lowercase()))
+    } else {
+        Ok(CompactString::from(v))
+    }
+}
+
+/// A non-empty string, trimmed.
+pub(crate) fn text(value: Option<&str>) -> Option<CompactString> {
+    let v = value?.trim();
+    (!v.is_empty()).then(|| CompactString::from(v))
+}
+
+/// Same as [`text`] for a value already owned.
+pub(crate) fn nonempty(value: Option<CompactString>) -> Option<CompactString> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+/// An IP address; an unparseable one is dropped with a warning. Accepts the bracketed and
+/// port-suffixed forms some logs write (`[2001:db8::1]:443`, `192.0.2.1:52311`).
+pub(crate) fn ip(
+    value: Option<&str>,
+    field: &'static str,
+    warnings: &mut Vec<Warning>,
+) -> Option<IpAddr> {
+    let v = value?.trim();
+    if v.is_empty() {
+        return None;
+    }
+    if let Ok(ip) = v.parse() {
+        return Some(ip);
+    }
+    let stripped = v
+        .strip_prefix('[')
+        .and_then(|r| r.split_once(']').map(|(ip, _)| ip))
+        .or_else(|| {
+            v.rsplit_once(':')
+                .filter(|(h, _)| !h.contains(':'))
+                .map(|(h, _)| h)
+        });
+    if let Some(ip) = stripped.and_then(|s| s.parse().ok()) {
+        return Some(ip);
+    }
+    warnings.push(Warning::new(
+        field,
+        format!("unparseable IP {:?} dropped", shorten(v)),
+    ));
+    None
+}
+
+/// Raw location parts as a record carries them.
+#[derive(Default)]
+pub(crate) struct Place<'a> {
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub radius_km: Option<f64>,
+    pub city: Option<&'a str>,
+    pub region: Option<&'a str>,
+    /// An ISO code or a country name.
+    pub country: Option<&'a str>,
+}
+
+/// Builds the event's `geo` from what the record carries (`None` when it carries nothing).
+/// Out-of-range or half-given coordinates are dropped with a warning; so is a country
+/// that is neither a code nor a known name.
+pub(crate) fn geo(
+    place: Place<'_>,
+    field: &'static str,
+    warnings: &mut Vec<Warning>,
+) -> Option<Geo> {
+    let (mut lat, mut lon) = (place.lat, place.lon);
+    match (lat, lon) {
+        (Some(la), Some(lo)) => {
+            let ok = la.is_finite()
+                && lo.is_finite()
+                && (-90.0..=90.0).contains(&la)
+                && (-180.0..=180.0).contains(&lo);
+            if !ok {
+                warnings.push(Warning::new(
+                    field,
+                    format!("out-of-range coordinates ({la}, {lo}) dropped"),
+                ));
+                (lat, lon) = (None, None);
+            }
+        }
+        (None, None) => {}
+        _ => {
+            warnings.push(Warning::new(
+                field,
+                "latitude without longitude (or the reverse) dropped".into(),
+            ));
+            (lat, lon) = (None, None);
+        }
+    }
+    let country = place
+        .country
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .and_then(|c| {
+            let found = Country::from_name(c);
+            if found.is_none() {
+                warnings.push(Warning::new(
+                    field,
+                    format!("unknown country {:?} dropped", shorten(c)),
+                ));
+            }
+            found
+        });
+    let radius_km = place.radius_km.filter(|r| r.is_finite() && *r >= 0.0);
+    let city = text(place.city);
+    let region = text(place.region);
+    if lat.is_none() && country.is_none() && city.is_none() && region.is_none() {
+        return None;
+    }
+    Some(Geo {
+        lat,
+        lon,
+        radius_km: if lat.is_some() { radius_km } else { None },
+        city,
+        region,
+        country,
+        source: GeoSource::Log,
+    })
+}
+
+/// A stable id for a record without a vendor id: 64-bit FNV-1a of its parts, in hex.
+pub(crate) fn hash_id<'p>(parts: impl IntoIterator<Item = &'p [u8]>) -> CompactString {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in part {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // A separator so that ("ab","c") and ("a","bc") differ.
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    compact_str::format_compact!("{h:016x}")
+}
+
+/// The vendor id, or a hash of the whole record.
+pub(crate) fn id_or_hash(id: Option<&str>, record: &[u8]) -> CompactString {
+    text(id).unwrap_or_else(|| hash_id([record]))
+}
+
+/// A number that vendors write either as a JSON number or as a string (`"0"`, `"50126"`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Num {
+    Int(i64),
+    Float(f64),
+    /// A string that is not a number (e.g. `"Success"`).
+    Text,
+}
+
+impl Num {
+    pub(crate) fn as_i64(self) -> Option<i64> {
+        match self {
+            Num::Int(i) => Some(i),
+            Num::Float(f) if f.fract() == 0.0 => Some(f as i64),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a string holding one")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
+                Ok(Num::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
+                Ok(i64::try_from(v).map_or(Num::Float(v as f64), Num::Int))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
+                Ok(Num::Float(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
+                let v = v.trim();
+                Ok(v.parse::<i64>()
+                    .map(Num::Int)
+                    .or_else(|_| v.parse::<f64>().map(Num::Float))
+                    .unwrap_or(Num::Text))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A boolean that vendors write as `true`, `"true"`, `"Yes"`, `1`...
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Flag(pub Option<bool>);
+
+impl<'de> serde::Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Flag;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a boolean or a string holding one")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Flag, E> {
+                Ok(Flag(Some(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Flag, E> {
+                Ok(Flag(Some(v != 0)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Flag, E> {
+                Ok(Flag(Some(v != 0)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Flag, E> {
+                Ok(Flag(parse_bool(v)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Flag, E> {
+                Ok(Flag(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `true/yes/1/y` and `false/no/0/n`, any case.
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "1" => Some(true),
+        "false" | "no" | "n" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Deserializes a `T` written either as a JSON object or as a string holding JSON (Log
+/// Analytics exports `LocationDetails` and `DeviceDetail` both ways). An empty string or
+/// null is `None`.
+pub(crate) fn embedded<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    struct V<T>(PhantomData<T>);
+    impl<'de, T: DeserializeOwned> Visitor<'de> for V<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object or a string holding a JSON object")
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            let v = v.trim();
+            if v.is_empty() || v == "{}" {
+                return Ok(None);
+            }
+            serde_json::from_str(v).map(Some).map_err(E::custom)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    d.deserialize_any(V(PhantomData))
+}
+
+/// A borrowed string when the JSON has no escapes, owned otherwise.
+pub(crate) type Str<'a> = Cow<'a, str>;
+
+/// `Option<Cow<str>>` as `Option<&str>`.
+pub(crate) fn s<'b>(v: &'b Option<Str<'_>>) -> Option<&'b str> {
+    v.as_deref()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_every_vendor_spelling() {
+        let t = |s| time(s, "t").map(|t| t.to_string());
+        assert_eq!(
+            t("2020-05-20T18:19:04.423Z").unwrap(),
+            "2020-05-20T18:19:04.423Z"
+        );
+        assert_eq!(
+            t("2020-05-20T18:19:04.423").unwrap(),
+            "2020-05-20T18:19:04.423Z"
+        );
+        assert_eq!(
+            t("2022-06-22 18:18:29.015").unwrap(),
+            "2022-06-22T18:18:29.015Z"
+        );
+        assert_eq!(
+            t("2024-01-01T10:00:00+02:00").unwrap(),
+            "2024-01-01T08:00:00Z"
+        );
+        assert_eq!(
+            t("2025-01-15T14:20:35.4567890Z").unwrap(),
+            "2025-01-15T14:20:35.456789Z"
+        );
+        assert_eq!(t("1700000000").unwrap(), "2023-11-14T22:13:20Z");
+        assert_eq!(t("1700000000123").unwrap(), "2023-11-14T22:13:20.123Z");
+        assert!(matches!(
+            time("9999-12-31T23:59:59Z", "t"),
+            Err(Error::TimeOutOfRange { .. })
+        ));
+        assert!(matches!(time("0", "t"), Err(Error::TimeOutOfRange { .. })));
+        assert!(matches!(time("yesterday", "t"), Err(Error::BadTime { .. })));
+        assert!(matches!(time(" ", "t"), Err(Error::Missing("t"))));
+    }
+
+    #[test]
+    fn geo_drops_bad_parts_and_keeps_the_rest() {
+        let mut w = Vec::new();
+        let g = geo(
+            Place {
+                lat: Some(95.0),
+                lon: Some(10.0),
+                country: Some("Germany"),
+                ..Place::default()
+            },
+            "loc",
+            &mut w,
+        )
+        .unwrap();
+        assert_eq!((g.lat, g.lon), (None, None));
+        assert_eq!(g.country.unwrap().as_str(), "DE");
+        assert_eq!(w.len(), 1);
+        assert!(geo(Place::default(), "loc", &mut w).is_none());
+        assert!(
+            geo(
+                Place {
+                    country: Some("Narnia"),
+                    ..Place::default()
+                },
+                "loc",
+                &mut w
+            )
+            .is_none()
+        );
+        assert_eq!(w.len(), 2);
+    }
+
+    #[test]
+    fn ips_with_ports_and_brackets() {
+        let mut w = Vec::new();
+        assert_eq!(
+            ip(Some("192.0.2.1:5000"), "ip", &mut w),
+            "192.0.2.1".parse().ok()
+        );
+        assert_eq!(
+            ip(Some("[2001:db8::1]:443"), "ip", &mut w),
+            "2001:db8::1".parse().ok()
+        );
+        assert_eq!(
+            ip(Some("2001:db8::1"), "ip", &mut w),
+            "2001:db8::1".parse().ok()
+        );
+        assert!(w.is_empty());
+        assert_eq!(ip(Some("999.1.1.1"), "ip", &mut w), None);
+        assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn hash_ids_are_stable() {
+        assert_eq!(hash_id([&b"abc"[..]]), hash_id([&b"abc"[..]]));
+        assert_ne!(hash_id([&b"ab"[..], b"c"]), hash_id([&b"a"[..], b"bc"]));
+        assert_eq!(hash_id([&b""[..]]).len(), 16);
+    }
+}

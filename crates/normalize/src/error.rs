@@ -1,0 +1,94 @@
+//! Why a record is rejected.
+
+use jetlag_event::Source;
+
+/// Why one record was rejected. Messages are lower case and name the field at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The record is not valid JSON or a field has the wrong type.
+    #[error("{}", json_message(.0))]
+    Json(#[from] serde_json::Error),
+    /// The record is not valid UTF-8.
+    #[error("not valid UTF-8 (at byte {0})")]
+    NotUtf8Record(usize),
+    /// A required field is absent or empty.
+    #[error("missing {0}")]
+    Missing(&'static str),
+    /// A time that does not parse.
+    #[error("unparseable time in {field}: {value:?}")]
+    BadTime {
+        /// The vendor's field name.
+        field: &'static str,
+        /// The value as found (shortened).
+        value: String,
+    },
+    /// A time outside 1990..2100 (a year-9999 placeholder, an epoch-zero default).
+    #[error("implausible time in {field}: {value} (accepted: 1990 to 2099)")]
+    TimeOutOfRange {
+        /// The vendor's field name.
+        field: &'static str,
+        /// The value as found.
+        value: String,
+    },
+    /// `--format auto` could not tell which vendor wrote the record.
+    #[error("unrecognized record: not a sign-in format jetlag knows (try --format)")]
+    Unrecognized,
+    /// A JSON record was given to the CSV format (or the reverse).
+    #[error("the csv format reads CSV files with a header row, not JSON records")]
+    CsvAsJson,
+    /// A CSV field that is not UTF-8.
+    #[error("column {column} is not valid UTF-8")]
+    NotUtf8 {
+        /// The column's header.
+        column: String,
+    },
+    /// Something the reader could not make into a record (empty line, broken document).
+    #[error("{0}")]
+    Malformed(String),
+    /// An error while parsing a record of a known source.
+    #[error("{vendor}: {error}")]
+    InSource {
+        /// The format the record was parsed as.
+        vendor: Source,
+        /// What went wrong.
+        error: Box<Error>,
+    },
+}
+
+fn json_message(e: &serde_json::Error) -> String {
+    match e.classify() {
+        serde_json::error::Category::Data => format!("wrong type: {e}"),
+        serde_json::error::Category::Eof => format!("truncated JSON: {e}"),
+        _ => format!("invalid JSON: {e}"),
+    }
+}
+
+impl Error {
+    /// A JSON error, or the clearer [`Error::NotUtf8Record`] when the bytes are not UTF-8.
+    pub(crate) fn from_json(e: serde_json::Error, record: &[u8]) -> Error {
+        match std::str::from_utf8(record) {
+            Err(u) => Error::NotUtf8Record(u.valid_up_to()),
+            Ok(_) => Error::Json(e),
+        }
+    }
+
+    /// Adds the source the record was parsed as (once).
+    pub(crate) fn in_source(self, source: Source) -> Error {
+        match self {
+            Error::InSource { .. } | Error::Unrecognized | Error::CsvAsJson => self,
+            error => Error::InSource {
+                vendor: source,
+                error: Box::new(error),
+            },
+        }
+    }
+
+    /// The source the record was parsed as, when known.
+    pub fn source(&self) -> Option<Source> {
+        match self {
+            Error::InSource { vendor, .. } => Some(*vendor),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! jetlag's vendor formats: one raw record in, one normalized [`SignIn`] out.
+//!
+//! Each vendor has its own module with the vendor's documented field names
+//! ([`entra`], [`okta`], [`google`], [`cloudtrail`], [`ocsf`], [`ecs`], [`csv`]). A record is
+//! parsed with `serde` straight into borrowed structs (no JSON trees), then mapped to the
+//! normalized event.
+//!
+//! The front door:
+//! - [`parse_json`]: one JSON record of a [`Format`] (or [`Format::Auto`], decided per
+//!   record by [`sniff`]) → [`Parsed::Event`], [`Parsed::Skipped`] (a known source's event
+//!   that is not a sign-in) or an [`Error`] saying why the record is rejected.
+//! - [`Normalizer`]: feeds the raw records of `jetlag-read` through the parsers, keeps
+//!   [`Stats`] and the first [`Reject`]s (file:line: reason).
+//! - [`parse_body`]: a whole in-memory body (NDJSON, JSON, array, wrappers, possibly gzip)
+//!   → events and rejects; for request bodies.
+//!
+//! Bad *optional* parts (an out-of-range latitude, an unparseable IP, an unknown country)
+//! are dropped with a [`Warning`] and the event is kept.
+#![deny(missing_docs)]
+
+pub mod cloudtrail;
+mod common;
+pub mod csv;
+pub mod ecs;
+pub mod entra;
+mod error;
+mod format;
+pub mod google;
+mod normalizer;
+pub mod ocsf;
+pub mod okta;
+mod sniff;
+mod stats;
+
+pub use error::Error;
+pub use format::Format;
+pub use jetlag_event::{SignIn, Source};
+pub use normalizer::{Body, Normalizer, parse_body};
+pub use sniff::sniff;
+pub use stats::{Counts, Reject, Stats, Warning};
+
+/// What one record turned into.
+// Nearly every record is an event: boxing it would cost an allocation per record to save
+// stack space on the rare skip.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parsed {
+    /// A sign-in.
+    Event(SignIn),
+    /// A record of a known source that is not a sign-in (counted, not rejected).
+    Skipped(Skip),
+}
+
+/// Why a record was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Skip {
+    /// The source the record belongs to.
+    pub source: Source,
+    /// Why it is not a sign-in, lower case.
+    pub reason: &'static str,
+}
+
+/// Parses one JSON record of `format` (bytes, not yet validated as UTF-8).
+///
+/// Problems with optional parts are pushed to `warnings`; the event is kept.
+///
+/// # Errors
+/// An [`Error`] explaining why the record is rejected: not JSON, not UTF-8, a field of the
+/// wrong type, no user, no or an implausible time, an unrecognizable format.
+///
+/// # Example
+/// ```
+/// use jetlag_normalize::{Format, Parsed, parse_json};
+/// let rec = br#"{"uuid":"u1","published":"2024-05-01T10:00:00.000Z","eventType":"user.session.start",
+///   "actor":{"alternateId":"Alice@Example.com","type":"User"},"outcome":{"result":"SUCCESS"},
+///   "client":{"ipAddress":"192.0.2.1","geographicalContext":{"country":"United States"}}}"#;
+/// let mut warnings = Vec::new();
+/// let Ok(Parsed::Event(ev)) = parse_json(rec, Format::Auto, &mut warnings) else { panic!() };
+/// assert_eq!(ev.user, "alice@example.com");
+/// assert_eq!(ev.geo.unwrap().country.unwrap().as_str(), "US");
+/// ```
+pub fn parse_json(
+    record: &[u8],
+    format: Format,
+    warnings: &mut Vec<Warning>,
+) -> Result<Parsed, Error> {
+    let source = match format {
+        Format::Auto => sniff(record)?,
+        Format::Csv => return Err(Error::CsvAsJson),
+        other => other.source().ok_or(Error::CsvAsJson)?,
+    };
+    let parsed = match source {
+        Source::Entra => entra::parse(record, warnings),
+        Source::Okta => okta::parse(record, warnings),
+        Source::Google => google::parse(record, warnings),
+        Source::Cloudtrail => cloudtrail::parse(record, warnings),
+        Source::Ocsf => ocsf::parse(record, warnings),
+        Source::Ecs => ecs::parse(record, warnings),
+        Source::Csv => Err(Error::CsvAsJson),
+    };
+    parsed.map_err(|e| e.in_source(source))
+}

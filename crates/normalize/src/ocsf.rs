@@ -1,0 +1,210 @@
+//! OCSF Authentication events (`class_uid` 3002, OCSF 1.x).
+//!
+//! Fields: `time` (epoch milliseconds), `activity_id` (1 logon, 2 logoff, …), `status_id`
+//! (1 success, 2 failure), `user{email_addr, name, uid}`, `src_endpoint{ip, location{lat,
+//! long | coordinates[lon, lat], city, region, country}, autonomous_system{number, name}}`,
+//! `session{uid}`, `device{uid}`, `is_mfa`, `http_request{user_agent}`, `service{name}`,
+//! `dst_endpoint{svc_name}`, `metadata{uid, tenant_uid}`, `cloud{account{uid}}`.
+//!
+//! Other classes and logoffs are skipped. `user` is `user.email_addr`, else `user.name`.
+
+use compact_str::CompactString;
+use jetlag_event::{Outcome, SignIn, Source};
+use serde::Deserialize;
+
+use crate::common::{self, Flag, Num, Place, Str, s};
+use crate::{Error, Parsed, Skip, Warning};
+
+#[derive(Deserialize, Default)]
+struct User<'a> {
+    #[serde(borrow, default)]
+    email_addr: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Location<'a> {
+    #[serde(default)]
+    lat: Option<f64>,
+    #[serde(default)]
+    long: Option<f64>,
+    #[serde(default)]
+    coordinates: Option<Vec<f64>>,
+    #[serde(borrow, default)]
+    city: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    region: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    country: Option<Str<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct AutonomousSystem {
+    #[serde(default)]
+    number: Option<Num>,
+    #[serde(default)]
+    name: Option<CompactString>,
+}
+
+#[derive(Deserialize, Default)]
+struct Endpoint<'a> {
+    #[serde(borrow, default)]
+    ip: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    location: Option<Location<'a>>,
+    #[serde(default)]
+    autonomous_system: Option<AutonomousSystem>,
+    #[serde(default)]
+    svc_name: Option<CompactString>,
+}
+
+#[derive(Deserialize, Default)]
+struct Uid {
+    #[serde(default)]
+    uid: Option<CompactString>,
+    #[serde(default)]
+    name: Option<CompactString>,
+}
+
+#[derive(Deserialize, Default)]
+struct Metadata {
+    #[serde(default)]
+    uid: Option<CompactString>,
+    #[serde(default)]
+    tenant_uid: Option<CompactString>,
+}
+
+#[derive(Deserialize, Default)]
+struct HttpRequest {
+    #[serde(default)]
+    user_agent: Option<CompactString>,
+}
+
+#[derive(Deserialize, Default)]
+struct Cloud {
+    #[serde(default)]
+    account: Option<Uid>,
+}
+
+#[derive(Deserialize)]
+struct Authentication<'a> {
+    #[serde(default)]
+    class_uid: Option<Num>,
+    #[serde(default)]
+    activity_id: Option<Num>,
+    #[serde(default)]
+    time: Option<Num>,
+    #[serde(borrow, default)]
+    time_dt: Option<Str<'a>>,
+    #[serde(default)]
+    status_id: Option<Num>,
+    #[serde(borrow, default)]
+    user: Option<User<'a>>,
+    #[serde(borrow, default)]
+    src_endpoint: Option<Endpoint<'a>>,
+    #[serde(borrow, default)]
+    dst_endpoint: Option<Endpoint<'a>>,
+    #[serde(default)]
+    session: Option<Uid>,
+    #[serde(default)]
+    device: Option<Uid>,
+    #[serde(default)]
+    service: Option<Uid>,
+    #[serde(default)]
+    is_mfa: Option<Flag>,
+    #[serde(default)]
+    http_request: Option<HttpRequest>,
+    #[serde(default)]
+    metadata: Option<Metadata>,
+    #[serde(default)]
+    cloud: Option<Cloud>,
+}
+
+/// Parses one OCSF Authentication event.
+///
+/// # Errors
+/// Not JSON / wrong types, no `time`, no user.
+pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
+    let a: Authentication<'_> =
+        serde_json::from_slice(record).map_err(|e| Error::from_json(e, record))?;
+    let skip = |reason| {
+        Ok(Parsed::Skipped(Skip {
+            source: Source::Ocsf,
+            reason,
+        }))
+    };
+    if a.class_uid.and_then(Num::as_i64) != Some(3002) {
+        return skip("not an authentication event (class_uid 3002)");
+    }
+    if a.activity_id.and_then(Num::as_i64) == Some(2) {
+        return skip("a logoff");
+    }
+    let time = match (a.time, s(&a.time_dt)) {
+        (Some(Num::Int(ms)), _) => common::epoch(ms, true, "time")?,
+        (Some(Num::Float(ms)), _) => common::epoch(ms as i64, true, "time")?,
+        (_, Some(dt)) => common::time(dt, "time_dt")?,
+        _ => return Err(Error::Missing("time")),
+    };
+    let user = a.user.as_ref();
+    let user = common::user(
+        user.and_then(|u| {
+            s(&u.email_addr)
+                .filter(|e| !e.trim().is_empty())
+                .or(s(&u.name))
+        }),
+        "user.email_addr",
+    )?;
+    let outcome = match a.status_id.and_then(Num::as_i64) {
+        Some(1) => Outcome::Success,
+        Some(2) => Outcome::Failure,
+        _ => Outcome::Unknown,
+    };
+    let event_id = match a
+        .metadata
+        .as_ref()
+        .and_then(|m| common::nonempty(m.uid.clone()))
+    {
+        Some(id) => id,
+        None => common::hash_id([record]),
+    };
+    let mut ev = SignIn::new(event_id, time, Source::Ocsf, user, outcome);
+    if let Some(src) = &a.src_endpoint {
+        ev.ip = common::ip(s(&src.ip), "src_endpoint.ip", warnings);
+        if let Some(loc) = &src.location {
+            let (mut lat, mut lon) = (loc.lat, loc.long);
+            if let Some([lo, la]) = loc.coordinates.as_deref() {
+                (lat, lon) = (lat.or(Some(*la)), lon.or(Some(*lo)));
+            }
+            ev.geo = common::geo(
+                Place {
+                    lat,
+                    lon,
+                    radius_km: None,
+                    city: s(&loc.city),
+                    region: s(&loc.region),
+                    country: s(&loc.country),
+                },
+                "src_endpoint.location",
+                warnings,
+            );
+        }
+        if let Some(asys) = &src.autonomous_system {
+            ev.asn = asys
+                .number
+                .and_then(Num::as_i64)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n != 0);
+            ev.as_org = common::nonempty(asys.name.clone());
+        }
+    }
+    ev.session_id = common::nonempty(a.session.and_then(|x| x.uid));
+    ev.device_id = common::nonempty(a.device.and_then(|x| x.uid));
+    ev.mfa = a.is_mfa.and_then(|f| f.0);
+    ev.user_agent = common::nonempty(a.http_request.and_then(|h| h.user_agent));
+    ev.app = common::nonempty(a.service.and_then(|x| x.name))
+        .or_else(|| common::nonempty(a.dst_endpoint.and_then(|d| d.svc_name)));
+    ev.tenant = common::nonempty(a.metadata.and_then(|m| m.tenant_uid))
+        .or_else(|| common::nonempty(a.cloud.and_then(|c| c.account).and_then(|x| x.uid)));
+    Ok(Parsed::Event(ev))
+}

@@ -1,0 +1,235 @@
+//! Okta System Log `LogEvent` (`/api/v1/logs`).
+//!
+//! Fields: `uuid`, `published`, `eventType`, `actor{alternateId, type}`,
+//! `client{ipAddress, geographicalContext{city, state, country, geolocation{lat, lon}},
+//! userAgent{rawUserAgent}}`, `device{id}`, `securityContext{asNumber, asOrg, isProxy}`,
+//! `outcome{result}`, `authenticationContext{externalSessionId}`, `target[]`. The
+//! all-lower-case spellings some pipelines produce (`eventtype`, `securitycontext`) are
+//! accepted too.
+//!
+//! Sign-ins are `user.session.start`, `user.authentication.*` and
+//! `policy.evaluate_sign_on`; other event types are skipped. `outcome.result` SUCCESS /
+//! ALLOW is success, FAILURE / DENY failure, anything else unknown. When the actor is not a
+//! person (a system principal or an app), `user` is the first `User` target. Okta writes
+//! country *names*: they become ISO codes. `securityContext.isProxy` puts `proxy` in
+//! `network`.
+
+use compact_str::CompactString;
+use jetlag_event::{NetClass, Outcome, SignIn, Source};
+use serde::Deserialize;
+
+use crate::common::{self, Flag, Num, Place, Str, s};
+use crate::{Error, Parsed, Skip, Warning};
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Actor<'a> {
+    #[serde(borrow, default)]
+    alternate_id: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Str<'a>>,
+    #[serde(default)]
+    display_name: Option<CompactString>,
+}
+
+#[derive(Deserialize, Default)]
+struct Geolocation {
+    #[serde(default)]
+    lat: Option<f64>,
+    #[serde(default)]
+    lon: Option<f64>,
+}
+
+#[derive(Deserialize, Default)]
+struct GeoContext<'a> {
+    #[serde(borrow, default)]
+    city: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    state: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    country: Option<Str<'a>>,
+    #[serde(default)]
+    geolocation: Option<Geolocation>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct UserAgent {
+    #[serde(default)]
+    raw_user_agent: Option<CompactString>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Client<'a> {
+    #[serde(borrow, default)]
+    ip_address: Option<Str<'a>>,
+    #[serde(borrow, default, alias = "geographicalcontext")]
+    geographical_context: Option<GeoContext<'a>>,
+    #[serde(default, alias = "useragent")]
+    user_agent: Option<UserAgent>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SecurityContext {
+    #[serde(default, alias = "asnumber")]
+    as_number: Option<Num>,
+    #[serde(default, alias = "asorg")]
+    as_org: Option<CompactString>,
+    #[serde(default, alias = "isproxy")]
+    is_proxy: Option<Flag>,
+}
+
+#[derive(Deserialize, Default)]
+struct OutcomeField<'a> {
+    #[serde(borrow, default)]
+    result: Option<Str<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct AuthContext {
+    #[serde(default, alias = "externalsessionid")]
+    external_session_id: Option<CompactString>,
+}
+
+#[derive(Deserialize, Default)]
+struct Device {
+    #[serde(default)]
+    id: Option<CompactString>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogEvent<'a> {
+    #[serde(borrow, default)]
+    uuid: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    published: Option<Str<'a>>,
+    #[serde(borrow, default, alias = "eventtype")]
+    event_type: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    actor: Option<Actor<'a>>,
+    #[serde(borrow, default)]
+    client: Option<Client<'a>>,
+    #[serde(default)]
+    device: Option<Device>,
+    #[serde(default, alias = "securitycontext")]
+    security_context: Option<SecurityContext>,
+    #[serde(borrow, default)]
+    outcome: Option<OutcomeField<'a>>,
+    #[serde(default, alias = "authenticationcontext")]
+    authentication_context: Option<AuthContext>,
+    #[serde(borrow, default)]
+    target: Option<Vec<Actor<'a>>>,
+}
+
+/// Event types that record a sign-in.
+fn is_signin(event_type: &str) -> bool {
+    event_type == "user.session.start"
+        || event_type == "policy.evaluate_sign_on"
+        || event_type.starts_with("user.authentication.")
+}
+
+/// Parses one Okta LogEvent.
+///
+/// # Errors
+/// Not JSON / wrong types, no `published`, no user (`actor.alternateId` or a `User`
+/// target).
+pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
+    let ev: LogEvent<'_> =
+        serde_json::from_slice(record).map_err(|e| Error::from_json(e, record))?;
+    let event_type = s(&ev.event_type).ok_or(Error::Missing("eventType"))?;
+    if !is_signin(event_type) {
+        return Ok(Parsed::Skipped(Skip {
+            source: Source::Okta,
+            reason: "not a sign-in event type",
+        }));
+    }
+    let time = common::required_time(s(&ev.published), "published")?;
+    let actor = ev.actor.as_ref();
+    let actor_is_person = actor.is_some_and(|a| {
+        s(&a.kind).is_none_or(|k| k.eq_ignore_ascii_case("user"))
+            && s(&a.alternate_id).is_some_and(|id| {
+                !id.eq_ignore_ascii_case("system@okta.com") && !id.eq_ignore_ascii_case("unknown")
+            })
+    });
+    let user = if actor_is_person {
+        common::user(actor.and_then(|a| s(&a.alternate_id)), "actor.alternateId")?
+    } else {
+        let target = ev
+            .target
+            .iter()
+            .flatten()
+            .find(|t| s(&t.kind).is_some_and(|k| k.eq_ignore_ascii_case("user")));
+        common::user(target.and_then(|t| s(&t.alternate_id)), "actor.alternateId")?
+    };
+    let outcome = match ev.outcome.as_ref().and_then(|o| s(&o.result)) {
+        Some(r) if r.eq_ignore_ascii_case("success") || r.eq_ignore_ascii_case("allow") => {
+            Outcome::Success
+        }
+        Some(r) if r.eq_ignore_ascii_case("failure") || r.eq_ignore_ascii_case("deny") => {
+            Outcome::Failure
+        }
+        _ => Outcome::Unknown,
+    };
+    let mut out = SignIn::new(
+        common::id_or_hash(s(&ev.uuid), record),
+        time,
+        Source::Okta,
+        user,
+        outcome,
+    );
+    if let Some(client) = &ev.client {
+        out.ip = common::ip(s(&client.ip_address), "client.ipAddress", warnings);
+        out.user_agent = common::nonempty(
+            client
+                .user_agent
+                .as_ref()
+                .and_then(|u| u.raw_user_agent.clone()),
+        );
+        if let Some(g) = &client.geographical_context {
+            let point = g.geolocation.as_ref();
+            out.geo = common::geo(
+                Place {
+                    lat: point.and_then(|p| p.lat),
+                    lon: point.and_then(|p| p.lon),
+                    radius_km: None,
+                    city: s(&g.city),
+                    region: s(&g.state),
+                    country: s(&g.country),
+                },
+                "client.geographicalContext",
+                warnings,
+            );
+        }
+    }
+    out.device_id = common::nonempty(ev.device.and_then(|d| d.id));
+    out.session_id = common::nonempty(
+        ev.authentication_context
+            .and_then(|a| a.external_session_id),
+    )
+    .filter(|id| id != "unknown");
+    out.app = ev
+        .target
+        .iter()
+        .flatten()
+        .find(|t| s(&t.kind) == Some("AppInstance"))
+        .and_then(|t| common::nonempty(t.display_name.clone()));
+    if event_type.contains("mfa") {
+        out.mfa = Some(true);
+    }
+    if let Some(sc) = ev.security_context {
+        out.asn = sc
+            .as_number
+            .and_then(Num::as_i64)
+            .and_then(|a| u32::try_from(a).ok())
+            .filter(|a| *a != 0);
+        out.as_org = common::nonempty(sc.as_org);
+        if sc.is_proxy.and_then(|f| f.0) == Some(true) {
+            out.network.insert(NetClass::Proxy);
+        }
+    }
+    Ok(Parsed::Event(out))
+}

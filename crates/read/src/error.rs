@@ -1,0 +1,36 @@
+//! The reader's error type: an input that cannot be opened or read.
+
+use std::io;
+
+/// Why an input could not be opened or read. A bad *record* is never an error: it comes
+/// through as [`crate::Item::Malformed`] or as bytes the caller rejects.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be opened.
+    #[error("cannot open {name}: {source}")]
+    Open {
+        /// The input's name.
+        name: String,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// Reading failed part-way (I/O error, corrupt gzip stream).
+    #[error("cannot read {name} after line {line}: {source}")]
+    Read {
+        /// The input's name.
+        name: String,
+        /// The last line read successfully.
+        line: u64,
+        /// The underlying reason.
+        source: io::Error,
+    },
+    /// The CSV reader failed part-way.
+    #[error("cannot read CSV {name}: {source}")]
+    Csv {
+        /// The input's name.
+        name: String,
+        /// The underlying reason.
+        source: csv::Error,
+    },
+}

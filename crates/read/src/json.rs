@@ -1,0 +1,180 @@
+//! JSON documents: arrays, wrappers (`value`, `records`, `Records`) and plain records.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::{Item, Raw};
+
+/// The three wrappers vendors put around a batch of records.
+#[derive(Deserialize)]
+struct Wrapper<'a> {
+    /// Microsoft Graph page.
+    #[serde(borrow, default)]
+    value: Option<&'a RawValue>,
+    /// Azure diagnostic settings / Event Hub batch.
+    #[serde(borrow, default)]
+    records: Option<&'a RawValue>,
+    /// CloudTrail log file.
+    #[serde(borrow, default, rename = "Records")]
+    cloudtrail: Option<&'a RawValue>,
+}
+
+/// If `bytes` is a wrapper object, the raw array it wraps.
+fn wrapped(bytes: &[u8]) -> Option<&RawValue> {
+    let w: Wrapper<'_> = serde_json::from_slice(bytes).ok()?;
+    [w.value, w.records, w.cloudtrail]
+        .into_iter()
+        .flatten()
+        .find(|raw| raw.get().starts_with('['))
+}
+
+/// Cheap test before trying [`wrapped`]: does a wrapper key occur at all?
+fn may_be_wrapper(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(4096)];
+    [&b"\"value\""[..], b"\"records\"", b"\"Records\""]
+        .iter()
+        .any(|key| memchr::memmem::find(head, key).is_some())
+}
+
+/// One NDJSON line: a record, or a wrapper whose elements are records.
+pub(crate) fn record_or_wrapper(bytes: &[u8], line: u64, f: &mut impl FnMut(Raw<'_>)) {
+    if may_be_wrapper(bytes)
+        && let Some(array) = wrapped(bytes)
+    {
+        elements(array.get().as_bytes(), bytes, line, f);
+        return;
+    }
+    f(Raw {
+        line,
+        item: Item::Json(bytes),
+    });
+}
+
+/// Collects array elements into a vector it does not own, so that the elements parsed
+/// before a syntax error survive the error.
+struct Collect<'v, 'a>(&'v mut Vec<&'a RawValue>);
+
+impl<'de, 'v> DeserializeSeed<'de> for Collect<'v, 'de> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, 'v> Visitor<'de> for Collect<'v, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            self.0.push(raw);
+        }
+        Ok(())
+    }
+}
+
+/// Counts lines from a base position forward (positions must not go backwards).
+struct Lines<'a> {
+    base: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> Lines<'a> {
+    fn new(base: &'a [u8], line: u64) -> Self {
+        Lines { base, pos: 0, line }
+    }
+    /// The line of the byte at `offset` in `base`.
+    fn at(&mut self, offset: usize) -> u64 {
+        let offset = offset.min(self.base.len());
+        if offset > self.pos {
+            self.line += memchr::memchr_iter(b'\n', &self.base[self.pos..offset]).count() as u64;
+            self.pos = offset;
+        }
+        self.line
+    }
+    /// Offset of `part` inside `base` (it must be a sub-slice).
+    fn offset_of(&self, part: &[u8]) -> usize {
+        (part.as_ptr() as usize).saturating_sub(self.base.as_ptr() as usize)
+    }
+}
+
+/// Delivers the elements of the JSON array `array`, a sub-slice of `base`; the first byte
+/// of `base` is on line `line`.
+fn elements(array: &[u8], base: &[u8], line: u64, f: &mut impl FnMut(Raw<'_>)) {
+    let mut lines = Lines::new(base, line);
+    let mut items = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(array);
+    let result = Collect(&mut items).deserialize(&mut de);
+    for raw in &items {
+        let at = lines.at(lines.offset_of(raw.get().as_bytes()));
+        f(Raw {
+            line: at,
+            item: Item::Json(raw.get().as_bytes()),
+        });
+    }
+    if let Err(err) = result {
+        let start = lines.offset_of(array);
+        let err_line = line_of_error(&err, base, start, line);
+        let reason = format!("broken JSON array, the rest of it is lost: {err}");
+        f(Raw {
+            line: err_line,
+            item: Item::Malformed(&reason),
+        });
+    }
+}
+
+/// The absolute line of a serde_json error raised while parsing `base[start..]`.
+fn line_of_error(err: &serde_json::Error, base: &[u8], start: usize, line: u64) -> u64 {
+    let before = memchr::memchr_iter(b'\n', &base[..start.min(base.len())]).count() as u64;
+    line + before + (err.line() as u64).saturating_sub(1)
+}
+
+/// One or more JSON documents held in memory; the first byte of `buf` is on line `line`.
+pub(crate) fn documents(buf: &[u8], line: u64, f: &mut impl FnMut(Raw<'_>)) {
+    let start = buf
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(buf.len());
+    if buf[start..].starts_with(b"[") {
+        // One array: its elements are parsed one by one, so a broken tail only loses
+        // the elements after the break.
+        elements(&buf[start..], buf, line, f);
+        return;
+    }
+    let mut stream = serde_json::Deserializer::from_slice(buf).into_iter::<&RawValue>();
+    let mut lines = Lines::new(buf, line);
+    loop {
+        match stream.next() {
+            None => return,
+            Some(Ok(raw)) => {
+                let bytes = raw.get().as_bytes();
+                let at = lines.at(lines.offset_of(bytes));
+                if bytes.starts_with(b"[") {
+                    elements(bytes, buf, line, f);
+                } else if bytes.starts_with(b"{")
+                    && let Some(array) = wrapped(bytes)
+                {
+                    elements(array.get().as_bytes(), buf, line, f);
+                } else {
+                    f(Raw {
+                        line: at,
+                        item: Item::Json(bytes),
+                    });
+                }
+            }
+            Some(Err(err)) => {
+                let reason = format!("broken JSON document, the rest of the input is lost: {err}");
+                f(Raw {
+                    line: line + (err.line() as u64).saturating_sub(1),
+                    item: Item::Malformed(&reason),
+                });
+                return;
+            }
+        }
+    }
+}

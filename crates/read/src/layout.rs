@@ -1,0 +1,205 @@
+//! Layout detection and the streaming readers (NDJSON, CSV).
+
+use std::io::BufRead;
+
+use crate::{Error, Item, Layout, Raw, json, slurp};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Detects the layout of `reader` and delivers its records.
+pub(crate) fn read<R: BufRead>(
+    name: &str,
+    mut reader: R,
+    mut f: impl FnMut(Raw<'_>),
+) -> Result<Layout, Error> {
+    let read_err = |line: u64| {
+        move |source| Error::Read {
+            name: name.to_owned(),
+            line,
+            source,
+        }
+    };
+    // A byte order mark at the very start is what Windows tools write: drop it.
+    let head = reader.fill_buf().map_err(read_err(0))?;
+    if head.starts_with(BOM) {
+        reader.consume(BOM.len());
+    }
+    // Skip leading whitespace, counting the lines it spans.
+    let mut line = 0u64;
+    let first = loop {
+        let buf = reader.fill_buf().map_err(read_err(line))?;
+        if buf.is_empty() {
+            return Ok(Layout::Empty);
+        }
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => {
+                line += memchr::memchr_iter(b'\n', &buf[..i]).count() as u64;
+                let first = buf[i];
+                reader.consume(i);
+                break first;
+            }
+            None => {
+                let n = buf.len();
+                line += memchr::memchr_iter(b'\n', buf).count() as u64;
+                reader.consume(n);
+            }
+        }
+    };
+    match first {
+        b'[' => {
+            let mut buf = Vec::new();
+            slurp(name, line, reader, &mut buf)?;
+            json::documents(&buf, line + 1, &mut f);
+            Ok(Layout::Document)
+        }
+        b'{' => ndjson(name, reader, line, f),
+        _ => csv(name, reader, line, f),
+    }
+}
+
+/// Trims a trailing `\n` / `\r\n`.
+fn trim_eol(mut bytes: &[u8]) -> &[u8] {
+    if let [rest @ .., b'\n'] = bytes {
+        bytes = rest;
+    }
+    if let [rest @ .., b'\r'] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
+fn is_complete_json(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+}
+
+/// NDJSON, unless the first line shows a pretty-printed document.
+fn ndjson<R: BufRead>(
+    name: &str,
+    mut reader: R,
+    mut line: u64,
+    mut f: impl FnMut(Raw<'_>),
+) -> Result<Layout, Error> {
+    let read_err = |line: u64| {
+        move |source| Error::Read {
+            name: name.to_owned(),
+            line,
+            source,
+        }
+    };
+    let mut buf = Vec::with_capacity(8 * 1024);
+    reader.read_until(b'\n', &mut buf).map_err(read_err(line))?;
+    let first_line = line + 1;
+    if !is_complete_json(trim_eol(&buf)) {
+        // A pretty-printed document, or NDJSON whose first record is broken: NDJSON's
+        // second line is a complete record, a document's is not.
+        let first_len = buf.len();
+        reader
+            .read_until(b'\n', &mut buf)
+            .map_err(read_err(line + 1))?;
+        let second = trim_eol(&buf[first_len..]).trim_ascii();
+        if !(second.starts_with(b"{") && is_complete_json(second)) {
+            slurp(name, line + 2, reader, &mut buf)?;
+            json::documents(&buf, first_line, &mut f);
+            return Ok(Layout::Document);
+        }
+        line += 1;
+        f(Raw {
+            line,
+            item: Item::Json(trim_eol(&buf[..first_len])),
+        });
+        buf.drain(..first_len);
+        line += 1;
+        ndjson_line(trim_eol(&buf), line, &mut Vec::new(), &mut f);
+    } else {
+        line += 1;
+        ndjson_line(trim_eol(&buf), line, &mut Vec::new(), &mut f);
+    }
+    // Blank lines are reported only when a record follows them (a trailing newline or two
+    // at the end of a file is not a record).
+    let mut blanks: Vec<u64> = Vec::new();
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf).map_err(read_err(line))?;
+        if n == 0 {
+            return Ok(Layout::Ndjson);
+        }
+        line += 1;
+        ndjson_line(trim_eol(&buf), line, &mut blanks, &mut f);
+    }
+}
+
+fn ndjson_line(bytes: &[u8], line: u64, blanks: &mut Vec<u64>, f: &mut impl FnMut(Raw<'_>)) {
+    if bytes.trim_ascii().is_empty() {
+        blanks.push(line);
+        return;
+    }
+    for blank in blanks.drain(..) {
+        f(Raw {
+            line: blank,
+            item: Item::Malformed("empty line"),
+        });
+    }
+    if bytes.starts_with(BOM) {
+        f(Raw {
+            line,
+            item: Item::Malformed(
+                "byte order mark in the middle of the input (concatenated files?)",
+            ),
+        });
+        return;
+    }
+    json::record_or_wrapper(bytes, line, f);
+}
+
+/// CSV with a header row, streamed.
+fn csv<R: BufRead>(
+    name: &str,
+    reader: R,
+    line: u64,
+    mut f: impl FnMut(Raw<'_>),
+) -> Result<Layout, Error> {
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(reader);
+    let mut record = csv::ByteRecord::new();
+    let mut header: Option<csv::ByteRecord> = None;
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(false) => return Ok(Layout::Csv),
+            Ok(true) => {
+                let at = line + record.position().map_or(0, |p| p.line());
+                if record.len() == 1 && record[0].trim_ascii().is_empty() {
+                    continue;
+                }
+                match &header {
+                    None => {
+                        f(Raw {
+                            line: at,
+                            item: Item::CsvHeader(&record),
+                        });
+                        header = Some(record.clone());
+                    }
+                    Some(_) => f(Raw {
+                        line: at,
+                        item: Item::CsvRow(&record),
+                    }),
+                }
+            }
+            Err(err) => {
+                if matches!(err.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(Error::Csv {
+                        name: name.to_owned(),
+                        source: err,
+                    });
+                }
+                let at = line + err.position().map_or(0, |p| p.line());
+                let reason = format!("unreadable CSV row: {err}");
+                f(Raw {
+                    line: at,
+                    item: Item::Malformed(&reason),
+                });
+            }
+        }
+    }
+}
