@@ -234,10 +234,11 @@ impl IntelSet {
         }
         for (_, e) in self.table.matches(ip) {
             acc.info.network = acc.info.network.union(e.classes);
-            if labels && let Some(l) = self.labels.get(e.label as usize) {
-                if !acc.info.labels.contains(l) {
-                    acc.info.labels.push(l.clone());
-                }
+            if labels
+                && let Some(l) = self.labels.get(e.label as usize)
+                && !acc.info.labels.contains(l)
+            {
+                acc.info.labels.push(l.clone());
             }
         }
     }

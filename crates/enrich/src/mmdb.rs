@@ -255,8 +255,8 @@ struct Raw<'a> {
     country_code: Option<&'a str>,
     #[serde(borrow)]
     state1: Option<&'a str>,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
+    latitude: Num,
+    longitude: Num,
     // ASN / ISP
     autonomous_system_number: Option<u32>,
     #[serde(borrow)]
@@ -281,9 +281,9 @@ struct Raw<'a> {
 impl Raw<'_> {
     fn into_record(self, kind: MmdbKind) -> Record {
         let geo = RawGeo {
-            lat: self.location.latitude.or(self.latitude),
-            lon: self.location.longitude.or(self.longitude),
-            radius_km: self.location.accuracy_radius.map(f64::from),
+            lat: self.location.latitude.0.or(self.latitude.0),
+            lon: self.location.longitude.0.or(self.longitude.0),
+            radius_km: self.location.accuracy_radius.0,
             city: self.city.0,
             region: self.subdivisions.0.or(self.state1),
             country: self.country.0.or(self.country_code),
@@ -332,9 +332,40 @@ impl Raw<'_> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Location {
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    accuracy_radius: Option<u16>,
+    latitude: Num,
+    longitude: Num,
+    accuracy_radius: Num,
+}
+
+/// A number stored as a double, a float (DB-IP Lite stores coordinates as 32-bit floats)
+/// or an integer.
+#[derive(Debug, Default, Clone, Copy)]
+struct Num(Option<f64>);
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_f32<E: de::Error>(self, v: f32) -> Result<Num, E> {
+                // Rounded to 1e-6 degrees (0.1 m): 37.422000885009766 (f32) reads as 37.422.
+                Ok(Num(Some((f64::from(v) * 1e6).round() / 1e6)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
+                Ok(Num(Some(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
+                Ok(Num(Some(v as f64)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
+                Ok(Num(Some(v as f64)))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A place name: a plain string (flat schemas) or GeoIP2's `{"names": {"en": ...}}`.
