@@ -1,0 +1,182 @@
+//! `jetlag config default`: the complete default configuration, commented.
+//!
+//! The values are the defaults themselves (`DetectConfig::default()` serialized), and the
+//! comments are the doc comments of the detectors' `Config` fields (extracted from
+//! `jetlag-detect`'s sources by `build.rs`), so the printed file can never drift from the
+//! code: each threshold with its default and where the figure comes from.
+
+use jetlag_detect::DetectConfig;
+
+/// The doc comments of one detector's `Config`: the struct's and each field's, in order.
+pub(crate) struct DetectorDocs {
+    /// The detector (its module's name).
+    pub(crate) name: &'static str,
+    /// The doc comment of `pub struct Config`.
+    pub(crate) doc: &'static str,
+    /// `(field, doc comment)` in declaration order.
+    pub(crate) fields: &'static [(&'static str, &'static str)],
+}
+
+include!(concat!(env!("OUT_DIR"), "/detector_docs.rs"));
+
+const HEADER: &str = "\
+# jetlag configuration (TOML).
+#
+# `jetlag config default` prints this file: every setting with its default value.
+# `jetlag config check PATH` validates a file and lists every problem at once.
+# Use it with `jetlag scan --config PATH` (and `jetlag serve --config PATH`).
+# Relative paths are resolved against the folder of this file. Command-line flags add to
+# what is here (--geoip, --intel) or override it (--roster). Leave out any key or table to
+# keep its default.
+
+[enrich]
+# GeoIP databases: MaxMind-format .mmdb files of any vendor (MaxMind, DB-IP, IPinfo,
+# ip-location-db) - City, Country, ASN, Anonymous-IP - or CSV range files
+# (`start,end,country[,region,city,lat,lon]` or `start,end,asn,org`).
+# Default: none (events keep only the location their log carries).
+# Example: geoip = [\"dbip-city-lite.mmdb\", \"asn-ipv4.csv.gz\"]
+geoip = []
+# Network-class lists, CLASS = [files]: one IP or CIDR per line (`#` comments) or CSV
+# `cidr,label`. CLASS is one of tor, vpn, proxy, relay, hosting, corporate, mobile,
+# satellite, malicious. List your own egress IPs as `corporate` so that a sign-in through
+# an office abroad is not taken for travel. Default: none.
+# Example: intel = { vpn = [\"x4bnet-vpn.txt\"], corporate = [\"our-egress.txt\"] }
+intel = {}
+# The HR roster CSV (header row; only `user` required):
+# user,display_name,hire_date,work_country,work_region,work_city,work_lat,work_lon,work_timezone
+# Default: none (no user is a known recent hire; no claimed work location).
+# Example: roster = \"roster.csv\"
+";
+
+/// The full default configuration as commented TOML.
+///
+/// # Example
+/// ```
+/// let text = jetlag_config::default_toml();
+/// let config = jetlag_config::Config::parse(&text, std::path::Path::new(".")).unwrap();
+/// assert_eq!(config, jetlag_config::Config::default());
+/// ```
+pub fn default_toml() -> String {
+    let mut out = String::from(HEADER);
+    // toml writes the tables in the struct's field order.
+    let detect = toml::to_string(&DetectConfig::default())
+        .unwrap_or_else(|e| format!("# cannot render the detector defaults: {e}\n"));
+    let mut docs: Option<&DetectorDocs> = None;
+    for line in detect.lines() {
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            let array = header.starts_with('[');
+            let header = header.trim_matches(|c| c == '[' || c == ']');
+            let detector = header.split('.').next().unwrap_or(header);
+            out.push('\n');
+            if !header.contains('.') {
+                docs = DETECTOR_DOCS.iter().find(|d| d.name == detector);
+                if let Some(d) = docs {
+                    comment(&mut out, d.doc);
+                }
+            }
+            if array {
+                out.push_str(&format!("[[detect.{header}]]\n"));
+            } else {
+                out.push_str(&format!("[detect.{header}]\n"));
+            }
+            continue;
+        }
+        if let Some((key, _)) = line.split_once(" = ")
+            && !key.starts_with(' ')
+            && let Some(d) = docs
+            && let Some((_, doc)) = d.fields.iter().find(|(f, _)| *f == key.trim())
+        {
+            comment(&mut out, doc);
+        }
+        if !line.is_empty() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn comment(out: &mut String, doc: &str) {
+    for line in doc.lines() {
+        // Rustdoc links read fine as plain text without the brackets.
+        let line = line.replace("[`", "`").replace("`]", "`");
+        if line.is_empty() {
+            out.push_str("#\n");
+        } else {
+            out.push_str("# ");
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::Config;
+
+    #[test]
+    fn the_printed_default_parses_back_to_the_defaults() {
+        let text = default_toml();
+        let config = Config::parse(&text, Path::new("."))
+            .unwrap_or_else(|p| panic!("default config does not parse: {p:#?}\n{text}"));
+        assert_eq!(config, Config::default());
+        assert_eq!(config.detect, DetectConfig::default());
+    }
+
+    #[test]
+    fn every_detector_and_threshold_is_documented() {
+        let text = default_toml();
+        let detect = toml::Table::try_from(DetectConfig::default()).unwrap();
+        assert!(!detect.is_empty());
+        for (detector, fields) in &detect {
+            let DetectorDocs {
+                doc,
+                fields: field_docs,
+                ..
+            } = DETECTOR_DOCS
+                .iter()
+                .find(|d| d.name == detector)
+                .unwrap_or_else(|| panic!("no `pub struct Config` docs found for {detector}"));
+            assert!(
+                !doc.trim().is_empty(),
+                "{detector}: Config has no doc comment"
+            );
+            assert!(
+                text.contains(&format!("[detect.{detector}]")),
+                "{detector} missing"
+            );
+            for field in fields.as_table().unwrap().keys() {
+                let fdoc = field_docs
+                    .iter()
+                    .find(|(f, _)| f == field)
+                    .map(|(_, d)| *d)
+                    .unwrap_or_default();
+                assert!(
+                    !fdoc.trim().is_empty(),
+                    "detect.{detector}.{field} has no doc comment"
+                );
+                let first = fdoc
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .replace("[`", "`")
+                    .replace("`]", "`");
+                assert!(
+                    text.contains(&format!("# {first}")),
+                    "detect.{detector}.{field}: doc not printed"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_enrich_section_documents_every_key() {
+        let text = default_toml();
+        for key in ["geoip = []", "intel = {}", "# Example: roster = "] {
+            assert!(text.contains(key), "{key} missing");
+        }
+    }
+}
