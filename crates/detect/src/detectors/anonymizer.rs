@@ -35,15 +35,17 @@ pub struct Config {
     pub enabled: bool,
     /// Score of a Tor sign-in. Default 70 (high): Tor has no business use in most orgs.
     pub tor_score: u8,
-    /// Score of an open / residential proxy. Default 55 (medium).
+    /// Score of an open / residential proxy. Default 50 (medium): residential proxies are
+    /// how intruders (and the DPRK IT workers) borrow a US address.
     pub proxy_score: u8,
-    /// Score of a commercial VPN exit. Default 45 (medium): Astrill and the like are the
-    /// DPRK IT workers' documented tool, but consumer VPNs are common.
+    /// Score of a commercial VPN exit. Default 35 (low; medium for a recent hire): Astrill
+    /// and the like are the DPRK IT workers' documented tool, but consumer VPNs are common.
     pub vpn_score: u8,
-    /// Score of a hosting-provider IP. Default 40 (medium): a person rarely signs in from
-    /// a data centre, but cloud desktops do.
+    /// Score of a hosting-provider IP. Default 30 (low): a person rarely signs in from a
+    /// data centre, but cloud desktops and VPNs on rented servers do.
     pub hosting_score: u8,
-    /// Score of a privacy relay (iCloud Private Relay). Default 20 (low): on by default.
+    /// Score of a privacy relay (iCloud Private Relay). Default 15 (low): on by default for
+    /// many iCloud+ subscribers.
     pub relay_score: u8,
     /// Added for a recent hire. Default 15.
     pub recent_hire_bonus: u8,
@@ -61,10 +63,10 @@ impl Default for Config {
         Config {
             enabled: true,
             tor_score: 70,
-            proxy_score: 55,
-            vpn_score: 45,
-            hosting_score: 40,
-            relay_score: 20,
+            proxy_score: 50,
+            vpn_score: 35,
+            hosting_score: 30,
+            relay_score: 15,
             recent_hire_bonus: 15,
             malicious_bonus: 15,
             realert_hours: 24,

@@ -111,6 +111,8 @@ struct Seen {
     country: Option<Country>,
     net: NetClasses,
     place: u16,
+    /// Located only to a country (no city): the point is the country's centroid.
+    country_level: bool,
 }
 
 /// A pair of places and how often this user alerted on it.
@@ -148,6 +150,8 @@ pub struct ImpossibleTravel {
 /// The worst pair found for one new sign-in.
 struct Finding {
     slot: usize,
+    /// The pair touches a network that hides the user's location.
+    hides: bool,
     distance_km: f64,
     min_distance_km: f64,
     elapsed_s: f64,
@@ -246,6 +250,7 @@ impl Detector for ImpossibleTravel {
             return;
         }
         let radius = self.radius_km(ev, g.radius_km, g.source);
+        let country_level = g.city.is_none() && g.country.is_some();
         let w = self.config.window_size;
         let u = ctx.user.index();
         per_user(&mut self.state.users, ctx.user);
@@ -264,6 +269,9 @@ impl Detector for ImpossibleTravel {
         // Compare with every sign-in in the window; keep the worst pair.
         let mut worst: Option<Finding> = None;
         for (i, s) in window.iter().enumerate() {
+            if (s.country_level || country_level) && s.country == g.country {
+                continue; // a country-level location only says "somewhere in this country"
+            }
             let distance = geo::haversine_km(f64::from(s.lat), f64::from(s.lon), lat, lon);
             let min_distance = (distance - f64::from(s.radius_km) - radius).max(0.0);
             if min_distance <= self.config.min_distance_km {
@@ -279,8 +287,15 @@ impl Detector for ImpossibleTravel {
             } else {
                 None // same instant: any distance above the minimum is impossible
             };
+            // Prefer pairs whose both ends show where the user is: New York → VPN exit in
+            // Frankfurt → Moscow must be judged on New York → Moscow, not kept low.
+            let hides = s
+                .net
+                .union(ev.network)
+                .intersects(NetClasses::HIDES_LOCATION);
             let worse = match &worst {
                 None => true,
+                Some(f) if f.hides != hides => f.hides,
                 Some(f) => match (min_speed, f.min_speed_kmh) {
                     (None, Some(_)) => true,
                     (Some(_), None) => false,
@@ -291,6 +306,7 @@ impl Detector for ImpossibleTravel {
             if worse {
                 worst = Some(Finding {
                     slot: i,
+                    hides,
                     distance_km: distance,
                     min_distance_km: min_distance,
                     elapsed_s: elapsed,
@@ -340,6 +356,7 @@ impl Detector for ImpossibleTravel {
         s.country = g.country;
         s.net = net;
         s.place = here;
+        s.country_level = country_level;
         self.state.users[u].len = (len + 1) as u8;
     }
 
@@ -425,17 +442,17 @@ impl ImpossibleTravel {
             }
         }
 
-        let hides = from
-            .net
-            .union(ev.network)
-            .intersects(NetClasses::HIDES_LOCATION);
+        let hides = f.hides;
         let recent_hire = ctx.is_recent_hire(ev.time, self.config.recent_hire_days);
+        // 40 at the thresholds; up to +10 for speed (saturating at 4× max_speed_kmh), up to
+        // +30 for distance (saturating at 6,000 km: GeoIP errors rarely exceed 1,000 km, an
+        // intercontinental jump is no error).
         let speed_term = match f.min_speed_kmh {
-            None => 20.0,
-            Some(v) => (10.0 * (v / self.config.max_speed_kmh).log2()).clamp(0.0, 20.0),
+            None => 10.0,
+            Some(v) => (5.0 * (v / self.config.max_speed_kmh).log2()).clamp(0.0, 10.0),
         };
-        let distance_term = (f.min_distance_km / 500.0).clamp(0.0, 15.0);
-        let mut score = 45.0 + speed_term + distance_term;
+        let distance_term = 30.0 * (f.min_distance_km / 6000.0).clamp(0.0, 1.0);
+        let mut score = 40.0 + speed_term + distance_term;
         if high_risk {
             score += 20.0;
         }

@@ -3,7 +3,8 @@
 //! Measuring User Authenticity" (NDSS 2016).
 //!
 //! Five features: country, ASN, user-agent family (OS × browser), app and local hour of day
-//! (3-hour bins, in the roster's work time zone, else UTC). For each, the risk is the ratio
+//! (3-hour bins, in the roster's work time zone, else UTC); the country is left out for IPs
+//! that hide the user's location (VPN, proxy, corporate egress, ...). For each, the risk is the ratio
 //! of how likely the value is for an attacker to how likely it is for this user:
 //!
 //! ```text
@@ -20,7 +21,7 @@
 //! unfamiliar features. Only successful sign-ins are scored and learned from.
 
 use compact_str::CompactString;
-use jetlag_event::{Alert, Outcome, Severity, SignIn};
+use jetlag_event::{Alert, NetClasses, Outcome, Severity, SignIn};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -237,9 +238,11 @@ fn ua_family_name(v: u32) -> String {
 impl State {
     /// The feature values of `ev`; `None` where the event does not say.
     fn features(&mut self, ev: &SignIn, ctx: &Context<'_>) -> [Option<u32>; 5] {
+        // A VPN / proxy / corporate exit's country says nothing about the user.
         let country = ev
             .geo
             .as_ref()
+            .filter(|_| !ev.network.intersects(NetClasses::HIDES_LOCATION))
             .and_then(|g| g.country)
             .map(|c| c.as_str().bytes().fold(0u32, |a, b| a << 8 | u32::from(b)));
         let ua = ev.user_agent.as_deref().map(ua_family);
