@@ -31,9 +31,21 @@ struct SessionContext {
     attributes: Option<Attributes>,
 }
 
+/// IAM Identity Center users: who the session acts for.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct OnBehalfOf<'a> {
+    #[serde(borrow, default)]
+    user_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    identity_store_arn: Option<Str<'a>>,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct Identity<'a> {
+    #[serde(borrow, default)]
+    on_behalf_of: Option<OnBehalfOf<'a>>,
     #[serde(borrow, default, rename = "type")]
     kind: Option<Str<'a>>,
     #[serde(borrow, default)]
@@ -120,6 +132,14 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
             .map(|name| format_compact!("arn:aws:iam::{acct}:user/{}", name.trim())),
         (None, None) => None,
     };
+    // An Identity Center user without a name: the identity store's user.
+    let arn = arn.or_else(|| {
+        let behalf = identity.on_behalf_of.as_ref()?;
+        let user = s(&behalf.user_id).filter(|u| !u.is_empty())?;
+        let store =
+            s(&behalf.identity_store_arn).unwrap_or("arn:aws:identitystore:::identitystore");
+        Some(format_compact!("{store}/user/{user}"))
+    });
     let user = common::user(arn.as_deref(), "userIdentity.arn")?;
     let mut ev = SignIn::new(
         common::id_or_hash(s(&r.event_id), record),

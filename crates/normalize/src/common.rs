@@ -326,8 +326,8 @@ pub(crate) fn parse_bool(v: &str) -> Option<bool> {
 }
 
 /// Deserializes a `T` written either as a JSON object or as a string holding JSON (Log
-/// Analytics exports `LocationDetails` and `DeviceDetail` both ways). An empty string or
-/// null is `None`.
+/// Analytics exports `LocationDetails` and `DeviceDetail` both ways). Null, an empty
+/// object or a string that is not a JSON object is `None`.
 pub(crate) fn embedded<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
@@ -344,7 +344,8 @@ where
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
             let v = v.trim();
-            if v.is_empty() || v == "{}" {
+            // Not JSON at all (the Event Hub envelope's `"location": "US"`): nothing here.
+            if !v.starts_with('{') || v == "{}" {
                 return Ok(None);
             }
             serde_json::from_str(v).map(Some).map_err(E::custom)

@@ -18,7 +18,8 @@ use crate::{Error, Format, Parsed, Reject, Stats, Warning, parse_json};
 /// let mut n = Normalizer::new(Format::Auto, Default::default());
 /// let mut users = Vec::new();
 /// jetlag_read::read_slice("login.csv", body, |raw| {
-///     n.push("login.csv", raw, |ev| users.push(ev.user.to_string()))
+///     n.push("login.csv", raw, |ev| users.push(ev.user.to_string()));
+///     std::ops::ControlFlow::Continue(())
 /// })
 /// .unwrap();
 /// assert_eq!(users, ["bob@example.com"]);
@@ -172,6 +173,7 @@ pub fn parse_body(name: &str, body: &[u8], format: Format) -> Result<Body, jetla
     let mut events = Vec::new();
     jetlag_read::read_slice(name, body, |raw| {
         n.push(name, raw, |ev| events.push(ev));
+        std::ops::ControlFlow::Continue(())
     })?;
     Ok(Body {
         events,

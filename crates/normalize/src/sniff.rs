@@ -1,9 +1,10 @@
 //! `--format auto`: which vendor wrote this record?
 //!
 //! One pass over the record's top-level keys (values are skipped, nothing is built). The
-//! keys that decide, in order: `class_uid` → OCSF; `userIdentity` / `eventSource` →
-//! CloudTrail; `kind: admin#reports#activity` or `id` + `events` → Google; `published` or
-//! `eventType` + `uuid` → Okta; `@timestamp` → ECS; an Azure envelope (`category` /
+//! keys that decide, in order: `class_uid` → OCSF; `userIdentity`, `eventSource` or
+//! `eventName` + `awsRegion` / `recipientAccountId` → CloudTrail; `kind:
+//! admin#reports#activity` or `id` + `events` → Google; `published`, or `eventType` with
+//! `uuid`, `actor` or `client` → Okta; `@timestamp` → ECS; an Azure envelope (`category` /
 //! `operationName` with `properties`) or any of `createdDateTime`, `TimeGenerated`,
 //! `userPrincipalName` (either case) → Entra.
 
@@ -20,6 +21,14 @@ struct Probe<'a> {
     user_identity: Option<IgnoredAny>,
     #[serde(rename = "eventSource")]
     event_source: Option<IgnoredAny>,
+    #[serde(rename = "eventName")]
+    event_name: Option<IgnoredAny>,
+    #[serde(rename = "awsRegion")]
+    aws_region: Option<IgnoredAny>,
+    #[serde(rename = "recipientAccountId")]
+    recipient_account_id: Option<IgnoredAny>,
+    actor: Option<IgnoredAny>,
+    client: Option<IgnoredAny>,
     #[serde(borrow)]
     kind: Option<Str<'a>>,
     id: Option<IgnoredAny>,
@@ -65,13 +74,19 @@ pub fn sniff(record: &[u8]) -> Result<Source, Error> {
     let has = |x: &Option<IgnoredAny>| x.is_some();
     Ok(if has(&p.class_uid) {
         Source::Ocsf
-    } else if has(&p.user_identity) || has(&p.event_source) {
+    } else if has(&p.user_identity)
+        || has(&p.event_source)
+        || (has(&p.event_name) && (has(&p.aws_region) || has(&p.recipient_account_id)))
+    {
         Source::Cloudtrail
     } else if s(&p.kind).is_some_and(|k| k.starts_with("admin#reports"))
         || (has(&p.id) && has(&p.events))
     {
         Source::Google
-    } else if has(&p.published) || ((has(&p.event_type) || has(&p.eventtype)) && has(&p.uuid)) {
+    } else if has(&p.published)
+        || ((has(&p.event_type) || has(&p.eventtype))
+            && (has(&p.uuid) || has(&p.actor) || has(&p.client)))
+    {
         Source::Okta
     } else if has(&p.timestamp) {
         Source::Ecs

@@ -6,9 +6,9 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::{Item, Raw};
+use crate::{Flow, Item, Raw, go};
 
-/// The three wrappers vendors put around a batch of records.
+/// The wrappers vendors put around a batch of records.
 #[derive(Deserialize)]
 struct Wrapper<'a> {
     /// Microsoft Graph page.
@@ -20,12 +20,15 @@ struct Wrapper<'a> {
     /// CloudTrail log file.
     #[serde(borrow, default, rename = "Records")]
     cloudtrail: Option<&'a RawValue>,
+    /// Google Admin SDK Reports API page.
+    #[serde(borrow, default)]
+    items: Option<&'a RawValue>,
 }
 
 /// If `bytes` is a wrapper object, the raw array it wraps.
 fn wrapped(bytes: &[u8]) -> Option<&RawValue> {
     let w: Wrapper<'_> = serde_json::from_slice(bytes).ok()?;
-    [w.value, w.records, w.cloudtrail]
+    [w.value, w.records, w.cloudtrail, w.items]
         .into_iter()
         .flatten()
         .find(|raw| raw.get().starts_with('['))
@@ -34,23 +37,31 @@ fn wrapped(bytes: &[u8]) -> Option<&RawValue> {
 /// Cheap test before trying [`wrapped`]: does a wrapper key occur at all?
 fn may_be_wrapper(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(4096)];
-    [&b"\"value\""[..], b"\"records\"", b"\"Records\""]
-        .iter()
-        .any(|key| memchr::memmem::find(head, key).is_some())
+    [
+        &b"\"value\""[..],
+        b"\"records\"",
+        b"\"Records\"",
+        b"\"items\"",
+    ]
+    .iter()
+    .any(|key| memchr::memmem::find(head, key).is_some())
 }
 
 /// One NDJSON line: a record, or a wrapper whose elements are records.
-pub(crate) fn record_or_wrapper(bytes: &[u8], line: u64, f: &mut impl FnMut(Raw<'_>)) {
+pub(crate) fn record_or_wrapper(
+    bytes: &[u8],
+    line: u64,
+    f: &mut impl FnMut(Raw<'_>) -> Flow,
+) -> Flow {
     if may_be_wrapper(bytes)
         && let Some(array) = wrapped(bytes)
     {
-        elements(array.get().as_bytes(), bytes, line, f);
-        return;
+        return elements(array.get().as_bytes(), bytes, line, f);
     }
     f(Raw {
         line,
         item: Item::Json(bytes),
-    });
+    })
 }
 
 /// Collects array elements into a vector it does not own, so that the elements parsed
@@ -105,27 +116,28 @@ impl<'a> Lines<'a> {
 
 /// Delivers the elements of the JSON array `array`, a sub-slice of `base`; the first byte
 /// of `base` is on line `line`.
-fn elements(array: &[u8], base: &[u8], line: u64, f: &mut impl FnMut(Raw<'_>)) {
+fn elements(array: &[u8], base: &[u8], line: u64, f: &mut impl FnMut(Raw<'_>) -> Flow) -> Flow {
     let mut lines = Lines::new(base, line);
     let mut items = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(array);
     let result = Collect(&mut items).deserialize(&mut de);
     for raw in &items {
         let at = lines.at(lines.offset_of(raw.get().as_bytes()));
-        f(Raw {
+        go!(f(Raw {
             line: at,
             item: Item::Json(raw.get().as_bytes()),
-        });
+        }));
     }
     if let Err(err) = result {
         let start = lines.offset_of(array);
         let err_line = line_of_error(&err, base, start, line);
         let reason = format!("broken JSON array, the rest of it is lost: {err}");
-        f(Raw {
+        return f(Raw {
             line: err_line,
             item: Item::Malformed(&reason),
         });
     }
+    Flow::Continue(())
 }
 
 /// The absolute line of a serde_json error raised while parsing `base[start..]`.
@@ -135,7 +147,7 @@ fn line_of_error(err: &serde_json::Error, base: &[u8], start: usize, line: u64) 
 }
 
 /// One or more JSON documents held in memory; the first byte of `buf` is on line `line`.
-pub(crate) fn documents(buf: &[u8], line: u64, f: &mut impl FnMut(Raw<'_>)) {
+pub(crate) fn documents(buf: &[u8], line: u64, f: &mut impl FnMut(Raw<'_>) -> Flow) -> Flow {
     let start = buf
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -143,37 +155,35 @@ pub(crate) fn documents(buf: &[u8], line: u64, f: &mut impl FnMut(Raw<'_>)) {
     if buf[start..].starts_with(b"[") {
         // One array: its elements are parsed one by one, so a broken tail only loses
         // the elements after the break.
-        elements(&buf[start..], buf, line, f);
-        return;
+        return elements(&buf[start..], buf, line, f);
     }
     let mut stream = serde_json::Deserializer::from_slice(buf).into_iter::<&RawValue>();
     let mut lines = Lines::new(buf, line);
     loop {
         match stream.next() {
-            None => return,
+            None => return Flow::Continue(()),
             Some(Ok(raw)) => {
                 let bytes = raw.get().as_bytes();
                 let at = lines.at(lines.offset_of(bytes));
                 if bytes.starts_with(b"[") {
-                    elements(bytes, buf, line, f);
+                    go!(elements(bytes, buf, line, f));
                 } else if bytes.starts_with(b"{")
                     && let Some(array) = wrapped(bytes)
                 {
-                    elements(array.get().as_bytes(), buf, line, f);
+                    go!(elements(array.get().as_bytes(), buf, line, f));
                 } else {
-                    f(Raw {
+                    go!(f(Raw {
                         line: at,
                         item: Item::Json(bytes),
-                    });
+                    }));
                 }
             }
             Some(Err(err)) => {
                 let reason = format!("broken JSON document, the rest of the input is lost: {err}");
-                f(Raw {
+                return f(Raw {
                     line: line + (err.line() as u64).saturating_sub(1),
                     item: Item::Malformed(&reason),
                 });
-                return;
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 
-use crate::{Error, Item, Layout, Raw, json, slurp};
+use crate::{Error, Flow, Item, Layout, Raw, go, json, slurp};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -10,7 +10,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 pub(crate) fn read<R: BufRead>(
     name: &str,
     mut reader: R,
-    mut f: impl FnMut(Raw<'_>),
+    mut f: impl FnMut(Raw<'_>) -> Flow,
 ) -> Result<Layout, Error> {
     let read_err = |line: u64| {
         move |source| Error::Read {
@@ -49,7 +49,7 @@ pub(crate) fn read<R: BufRead>(
         b'[' => {
             let mut buf = Vec::new();
             slurp(name, line, reader, &mut buf)?;
-            json::documents(&buf, line + 1, &mut f);
+            let _ = json::documents(&buf, line + 1, &mut f);
             Ok(Layout::Document)
         }
         b'{' => ndjson(name, reader, line, f),
@@ -77,7 +77,7 @@ fn ndjson<R: BufRead>(
     name: &str,
     mut reader: R,
     mut line: u64,
-    mut f: impl FnMut(Raw<'_>),
+    mut f: impl FnMut(Raw<'_>) -> Flow,
 ) -> Result<Layout, Error> {
     let read_err = |line: u64| {
         move |source| Error::Read {
@@ -99,20 +99,22 @@ fn ndjson<R: BufRead>(
         let second = trim_eol(&buf[first_len..]).trim_ascii();
         if !(second.starts_with(b"{") && is_complete_json(second)) {
             slurp(name, line + 2, reader, &mut buf)?;
-            json::documents(&buf, first_line, &mut f);
+            let _ = json::documents(&buf, first_line, &mut f);
             return Ok(Layout::Document);
         }
         line += 1;
-        f(Raw {
+        let first = f(Raw {
             line,
             item: Item::Json(trim_eol(&buf[..first_len])),
         });
+        if first.is_break() {
+            return Ok(Layout::Ndjson);
+        }
         buf.drain(..first_len);
-        line += 1;
-        ndjson_line(trim_eol(&buf), line, &mut Vec::new(), &mut f);
-    } else {
-        line += 1;
-        ndjson_line(trim_eol(&buf), line, &mut Vec::new(), &mut f);
+    }
+    line += 1;
+    if ndjson_line(trim_eol(&buf), line, &mut Vec::new(), &mut f).is_break() {
+        return Ok(Layout::Ndjson);
     }
     // Blank lines are reported only when a record follows them (a trailing newline or two
     // at the end of a file is not a record).
@@ -124,31 +126,37 @@ fn ndjson<R: BufRead>(
             return Ok(Layout::Ndjson);
         }
         line += 1;
-        ndjson_line(trim_eol(&buf), line, &mut blanks, &mut f);
+        if ndjson_line(trim_eol(&buf), line, &mut blanks, &mut f).is_break() {
+            return Ok(Layout::Ndjson);
+        }
     }
 }
 
-fn ndjson_line(bytes: &[u8], line: u64, blanks: &mut Vec<u64>, f: &mut impl FnMut(Raw<'_>)) {
+fn ndjson_line(
+    bytes: &[u8],
+    line: u64,
+    blanks: &mut Vec<u64>,
+    f: &mut impl FnMut(Raw<'_>) -> Flow,
+) -> Flow {
     if bytes.trim_ascii().is_empty() {
         blanks.push(line);
-        return;
+        return Flow::Continue(());
     }
     for blank in blanks.drain(..) {
-        f(Raw {
+        go!(f(Raw {
             line: blank,
             item: Item::Malformed("empty line"),
-        });
+        }));
     }
     if bytes.starts_with(BOM) {
-        f(Raw {
+        return f(Raw {
             line,
             item: Item::Malformed(
                 "byte order mark in the middle of the input (concatenated files?)",
             ),
         });
-        return;
     }
-    json::record_or_wrapper(bytes, line, f);
+    json::record_or_wrapper(bytes, line, f)
 }
 
 /// CSV with a header row, streamed.
@@ -156,7 +164,7 @@ fn csv<R: BufRead>(
     name: &str,
     reader: R,
     line: u64,
-    mut f: impl FnMut(Raw<'_>),
+    mut f: impl FnMut(Raw<'_>) -> Flow,
 ) -> Result<Layout, Error> {
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
@@ -172,18 +180,21 @@ fn csv<R: BufRead>(
                 if record.len() == 1 && record[0].trim_ascii().is_empty() {
                     continue;
                 }
-                match &header {
+                let flow = match &header {
                     None => {
+                        header = Some(record.clone());
                         f(Raw {
                             line: at,
                             item: Item::CsvHeader(&record),
-                        });
-                        header = Some(record.clone());
+                        })
                     }
                     Some(_) => f(Raw {
                         line: at,
                         item: Item::CsvRow(&record),
                     }),
+                };
+                if flow.is_break() {
+                    return Ok(Layout::Csv);
                 }
             }
             Err(err) => {
@@ -195,10 +206,13 @@ fn csv<R: BufRead>(
                 }
                 let at = line + err.position().map_or(0, |p| p.line());
                 let reason = format!("unreadable CSV row: {err}");
-                f(Raw {
+                let flow = f(Raw {
                     line: at,
                     item: Item::Malformed(&reason),
                 });
+                if flow.is_break() {
+                    return Ok(Layout::Csv);
+                }
             }
         }
     }

@@ -11,8 +11,9 @@
 //!   the wrapped records.
 //! - **JSON document** (`[`, or a `{` whose first line is not a complete value): one or
 //!   more documents read into memory; a JSON array, a Microsoft Graph page `{"value":[…]}`,
-//!   an Azure diagnostic / Event Hub batch `{"records":[…]}` or a CloudTrail file
-//!   `{"Records":[…]}` yields its elements, any other value is one record.
+//!   an Azure diagnostic / Event Hub batch `{"records":[…]}`, a CloudTrail file
+//!   `{"Records":[…]}` or a Google Reports API page `{"items":[…]}` yields its elements;
+//!   any other value is one record.
 //! - **CSV** (anything else): a header row, then one row per record, streamed.
 //!
 //! Records are borrowed from the reader's buffers and only live for the callback call.
@@ -31,6 +32,20 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 pub use error::Error;
+
+/// What the callback tells the reader: go on, or stop reading this input (the reader
+/// then returns `Ok` at once, e.g. when the consumer's output pipe closed).
+pub type Flow = std::ops::ControlFlow<()>;
+
+/// Returns early from a reader function when the callback asked to stop.
+macro_rules! go {
+    ($flow:expr) => {
+        if $flow.is_break() {
+            return std::ops::ControlFlow::Break(());
+        }
+    };
+}
+pub(crate) use go;
 
 /// One input: a file or standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,12 +119,13 @@ pub struct Raw<'a> {
     pub item: Item<'a>,
 }
 
-/// Opens `input` and calls `f` for every raw record in it. Returns the layout found.
+/// Opens `input` and calls `f` for every raw record in it, until `f` returns
+/// [`Flow::Break`]. Returns the layout found.
 ///
 /// # Errors
 /// [`Error::Open`] when the file cannot be opened, [`Error::Read`] / [`Error::Csv`] when
 /// reading fails part-way (records before the failure have been delivered).
-pub fn read_input(input: &Input, f: impl FnMut(Raw<'_>)) -> Result<Layout, Error> {
+pub fn read_input(input: &Input, f: impl FnMut(Raw<'_>) -> Flow) -> Result<Layout, Error> {
     let name = input.to_string();
     match input {
         Input::Stdin => read_from(&name, io::stdin().lock(), f),
@@ -128,7 +144,11 @@ pub fn read_input(input: &Input, f: impl FnMut(Raw<'_>)) -> Result<Layout, Error
 ///
 /// # Errors
 /// [`Error::Read`] / [`Error::Csv`] when reading fails part-way.
-pub fn read_from<R: Read>(name: &str, reader: R, f: impl FnMut(Raw<'_>)) -> Result<Layout, Error> {
+pub fn read_from<R: Read>(
+    name: &str,
+    reader: R,
+    f: impl FnMut(Raw<'_>) -> Flow,
+) -> Result<Layout, Error> {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let head = reader.fill_buf().map_err(|source| Error::Read {
         name: name.to_owned(),
@@ -163,7 +183,11 @@ pub fn read_from<R: Read>(name: &str, reader: R, f: impl FnMut(Raw<'_>)) -> Resu
 /// assert_eq!(layout, Layout::Ndjson);
 /// assert_eq!(seen, [r#"{"id":"a"}"#, r#"{"id":"b"}"#]);
 /// ```
-pub fn read_slice(name: &str, body: &[u8], f: impl FnMut(Raw<'_>)) -> Result<Layout, Error> {
+pub fn read_slice(
+    name: &str,
+    body: &[u8],
+    f: impl FnMut(Raw<'_>) -> Flow,
+) -> Result<Layout, Error> {
     read_from(name, body, f)
 }
 

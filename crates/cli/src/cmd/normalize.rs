@@ -1,15 +1,66 @@
-//! `jetlag normalize`: read identity logs, print normalized sign-in events.
+//! `jetlag normalize`: read identity logs, print normalized sign-in events (JSONL).
 
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::input::{self, InputArgs};
 
 /// Arguments of `jetlag normalize`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Input files (`-` or none: standard input).
-    pub paths: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write events here instead of standard output.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }
 
-/// Runs `jetlag normalize`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("normalize is being built (issue 2)")
+/// Runs `jetlag normalize`: one JSON sign-in per line on stdout (or `--output`), the
+/// summary on stderr. Exit status 1 when an input could not be opened or read.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::with_capacity(64 * 1024, io::stdout().lock())),
+    };
+    let result = input::for_each_event(&args.input, |ev| {
+        // ENRICHMENT POINT: each event may be mutated here before it is printed (GeoIP,
+        // intel classes): take `mut ev` and apply the enricher built before this call.
+        serde_json::to_writer(&mut out, &ev)?;
+        out.write_all(b"\n")?;
+        Ok(())
+    });
+    let flushed = result.and_then(|stats| {
+        out.flush()?;
+        Ok(stats)
+    });
+    let stats = match flushed {
+        Ok(stats) => stats,
+        // The reader of our output went away (`| head`): not an error of ours.
+        Err(err) if is_broken_pipe(&err) => return Ok(ExitCode::SUCCESS),
+        Err(err) => return Err(err),
+    };
+    input::print_summary(&stats, &mut io::stderr().lock())?;
+    Ok(if stats.failed_inputs.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+                .is_some_and(|k| k == io::ErrorKind::BrokenPipe)
+    })
 }
