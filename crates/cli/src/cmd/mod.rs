@@ -39,6 +39,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
+pub mod input;
 pub mod normalize;
 pub mod scan;
 pub mod geoip;
