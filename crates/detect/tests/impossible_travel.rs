@@ -258,6 +258,7 @@ fn the_same_event_twice_alerts_once() {
     for b in &evs {
         engine.observe(&b.0, &mut out);
     }
+    out.retain(|a| support::MINE.contains(&a.detector.as_str()));
     assert_eq!(out.len(), 2, "{out:#?}");
 }
 

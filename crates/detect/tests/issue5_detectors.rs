@@ -599,16 +599,13 @@ fn work_coordinates_judge_by_distance() {
 
 #[test]
 fn zz_debug() {
-    let mut e = Engine::new(&DetectConfig::default(), Arc::new(Roster::empty()));
-    let evs = parse_events(
-        "2025-06-03T14:00:00Z a@x.com success ip=1.2.3.4\n2025-06-03T14:01:00Z b@x.com success ip=1.2.3.4\n2025-06-03T14:02:00Z c@x.com success ip=1.2.3.4\n2025-06-03T14:03:00Z d@x.com success ip=1.2.3.4 sess=x ua=a asn=1 cc=US\n2025-06-03T14:04:00Z d@x.com success ip=1.2.3.4 sess=x ua=b asn=2 cc=CN\n",
-    );
+    use jetlag_detect::Detector;
+    let roster = Roster::empty();
+    let mut d = jetlag_detect::detectors::session_anomaly::SessionAnomaly::new(&Default::default());
+    let evs = parse_events("2025-06-03T14:03:00Z d@x.com success ip=1.2.3.4 sess=x ua=a asn=1 cc=US\n2025-06-03T14:04:00Z d@x.com success ip=1.2.3.4 sess=x ua=b asn=2 cc=CN\n");
+    let ctx = jetlag_detect::Context { roster: &roster, user: jetlag_detect::UserId(0), employee: None };
     let mut out = Vec::new();
-    for ev in &evs {
-        eprintln!("{ev:?}");
-        e.observe(ev, &mut out);
-    }
-    e.finish(&mut out);
+    for ev in &evs { eprintln!("obs"); d.observe(ev, &ctx, &mut out); }
     eprintln!("{out:#?}");
     panic!();
 }

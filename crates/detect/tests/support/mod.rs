@@ -32,6 +32,14 @@ const PLACES: &[(&str, f64, f64, &str)] = &[
     ("Alert", 82.5018, -62.3481, "CA"),
 ];
 
+/// The detectors of issue 4, which `check` looks at (issue 5's have their own tests).
+pub const MINE: [&str; 4] = [
+    "impossible_travel",
+    "new_country",
+    "anonymizer",
+    "unfamiliar_signin",
+];
+
 /// Base time of every test: minutes are counted from here.
 pub const T0: &str = "2025-03-03T14:00:00Z";
 
@@ -157,7 +165,10 @@ pub fn check_with(
     events: &[B],
     expect: &[&str],
 ) -> Vec<Alert> {
-    let alerts = run_with(config, roster, events);
+    let alerts: Vec<Alert> = run_with(config, roster, events)
+        .into_iter()
+        .filter(|a| MINE.contains(&a.detector.as_str()))
+        .collect();
     let got = lines(&alerts);
     let ok = got.len() == expect.len() && got.iter().zip(expect).all(|(g, w)| matches(g, w));
     assert!(
@@ -167,11 +178,11 @@ pub fn check_with(
     );
     let mut reversed = events.to_vec();
     reversed.reverse();
-    assert_eq!(
-        run_with(config, roster, &reversed),
-        alerts,
-        "the reversed input gave other alerts"
-    );
+    let again: Vec<Alert> = run_with(config, roster, &reversed)
+        .into_iter()
+        .filter(|a| MINE.contains(&a.detector.as_str()))
+        .collect();
+    assert_eq!(again, alerts, "the reversed input gave other alerts");
     alerts
 }
 
