@@ -51,6 +51,13 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("mmdb");
     g.throughput(Throughput::Elements(ips.len() as u64));
+    g.bench_function("tree_only", |b| {
+        b.iter(|| {
+            for ip in &ips {
+                black_box(raw.tree_only(black_box(*ip)));
+            }
+        })
+    });
     g.bench_function("uncached", |b| {
         b.iter(|| {
             for ip in &ips {

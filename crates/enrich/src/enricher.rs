@@ -340,6 +340,7 @@ fn load_all(spec: &EnricherBuilder, previous: Option<&Loaded>) -> Result<Loaded>
                 let text = String::from_utf8_lossy(&bytes);
                 set.load(path, *class, &text, &mut problems)?;
             }
+            set.finish();
             Arc::new(set)
         }
     };

@@ -26,7 +26,11 @@ use crate::{Error, Problem, Result};
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
+    /// The classes this prefix was listed with.
     classes: NetClasses,
+    /// `classes` plus those of every shorter prefix containing this one (filled by
+    /// [`IntelSet::finish`]), so that one longest-prefix match answers for all of them.
+    all: NetClasses,
     /// Index into `IntelSet::labels`, or `u32::MAX` for none.
     label: u32,
 }
@@ -88,6 +92,7 @@ impl IntelSet {
         match self.table.exact_match_mut(net) {
             Some(e) => {
                 e.classes.insert(class);
+                e.all.insert(class);
                 if e.label == u32::MAX {
                     e.label = label;
                 }
@@ -97,6 +102,7 @@ impl IntelSet {
                     net,
                     Entry {
                         classes: NetClasses::of(&[class]),
+                        all: NetClasses::of(&[class]),
                         label,
                     },
                 );
@@ -227,9 +233,38 @@ impl IntelSet {
         Ok(added)
     }
 
-    /// Adds the classes (and, if `labels`, the labels) of every entry containing `ip`.
+    /// Pushes every prefix's classes down into the more specific prefixes inside it. Call
+    /// once after the last [`load`](IntelSet::load).
+    pub(crate) fn finish(&mut self) {
+        let updates: Vec<(IpNetwork, NetClasses)> = self
+            .table
+            .iter()
+            .filter_map(|(net, e)| {
+                let all = self
+                    .table
+                    .matches(net.network_address())
+                    .filter(|(outer, _)| outer.netmask() < net.netmask())
+                    .fold(e.classes, |acc, (_, outer)| acc.union(outer.classes));
+                (all != e.all).then_some((net, all))
+            })
+            .collect();
+        for (net, all) in updates {
+            if let Some(e) = self.table.exact_match_mut(net) {
+                e.all = all;
+            }
+        }
+    }
+
+    /// Adds the classes of every entry containing `ip` (one longest-prefix match, no
+    /// allocation) and, if `labels`, their labels (walks every matching prefix).
     pub(crate) fn lookup_into(&self, ip: IpAddr, acc: &mut Acc, labels: bool) {
         if self.any.is_empty() {
+            return;
+        }
+        if !labels {
+            if let Some((_, e)) = self.table.longest_match(ip) {
+                acc.info.network = acc.info.network.union(e.all);
+            }
             return;
         }
         for (_, e) in self.table.matches(ip) {
@@ -338,6 +373,7 @@ mod tests {
         let mut problems = Vec::new();
         set.load(Path::new("list.txt"), class, text, &mut problems)
             .unwrap();
+        set.finish();
         (set, problems)
     }
 
@@ -379,9 +415,15 @@ mod tests {
         )
         .unwrap();
         assert!(p.is_empty(), "{p:?}");
+        set.finish();
         let (c, labels) = classes(&set, "10.1.2.3");
         assert!(c.contains(NetClass::Hosting) && c.contains(NetClass::Vpn));
         assert_eq!(labels.len(), 2);
+        // The allocation-free path (one longest-prefix match) agrees.
+        let mut acc = Acc::default();
+        set.lookup_into("10.1.2.3".parse().unwrap(), &mut acc, false);
+        assert_eq!(acc.info.network, c);
+        assert!(acc.info.labels.is_empty());
         let (c, _) = classes(&set, "10.9.9.9");
         assert!(c.contains(NetClass::Hosting) && !c.contains(NetClass::Vpn));
     }

@@ -94,6 +94,10 @@ pub mod bench_support {
             let _ = self.0.lookup_into(ip, &mut acc);
             acc.info.geo.is_some()
         }
+        /// The search-tree lookup alone, no decoding; returns whether the IP has a record.
+        pub fn tree_only(&self, ip: IpAddr) -> bool {
+            self.0.has_record(ip)
+        }
         /// Lookup and decode, bypassing the cache; returns whether a geo was found.
         pub fn uncached(&self, ip: IpAddr) -> bool {
             let mut acc = Acc::default();

@@ -211,8 +211,12 @@ impl MmdbDb {
         Ok(())
     }
 
+    /// Whether the IP has a record (the tree walk alone; for benchmarks).
+    pub(crate) fn has_record(&self, ip: IpAddr) -> bool {
+        self.reader.lookup(ip).is_ok_and(|r| r.has_data())
+    }
+
     /// Looks an IP up without the cache (for benchmarks and tests of the cache).
-    #[doc(hidden)]
     pub(crate) fn lookup_uncached(&self, ip: IpAddr, acc: &mut Acc) -> Result<(), String> {
         let found = self.reader.lookup(ip).map_err(|e| e.to_string())?;
         if found.has_data() {
@@ -351,8 +355,9 @@ impl<'de> Deserialize<'de> for Num {
                 f.write_str("a number")
             }
             fn visit_f32<E: de::Error>(self, v: f32) -> Result<Num, E> {
-                // Rounded to 1e-6 degrees (0.1 m): 37.422000885009766 (f32) reads as 37.422.
-                Ok(Num(Some((f64::from(v) * 1e6).round() / 1e6)))
+                // A float holds ~7 significant digits: rounded to 1e-5 degrees (~1 m),
+                // 37.422000885009766 (f32) reads back as 37.422.
+                Ok(Num(Some((f64::from(v) * 1e5).round() / 1e5)))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
                 Ok(Num(Some(v)))

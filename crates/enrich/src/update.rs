@@ -104,6 +104,17 @@ pub fn update(dir: &Path, base_url: &str, today: Date) -> Result<Vec<Installed>>
     Ok(installed)
 }
 
+/// [`update`] for the current month (UTC).
+///
+/// # Errors
+/// As [`update`].
+pub fn update_now(dir: &Path, base_url: &str) -> Result<Vec<Installed>> {
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    update(dir, base_url, today)
+}
+
 /// Downloads `{base}/{stem}-YYYY-MM.mmdb.gz` for this month, or the previous month on a 404,
 /// gunzipping it into a temporary file in `dir`.
 fn download(

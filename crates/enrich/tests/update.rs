@@ -1,5 +1,4 @@
 //! `update`: download from a local HTTP server on 127.0.0.1 serving fixtures (no internet).
-#![cfg(feature = "update")]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
