@@ -156,7 +156,7 @@ impl Day<'_> {
     fn laptop(&self) -> Client {
         if self.plan.users[self.u as usize].laptop_os == 0 {
             Client::WinEdge
-        } else if self.u % 3 == 0 {
+        } else if self.u.is_multiple_of(3) {
             Client::MacSafari
         } else {
             Client::MacChrome
@@ -368,7 +368,7 @@ fn travel(day: &mut Day<'_>, trip: crate::org::Trip) {
         hi = hi.min(trip.back_dep - 150 * 60);
     }
     if lo < hi {
-        let at_office = CITIES[dest as usize].office && (day.d + day.u) % 2 == 0;
+        let at_office = CITIES[dest as usize].office && (day.d + day.u).is_multiple_of(2);
         let laptop_ip = if at_office {
             ipv4(NetKind::Corporate, dest, 1 + day.u % 4)
         } else {

@@ -294,7 +294,6 @@ pub fn simulate(cfg: &Config, out: &Path) -> Result<Summary, Error> {
         events += flush(&mut pending, upto, &mut sinks)?;
     }
     events += flush(&mut pending, i64::MAX, &mut sinks)?;
-    drop(flush);
     let mut log_files = Vec::new();
     for (sink, t) in sinks.into_iter().zip(&plan.tenants) {
         log_files.extend(sink.finish(&plan, t, seed, &mut scratch)?);

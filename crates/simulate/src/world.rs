@@ -33,6 +33,7 @@ pub struct City {
     pub weight: u32,
 }
 
+#[allow(clippy::too_many_arguments)] // a table row constructor
 const fn city(
     name: &'static str,
     region: &'static str,

@@ -81,7 +81,7 @@ pub fn write(
     let _ = write!(
         s.uid,
         "AIDA{:016X}",
-        mix(user.uid(seed, ev.user)) & 0xffff_ffff_ffff_fff
+        mix(user.uid(seed, ev.user)) & 0x0fff_ffff_ffff_ffff
     );
     let rec = Record {
         event_version: "1.09",

@@ -120,9 +120,7 @@ pub fn write(
         app_id,
         app_display_name: app,
         ip_address: &s.ip,
-        client_app_used: if scripted {
-            "Mobile Apps and Desktop clients"
-        } else if ev.client.mobile() {
+        client_app_used: if scripted || ev.client.mobile() {
             "Mobile Apps and Desktop clients"
         } else {
             "Browser"
