@@ -43,6 +43,7 @@ pub mod input;
 pub mod normalize;
 pub mod scan;
 pub mod geoip;
+pub mod enrich_args;
 pub mod config;
 pub mod simulate;
 pub mod eval;

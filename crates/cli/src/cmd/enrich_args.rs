@@ -1,0 +1,59 @@
+//! `--geoip` and `--intel`: the IP-intelligence flags shared by `normalize`, `scan` and
+//! `geoip lookup` (flattened into each one's `Args`).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use jetlag_enrich::{Enricher, EnricherBuilder};
+use jetlag_event::NetClass;
+
+/// IP-intelligence flags: GeoIP databases and intel lists.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct EnrichArgs {
+    /// GeoIP database (repeatable): a MaxMind-format .mmdb of any vendor (City, Country, ASN,
+    /// ISP, Connection-Type, Anonymous-IP; MaxMind, DB-IP, IPinfo, ip-location-db) or a CSV
+    /// of ranges (start,end,country[,region,city,lat,lon] or start,end,asn,org), gz or not.
+    #[arg(long = "geoip", value_name = "PATH")]
+    pub geoip: Vec<PathBuf>,
+    /// Intel list of CLASS (repeatable): tor, vpn, proxy, relay, hosting, corporate, mobile,
+    /// satellite, malicious. One IP/CIDR per line with # comments, CSV cidr,label, or the
+    /// AWS / Azure / GCP IP-range JSON feeds.
+    #[arg(long = "intel", value_name = "CLASS=PATH", value_parser = parse_intel)]
+    pub intel: Vec<(NetClass, PathBuf)>,
+}
+
+fn parse_intel(arg: &str) -> Result<(NetClass, PathBuf), String> {
+    jetlag_enrich::parse_intel_arg(arg).map_err(|e| e.to_string())
+}
+
+impl EnrichArgs {
+    /// Whether no database or list was given.
+    pub fn is_empty(&self) -> bool {
+        self.geoip.is_empty() && self.intel.is_empty()
+    }
+
+    /// Adds these flags to a builder (which may already hold the config file's
+    /// `[enrich]` lists; flags come after them).
+    pub fn apply(&self, mut builder: EnricherBuilder) -> EnricherBuilder {
+        builder = builder.geoip_paths(self.geoip.iter().cloned());
+        for (class, path) in &self.intel {
+            builder = builder.intel(*class, path);
+        }
+        builder
+    }
+
+    /// Builds the enricher from these flags alone. Bad lines inside the files are logged
+    /// (warn) and skipped; a file that cannot be used is an error naming it.
+    pub fn build(&self) -> anyhow::Result<Enricher> {
+        build(self.apply(Enricher::builder()))
+    }
+}
+
+/// Builds an enricher, reporting skipped lines on stderr through `tracing`.
+pub fn build(builder: EnricherBuilder) -> anyhow::Result<Enricher> {
+    let enricher = builder.build().context("loading IP intelligence")?;
+    for problem in enricher.problems().iter().take(5) {
+        tracing::warn!("skipped: {problem}");
+    }
+    Ok(enricher)
+}
