@@ -6,7 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::detectors::{anonymizer, impossible_travel, new_country, unfamiliar_signin};
+use crate::detectors::{
+    anonymizer, impossible_travel, location_mismatch, new_country, off_hours, password_spray,
+    session_anomaly, shared_device, shared_ip, unfamiliar_signin,
+};
 
 /// Thresholds of every detector. One field per detector, named exactly as the detector.
 ///
@@ -23,6 +26,18 @@ pub struct DetectConfig {
     pub anonymizer: anonymizer::Config,
     /// A sign-in whose features (country, ASN, browser, app, hour) are unlike the user's.
     pub unfamiliar_signin: unfamiliar_signin::Config,
+    /// One non-corporate, non-anonymizing IP behind which many identities sign in (laptop farm).
+    pub shared_ip: shared_ip::Config,
+    /// One device or authenticator completing sign-ins for several identities.
+    pub shared_device: shared_device::Config,
+    /// One IP failing against many accounts, and the success that may follow.
+    pub password_spray: password_spray::Config,
+    /// Repeated sign-ins far from the roster's work country or location.
+    pub location_mismatch: location_mismatch::Config,
+    /// Sign-ins mostly outside working hours of the roster's time zone.
+    pub off_hours: off_hours::Config,
+    /// One session used from a new network with a different browser (stolen token).
+    pub session_anomaly: session_anomaly::Config,
 }
 
 impl DetectConfig {
@@ -46,6 +61,18 @@ impl DetectConfig {
             .validate(&mut Problems::new("anonymizer", &mut problems));
         self.unfamiliar_signin
             .validate(&mut Problems::new("unfamiliar_signin", &mut problems));
+        self.shared_ip
+            .validate(&mut Problems::new("shared_ip", &mut problems));
+        self.shared_device
+            .validate(&mut Problems::new("shared_device", &mut problems));
+        self.password_spray
+            .validate(&mut Problems::new("password_spray", &mut problems));
+        self.location_mismatch
+            .validate(&mut Problems::new("location_mismatch", &mut problems));
+        self.off_hours
+            .validate(&mut Problems::new("off_hours", &mut problems));
+        self.session_anomaly
+            .validate(&mut Problems::new("session_anomaly", &mut problems));
         problems
     }
 }

@@ -596,16 +596,3 @@ fn work_coordinates_judge_by_distance() {
     );
     assert!(alerts[0].evidence["seen"]["distance_km"].as_f64().unwrap() > 2000.0);
 }
-
-#[test]
-fn zz_debug() {
-    use jetlag_detect::Detector;
-    let roster = Roster::empty();
-    let mut d = jetlag_detect::detectors::session_anomaly::SessionAnomaly::new(&Default::default());
-    let evs = parse_events("2025-06-03T14:03:00Z d@x.com success ip=1.2.3.4 sess=x ua=a asn=1 cc=US\n2025-06-03T14:04:00Z d@x.com success ip=1.2.3.4 sess=x ua=b asn=2 cc=CN\n");
-    let ctx = jetlag_detect::Context { roster: &roster, user: jetlag_detect::UserId(0), employee: None };
-    let mut out = Vec::new();
-    for ev in &evs { eprintln!("obs"); d.observe(ev, &ctx, &mut out); }
-    eprintln!("{out:#?}");
-    panic!();
-}

@@ -12,7 +12,13 @@ use crate::detector::{Detector, UserId};
 
 pub mod anonymizer;
 pub mod impossible_travel;
+pub mod location_mismatch;
 pub mod new_country;
+pub mod off_hours;
+pub mod password_spray;
+pub mod session_anomaly;
+pub mod shared_device;
+pub mod shared_ip;
 pub mod unfamiliar_signin;
 
 /// Every detector enabled in `config`, in a fixed order (the order alerts of one event are
@@ -33,6 +39,33 @@ pub fn build(config: &DetectConfig) -> Vec<Box<dyn Detector>> {
     if config.unfamiliar_signin.enabled {
         all.push(Box::new(unfamiliar_signin::UnfamiliarSignin::new(
             &config.unfamiliar_signin,
+        )));
+    }
+    // Issue 5: cross-identity and roster-aware detectors.
+    if config.shared_ip.enabled {
+        all.push(Box::new(shared_ip::SharedIp::new(&config.shared_ip)));
+    }
+    if config.shared_device.enabled {
+        all.push(Box::new(shared_device::SharedDevice::new(
+            &config.shared_device,
+        )));
+    }
+    if config.password_spray.enabled {
+        all.push(Box::new(password_spray::PasswordSpray::new(
+            &config.password_spray,
+        )));
+    }
+    if config.location_mismatch.enabled {
+        all.push(Box::new(location_mismatch::LocationMismatch::new(
+            &config.location_mismatch,
+        )));
+    }
+    if config.off_hours.enabled {
+        all.push(Box::new(off_hours::OffHours::new(&config.off_hours)));
+    }
+    if config.session_anomaly.enabled {
+        all.push(Box::new(session_anomaly::SessionAnomaly::new(
+            &config.session_anomaly,
         )));
     }
     all

@@ -1,0 +1,378 @@
+//! `password_spray`: one IP failing against many accounts, and the success that may follow.
+//!
+//! A spray tries one or two common passwords against many accounts from one address, slowly
+//! enough to stay under per-account lockout (MITRE ATT&CK T1110.003; Microsoft's Entra ID
+//! Protection raises "password spray" on the same shape). The signal is one IP with failed
+//! sign-ins against at least `min_users` distinct users within `window_minutes`; `user` is
+//! null and `users` lists the targets. A successful sign-in from that IP while the spray is
+//! live is critical: evidence `compromised` names the account that was broken into.
+//!
+//! State is keyed by IP. Re-alert policy: the spray is reported once no new target has been
+//! tried for `settle_minutes` (or at the end of a batch), listing every target; targets tried
+//! later start another report. Each success from the spraying IP is reported at once, one
+//! critical alert per compromised account. Corporate egress IPs are left out (hundreds of
+//! colleagues mistyping behind one office NAT look like a spray).
+
+use std::net::IpAddr;
+
+use compact_str::CompactString;
+use jetlag_event::{Alert, NetClass, Outcome, Severity, SignIn};
+use jetlag_roster::Roster;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Problems;
+use crate::{Context, Detector, Error, StateKey, alert_id};
+
+const NAME: &str = "password_spray";
+
+/// `[detect.password_spray]`: one IP failing against many accounts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Whether the detector runs. Default true.
+    pub enabled: bool,
+    /// Distinct users with failed sign-ins from one IP that make a spray. Default 20 (the
+    /// issue; Microsoft's spray guidance looks at tens of accounts per source).
+    pub min_users: usize,
+    /// How far apart those failures may be, in minutes. Default 60.
+    pub window_minutes: u32,
+    /// Report once no new target has been tried for this long, in minutes. Default 10.
+    pub settle_minutes: u32,
+    /// A success from the spraying IP up to this many minutes after its last failure is a
+    /// compromise (critical). Default 60.
+    pub success_window_minutes: u32,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            enabled: true,
+            min_users: 20,
+            window_minutes: 60,
+            settle_minutes: 10,
+            success_window_minutes: 60,
+        }
+    }
+}
+
+impl Config {
+    /// Reports every problem under `detect.password_spray.`.
+    pub fn validate(&self, p: &mut Problems<'_>) {
+        if self.min_users < 2 {
+            p.push(
+                "min_users",
+                format_args!("must be 2 or more, got {}", self.min_users),
+            );
+        }
+        if self.window_minutes == 0 {
+            p.push("window_minutes", "must be at least 1");
+        }
+        if self.settle_minutes > self.window_minutes {
+            p.push(
+                "settle_minutes",
+                format_args!(
+                    "must not exceed window_minutes ({}), got {}",
+                    self.window_minutes, self.settle_minutes
+                ),
+            );
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Target {
+    user: CompactString,
+    first_event: CompactString,
+    first_time: i64,
+    last_time: i64,
+    reported: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct IpState {
+    targets: Vec<Target>,
+    /// Failed sign-ins in the live spray.
+    failures: u64,
+    last_failure: i64,
+    /// Time of the newest target while a spray is live; `None` when none is.
+    spray_join: Option<i64>,
+    pending: bool,
+    /// Accounts already reported as broken into from this IP.
+    compromised: Vec<CompactString>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct State {
+    ips: FxHashMap<IpAddr, IpState>,
+    clock: i64,
+    next_sweep: i64,
+    pending: Vec<IpAddr>,
+    next_due: i64,
+}
+
+/// The `password_spray` detector.
+#[derive(Debug, Clone)]
+pub struct PasswordSpray {
+    config: Config,
+    state: State,
+}
+
+/// What a report is about.
+enum Trigger<'a> {
+    /// The spray itself (failures only).
+    Spray,
+    /// A success from the spraying IP.
+    Success(&'a SignIn),
+}
+
+impl PasswordSpray {
+    /// A detector with the given thresholds and no state.
+    pub fn new(config: &Config) -> PasswordSpray {
+        PasswordSpray {
+            config: config.clone(),
+            state: State {
+                next_due: i64::MAX,
+                ..State::default()
+            },
+        }
+    }
+
+    fn window(&self) -> i64 {
+        i64::from(self.config.window_minutes) * 60
+    }
+
+    fn settle(&self) -> i64 {
+        i64::from(self.config.settle_minutes) * 60
+    }
+
+    fn success_window(&self) -> i64 {
+        i64::from(self.config.success_window_minutes) * 60
+    }
+
+    fn flush_due(&mut self, now: i64, out: &mut Vec<Alert>) {
+        if now < self.state.next_due {
+            return;
+        }
+        let settle = self.settle();
+        let mut due = Vec::new();
+        let mut next_due = i64::MAX;
+        let ips = &self.state.ips;
+        self.state.pending.retain(|ip| {
+            let Some(join) = ips
+                .get(ip)
+                .filter(|st| st.pending)
+                .and_then(|st| st.spray_join)
+            else {
+                return false;
+            };
+            let at = join.saturating_add(settle);
+            if at <= now {
+                due.push(*ip);
+                false
+            } else {
+                next_due = next_due.min(at);
+                true
+            }
+        });
+        self.state.next_due = next_due;
+        due.sort_unstable();
+        for ip in due {
+            self.report(ip, Trigger::Spray, out);
+        }
+    }
+
+    fn report(&mut self, ip: IpAddr, trigger: Trigger<'_>, out: &mut Vec<Alert>) {
+        let window_minutes = self.config.window_minutes;
+        let min_users = self.config.min_users;
+        let Some(st) = self.state.ips.get_mut(&ip) else {
+            return;
+        };
+        st.pending = false;
+        let mut targets: Vec<&Target> = st.targets.iter().collect();
+        targets.sort_by(|a, b| {
+            (a.first_time, a.first_event.as_str()).cmp(&(b.first_time, b.first_event.as_str()))
+        });
+        let mut event_ids: Vec<String> =
+            targets.iter().map(|t| t.first_event.to_string()).collect();
+        let mut users: Vec<String> = targets.iter().map(|t| t.user.to_string()).collect();
+        let new_targets = targets.iter().filter(|t| !t.reported).count();
+        let n = targets.len();
+        let ip_text = ip.to_string();
+        let (severity, score, time, compromised, summary) = match trigger {
+            Trigger::Spray => {
+                let score = (50 + (n.saturating_sub(min_users) / 10).min(20)) as u8;
+                let time = st.spray_join.unwrap_or(st.last_failure);
+                let summary = format!(
+                    "{ip_text} failed to sign in to {n} different accounts ({} attempts) within {window_minutes} min — a password spray: block the IP and check these accounts for weak passwords",
+                    st.failures
+                );
+                (Severity::from_score(score), score, time, None, summary)
+            }
+            Trigger::Success(ev) => {
+                let was_target = targets.iter().any(|t| t.user == ev.user);
+                let score = if was_target { 95 } else { 90 };
+                event_ids.push(ev.event_id.to_string());
+                if !was_target {
+                    users.push(ev.user.to_string());
+                }
+                let summary = format!(
+                    "{} signed in successfully from {ip_text} right after it sprayed passwords at {n} accounts — treat the account as compromised: reset its password and revoke its sessions",
+                    ev.user
+                );
+                (
+                    Severity::Critical,
+                    score,
+                    ev.time.as_second(),
+                    Some(ev.user.to_string()),
+                    summary,
+                )
+            }
+        };
+        users.sort_unstable();
+        users.dedup();
+        let id = alert_id(
+            NAME,
+            std::iter::once(ip_text.as_str()).chain(event_ids.iter().map(String::as_str)),
+        );
+        let evidence = serde_json::json!({
+            "ip": ip_text,
+            "distinct_targets": n,
+            "new_targets": new_targets,
+            "failures": st.failures,
+            "window_minutes": window_minutes,
+            "first_failure": targets.first().and_then(|t| jiff::Timestamp::from_second(t.first_time).ok()),
+            "last_failure": jiff::Timestamp::from_second(st.last_failure).ok(),
+            "compromised": compromised.as_slice(),
+        });
+        for t in &mut st.targets {
+            t.reported = true;
+        }
+        out.push(Alert {
+            alert_id: id,
+            detector: NAME.into(),
+            severity,
+            score,
+            user: None,
+            users,
+            time: jiff::Timestamp::from_second(time).unwrap_or_default(),
+            event_ids,
+            summary,
+            evidence,
+        });
+    }
+
+    fn sweep(&mut self, now: i64) {
+        let horizon = now.saturating_sub(self.window().max(self.success_window()));
+        self.state
+            .ips
+            .retain(|_, st| st.last_failure >= horizon || st.pending);
+        self.state.next_sweep = now.saturating_add((self.window() / 4).max(60));
+    }
+}
+
+impl Detector for PasswordSpray {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn key(&self) -> StateKey {
+        StateKey::Ip
+    }
+
+    fn observe(&mut self, ev: &SignIn, _ctx: &Context<'_>, out: &mut Vec<Alert>) {
+        if !self.config.enabled {
+            return;
+        }
+        let t = ev.time.as_second();
+        self.state.clock = self.state.clock.max(t);
+        let now = self.state.clock;
+        self.flush_due(now, out);
+        if now >= self.state.next_sweep {
+            self.sweep(now);
+        }
+        let Some(ip) = ev.ip else { return };
+        if ev.network.contains(NetClass::Corporate) {
+            return;
+        }
+        match ev.outcome {
+            Outcome::Failure => {
+                let horizon = now.saturating_sub(self.window());
+                let min_users = self.config.min_users;
+                let keep = self.window().max(self.success_window());
+                let settle = self.settle();
+                let st = self.state.ips.entry(ip).or_default();
+                st.targets.retain(|x| x.last_time >= horizon);
+                let live = st.spray_join.is_some() && now.saturating_sub(st.last_failure) <= keep;
+                if st.spray_join.is_some() && !live && st.targets.len() < min_users {
+                    // The spray is over: a later one is a new incident.
+                    st.spray_join = None;
+                    st.pending = false;
+                    st.compromised.clear();
+                    for x in &mut st.targets {
+                        x.reported = false;
+                    }
+                }
+                if st.targets.is_empty() {
+                    st.failures = 0;
+                }
+                st.failures += 1;
+                st.last_failure = st.last_failure.max(t);
+                let joined = match st.targets.iter_mut().find(|x| x.user == ev.user) {
+                    Some(x) => {
+                        x.last_time = x.last_time.max(t);
+                        false
+                    }
+                    None => {
+                        st.targets.push(Target {
+                            user: ev.user.clone(),
+                            first_event: ev.event_id.clone(),
+                            first_time: t,
+                            last_time: t,
+                            reported: false,
+                        });
+                        true
+                    }
+                };
+                if st.targets.len() >= min_users && (joined || st.spray_join.is_none()) {
+                    st.spray_join = Some(st.spray_join.map_or(t, |j| j.max(t)));
+                    if !st.pending {
+                        st.pending = true;
+                        self.state.pending.push(ip);
+                    }
+                    self.state.next_due = self.state.next_due.min(t.saturating_add(settle));
+                }
+            }
+            Outcome::Success => {
+                let success_window = self.success_window();
+                let Some(st) = self.state.ips.get_mut(&ip) else {
+                    return;
+                };
+                let live =
+                    st.spray_join.is_some() && t.saturating_sub(st.last_failure) <= success_window;
+                if !live || st.compromised.contains(&ev.user) {
+                    return;
+                }
+                st.compromised.push(ev.user.clone());
+                self.report(ip, Trigger::Success(ev), out);
+            }
+            Outcome::Unknown => {}
+        }
+    }
+
+    fn finish(&mut self, _roster: &Roster, out: &mut Vec<Alert>) {
+        if self.config.enabled {
+            self.state.next_due = i64::MIN;
+            self.flush_due(i64::MAX, out);
+        }
+    }
+
+    fn save_state(&self) -> Result<Vec<u8>, Error> {
+        postcard::to_allocvec(&self.state).map_err(|e| Error::encode(NAME, e))
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.state = postcard::from_bytes(bytes).map_err(|e| Error::decode(NAME, e))?;
+        Ok(())
+    }
+}
