@@ -6,6 +6,7 @@
 //! code: each threshold with its default and where the figure comes from.
 
 use jetlag_detect::DetectConfig;
+use jetlag_score::Config as ScoreConfig;
 
 /// The doc comments of one detector's `Config`: the struct's and each field's, in order.
 pub(crate) struct DetectorDocs {
@@ -70,8 +71,15 @@ pub fn default_toml() -> String {
             out.push('\n');
             if !header.contains('.') {
                 docs = DETECTOR_DOCS.iter().find(|d| d.name == detector);
-                if let Some(d) = docs {
-                    comment(&mut out, d.doc);
+                // The detector's description (its `DetectConfig` field), else its `Config` doc.
+                let described = DETECTOR_DOCS
+                    .iter()
+                    .find(|d| d.name == "DetectConfig")
+                    .and_then(|d| d.fields.iter().find(|(f, _)| *f == detector))
+                    .map(|(_, doc)| *doc)
+                    .filter(|doc| !doc.trim().is_empty());
+                if let Some(doc) = described.or(docs.map(|d| d.doc)) {
+                    comment(&mut out, doc);
                 }
             }
             if array {
@@ -93,7 +101,47 @@ pub fn default_toml() -> String {
             out.push('\n');
         }
     }
+    render_score(&mut out);
     out
+}
+
+/// The `[score]` table: its keys, then its sub-tables (`[score.weights]`).
+fn render_score(out: &mut String) {
+    let docs = DETECTOR_DOCS.iter().find(|d| d.name == "score");
+    let field_doc = |key: &str| {
+        docs.and_then(|d| d.fields.iter().find(|(f, _)| *f == key))
+            .map(|(_, doc)| *doc)
+    };
+    out.push('\n');
+    if let Some(d) = docs {
+        comment(out, d.doc);
+    }
+    out.push_str("[score]\n");
+    let text = toml::to_string(&ScoreConfig::default())
+        .unwrap_or_else(|e| format!("# cannot render the score defaults: {e}\n"));
+    let mut in_subtable = false;
+    for line in text.lines() {
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            in_subtable = true;
+            out.push('\n');
+            if let Some(doc) = field_doc(header) {
+                comment(out, doc);
+            }
+            out.push_str(&format!("[score.{header}]\n"));
+            continue;
+        }
+        if !in_subtable
+            && let Some((key, _)) = line.split_once(" = ")
+            && !key.starts_with(' ')
+            && let Some(doc) = field_doc(key.trim())
+        {
+            comment(out, doc);
+        }
+        if !line.is_empty() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
 }
 
 fn comment(out: &mut String, doc: &str) {
@@ -124,6 +172,11 @@ mod tests {
             .unwrap_or_else(|p| panic!("default config does not parse: {p:#?}\n{text}"));
         assert_eq!(config, Config::default());
         assert_eq!(config.detect, DetectConfig::default());
+        assert_eq!(config.score, ScoreConfig::default());
+        assert!(
+            text.contains("\n[score]\n") && text.contains("\n[score.weights]\n"),
+            "{text}"
+        );
     }
 
     #[test]

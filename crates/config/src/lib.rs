@@ -15,6 +15,9 @@
 //! [detect.impossible_travel]               # one table per detector: jetlag_detect::DetectConfig
 //! max_speed_kmh = 900.0
 //!
+//! [score]                                  # user risk fusion: jetlag_score::Config
+//! recent_hire_factor = 2.0
+//!
 //! [server]                                 # kept raw for `jetlag serve` (see Config::server)
 //! ```
 //! Command-line flags add to (`--geoip`, `--intel`) or override (`--roster`) the file; the
@@ -29,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 use jetlag_detect::DetectConfig;
 use jetlag_event::NetClass;
+use jetlag_score::Config as ScoreConfig;
 use serde::Deserialize;
 
 pub use default_toml::default_toml;
@@ -98,6 +102,8 @@ pub struct Config {
     pub enrich: EnrichConfig,
     /// Every detector's thresholds (`[detect.<detector>]`).
     pub detect: DetectConfig,
+    /// How alerts are fused into per-user risk (`[score]`).
+    pub score: ScoreConfig,
     /// The `[server]` table, kept raw: `jetlag serve` deserializes and validates it with its
     /// own types (`jetlag-server`), so this crate need not depend on the server. `None` when
     /// the file has no `[server]` table.
@@ -114,7 +120,7 @@ struct RawEnrich {
 }
 
 /// The top-level tables a config file may have.
-const TABLES: [&str; 3] = ["enrich", "detect", "server"];
+const TABLES: [&str; 4] = ["enrich", "detect", "score", "server"];
 
 impl Config {
     /// Reads and validates a config file. Relative paths in it are resolved against the
@@ -170,6 +176,13 @@ impl Config {
             }),
         };
         let detect = parse_detect(table.get("detect"), &mut problems);
+        let score = match table.get("score") {
+            None => ScoreConfig::default(),
+            Some(v) => v.clone().try_into::<ScoreConfig>().unwrap_or_else(|e| {
+                problems.push(format!("score: {}", message(&e)));
+                ScoreConfig::default()
+            }),
+        };
         let server = match table.get("server") {
             None => None,
             Some(toml::Value::Table(t)) => Some(t.clone()),
@@ -181,11 +194,13 @@ impl Config {
 
         let enrich = check_enrich(raw_enrich, base, &mut problems);
         problems.extend(detect.validate());
+        problems.extend(score.validate());
         if problems.is_empty() {
             Ok(Config {
                 path: None,
                 enrich,
                 detect,
+                score,
                 server,
             })
         } else {
@@ -295,6 +310,7 @@ mod tests {
             "[enrich]\ngeoip = [\"city.mmdb\"]\nroster = \"hr/roster.csv\"\n\
              intel = {{ vpn = [\"vpn.txt\", {abs:?}], Corporate = [] }}\n\
              [detect.impossible_travel]\nmax_speed_kmh = 900.0\n\
+             [score]\nrecent_hire_factor = 3.0\n[score.weights]\noff_hours = 0.5\n\
              [server]\nlisten = \"127.0.0.1:8080\"\n"
         );
         let path = dir.path().join("jetlag.toml");
@@ -316,6 +332,8 @@ mod tests {
             DetectConfig::default().new_country,
             "untouched detectors keep their defaults"
         );
+        assert_eq!(c.score.recent_hire_factor, 3.0);
+        assert_eq!(c.score.weights.get("off_hours"), Some(&0.5));
         assert_eq!(c.server.unwrap()["listen"].as_str(), Some("127.0.0.1:8080"));
     }
 
@@ -325,7 +343,8 @@ mod tests {
                     [enrich]\ngeoip = [\"missing.mmdb\"]\nintel = { darknet = [\"x.txt\"] }\n\
                     [detect.impossible_travel]\nmax_speed_kmh = -1.0\n\
                     [detect.new_country]\nenabledd = true\n\
-                    [detect.teleport]\nenabled = true\n";
+                    [detect.teleport]\nenabled = true\n\
+                    [score]\nrepeat_factor = 2.0\n";
         let problems = Config::parse(text, Path::new("/nowhere")).unwrap_err();
         let has = |prefix: &str| problems.iter().any(|p| p.starts_with(prefix));
         assert!(has("bogus: unknown table"), "{problems:#?}");
@@ -346,7 +365,8 @@ mod tests {
             has("detect.impossible_travel.max_speed_kmh: "),
             "{problems:#?}"
         );
-        assert_eq!(problems.len(), 6, "{problems:#?}");
+        assert!(has("score.repeat_factor: "), "{problems:#?}");
+        assert_eq!(problems.len(), 7, "{problems:#?}");
     }
 
     #[test]

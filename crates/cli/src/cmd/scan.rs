@@ -1,12 +1,325 @@
 //! `jetlag scan`: detect risky sign-ins in log files and print alerts.
+//!
+//! Pipeline: read → normalize (`input::for_each_event`) → enrich (GeoIP, intel) → hold the
+//! batch → `jetlag_detect::order` (time, event id; duplicates dropped) → `Engine` → alert
+//! writer (`jetlag-output`), with the per-user risk of `jetlag-score` for `--users` and the
+//! table. The whole batch is held in memory so that the result never depends on the order
+//! of the input records or files.
+//!
+//! `--state PATH` carries detector state between runs: when PATH exists the engine is
+//! restored from it before the scan, and the state after the scan is written back
+//! (atomically: a temporary file renamed over PATH). Feed consecutive runs consecutive
+//! stretches of logs; events already seen in the state's recent window are dropped.
 
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use jetlag_config::Config;
+use jetlag_detect::Engine;
+use jetlag_event::{Alert, SignIn};
+use jetlag_output::{Format, Options, UserRisk, Writer};
+use jetlag_roster::Roster;
+
+use super::enrich_args::{self, EnrichArgs};
+use super::input::{self, InputArgs};
 
 /// Arguments of `jetlag scan`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub enrich: EnrichArgs,
+    /// HR roster CSV (header row; only `user` required): user, display_name, hire_date,
+    /// work_country, work_region, work_city, work_lat, work_lon, work_timezone. Overrides
+    /// the config file's `enrich.roster`.
+    #[arg(long, value_name = "PATH")]
+    pub roster: Option<PathBuf>,
+    /// Configuration file (TOML; `jetlag config default` prints every setting). Flags add
+    /// to its `[enrich]` lists (--geoip, --intel) or override it (--roster).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Write alerts here instead of standard output.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Alert format: jsonl (the alert JSON, one per line), ocsf (OCSF Detection Finding,
+    /// class 2004, one per line) or table. Default: table when writing to a terminal,
+    /// else jsonl.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub output_format: Option<Format>,
+    /// Detector state file: restored before the scan when it exists, written after it, so
+    /// that users' history carries over between runs.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// Write one JSON line per user with alerts: combined risk 0–100, level, the
+    /// contributing alerts and a one-line explanation, riskiest first.
+    #[arg(long, value_name = "PATH")]
+    pub users: Option<PathBuf>,
+}
 
-/// Runs `jetlag scan`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`jetlag scan` is not built yet (issue 4)")
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+/// Runs `jetlag scan`. Exit status 1 when an input could not be opened or read (the others
+/// are still scanned), 2 on a fatal error (bad config, unreadable database or state).
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let stderr_tty = io::stderr().is_terminal();
+
+    // Enrichment: the config file's lists first, then the flags.
+    let mut builder = jetlag_enrich::Enricher::builder().geoip_paths(config.enrich.geoip.iter());
+    for (class, path) in &config.enrich.intel {
+        builder = builder.intel(*class, path);
+    }
+    let builder = args.enrich.apply(builder);
+    let enricher = if builder.is_empty() {
+        None
+    } else {
+        Some(enrich_args::build(builder)?)
+    };
+
+    let roster = Arc::new(load_roster(
+        args.roster.as_deref().or(config.enrich.roster.as_deref()),
+    )?);
+
+    let mut engine = match &args.state {
+        Some(path) if path.exists() => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read state {}", path.display()))?;
+            Engine::restore(&config.detect, Arc::clone(&roster), &bytes).with_context(|| {
+                format!(
+                    "cannot restore state {} (written by another jetlag version? remove it to start afresh)",
+                    path.display()
+                )
+            })?
+        }
+        _ => Engine::new(&config.detect, Arc::clone(&roster)),
+    };
+
+    // Read, normalize, enrich: the whole batch.
+    let progress = progress_bar(stderr_tty);
+    let mut events: Vec<SignIn> = Vec::new();
+    let stats = input::for_each_event(&args.input, |mut ev| {
+        if let Some(enricher) = &enricher {
+            enricher.enrich(&mut ev);
+        }
+        events.push(ev);
+        if events.len() % 8192 == 0 {
+            progress.set_position(events.len() as u64);
+        }
+        Ok(())
+    })?;
+    progress.set_position(events.len() as u64);
+
+    // Detect, in (time, event_id) order.
+    jetlag_detect::order(&mut events);
+    progress.set_message("detecting");
+    progress.set_position(0);
+    progress.set_length(events.len() as u64);
+    let mut alerts: Vec<Alert> = Vec::new();
+    for (i, ev) in events.iter().enumerate() {
+        engine.observe(ev, &mut alerts);
+        if i % 8192 == 0 {
+            progress.set_position(i as u64);
+        }
+    }
+    engine.finish(&mut alerts);
+    progress.finish_and_clear();
+    let unique_events = events.len();
+    drop(events);
+
+    // User risk, for --users and the table.
+    let format =
+        args.output_format
+            .unwrap_or(if args.output.is_none() && io::stdout().is_terminal() {
+                Format::Table
+            } else {
+                Format::Jsonl
+            });
+    let risks = if args.users.is_some() || format == Format::Table {
+        jetlag_score::score_users(&alerts, &roster, config.score.clone())
+    } else {
+        Vec::new()
+    };
+    if let Some(path) = &args.users {
+        write_users(path, &risks)?;
+    }
+
+    if let Err(err) = write_alerts(&args, format, &alerts, &risks) {
+        if !is_broken_pipe(&err) {
+            return Err(err);
+        }
+    }
+    if let Some(path) = &args.state {
+        save_state(path, &engine)?;
+    }
+
+    let mut err = io::stderr().lock();
+    input::print_summary(&stats, &mut err)?;
+    print_alert_summary(&mut err, unique_events, &alerts)?;
+    Ok(if stats.failed_inputs.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The roster at `path`, rejected rows reported on stderr; the empty roster without a path.
+fn load_roster(path: Option<&Path>) -> anyhow::Result<Roster> {
+    let Some(path) = path else {
+        return Ok(Roster::empty());
+    };
+    let (roster, rejected) = Roster::load(path)?;
+    if !rejected.is_empty() {
+        eprintln!(
+            "jetlag: roster {}: {} employees loaded, {} rows rejected:",
+            path.display(),
+            roster.len(),
+            rejected.len()
+        );
+        for r in rejected.iter().take(5) {
+            eprintln!("  {r}");
+        }
+        if rejected.len() > 5 {
+            eprintln!("  … and {} more", rejected.len() - 5);
+        }
+    }
+    Ok(roster)
+}
+
+/// A progress bar on a terminal; a hidden one otherwise (every call is then a no-op).
+fn progress_bar(tty: bool) -> ProgressBar {
+    if !tty {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {human_pos} events ({per_sec}) {wide_bar}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message("reading");
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
+}
+
+fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
+    Ok(BufWriter::with_capacity(
+        64 * 1024,
+        File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    ))
+}
+
+fn write_alerts(
+    args: &Args,
+    format: Format,
+    alerts: &[Alert],
+    risks: &[jetlag_score::UserRisk],
+) -> anyhow::Result<()> {
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let options = Options {
+        color: format == Format::Table
+            && to_terminal
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        user_risks: risks
+            .iter()
+            .map(|r| UserRisk {
+                user: r.user.clone(),
+                risk: r.risk,
+                level: r.level,
+                explanation: r.explanation.clone(),
+            })
+            .collect(),
+    };
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(create(path)?),
+        None => Box::new(BufWriter::with_capacity(64 * 1024, io::stdout().lock())),
+    };
+    let mut writer = Writer::new(out, format, options);
+    for alert in alerts {
+        writer.write(alert)?;
+    }
+    writer.finish()?;
+    Ok(())
+}
+
+fn write_users(path: &Path, risks: &[jetlag_score::UserRisk]) -> anyhow::Result<()> {
+    let mut out = create(path)?;
+    for r in risks {
+        serde_json::to_writer(&mut out, r)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes the engine's state next to `path` and renames it over `path`, so that a crash
+/// never leaves a half-written state.
+fn save_state(path: &Path, engine: &Engine) -> anyhow::Result<()> {
+    let bytes = engine
+        .snapshot()
+        .context("cannot snapshot detector state")?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot replace state {}", path.display()))?;
+    tracing::info!(path = %path.display(), bytes = bytes.len(), "state saved");
+    Ok(())
+}
+
+/// "jetlag: 1,204 unique events → 7 alerts" and a detector × severity table.
+fn print_alert_summary(out: &mut impl Write, events: usize, alerts: &[Alert]) -> io::Result<()> {
+    writeln!(
+        out,
+        "jetlag: {events} unique events scanned, {} alerts",
+        alerts.len()
+    )?;
+    if alerts.is_empty() {
+        return Ok(());
+    }
+    let mut by_detector: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
+    for a in alerts {
+        by_detector.entry(&a.detector).or_default()[a.severity as usize] += 1;
+    }
+    writeln!(
+        out,
+        "  {:<20}{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "detector", "critical", "high", "medium", "low", "total"
+    )?;
+    for (detector, n) in by_detector {
+        writeln!(
+            out,
+            "  {:<20}{:>9}{:>9}{:>9}{:>9}{:>9}",
+            detector,
+            n[3],
+            n[2],
+            n[1],
+            n[0],
+            n.iter().sum::<usize>()
+        )?;
+    }
+    Ok(())
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<jetlag_output::Error>()
+                .is_some_and(|e| matches!(e, jetlag_output::Error::Io(io) if io.kind() == io::ErrorKind::BrokenPipe))
+    })
 }
