@@ -1,0 +1,270 @@
+//! `jetlag normalize` on bad records and on every input shape: the real binary, real files.
+
+use std::io::Write;
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn jetlag() -> Command {
+    Command::cargo_bin("jetlag").unwrap()
+}
+
+fn event_ids(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["event_id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// One record of each malformed kind the issue lists, between good ones: the good records
+/// and the ones with a bad *optional* part come out, each bad one is rejected with
+/// file:line and its reason, and the exit status is 0.
+#[test]
+fn bad_records_are_rejected_with_file_line_and_reason_and_the_rest_come_through() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/bad/okta_bad_records.jsonl"
+    );
+    let out = jetlag().args(["normalize", path]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        event_ids(&out.stdout),
+        ["good-1", "bad-lat", "bad-ip", "good-2"]
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let expect = [
+        (2, "truncated JSON"),
+        (
+            3,
+            "okta: wrong type: invalid type: integer `42`, expected a string",
+        ),
+        (4, "okta: not valid UTF-8"),
+        (5, "byte order mark in the middle of the input"),
+        (6, "empty line"),
+        (
+            7,
+            "okta: implausible time in published: 9999-12-31T23:59:59Z",
+        ),
+        (8, "okta: missing actor.alternateId"),
+    ];
+    for (line, reason) in expect {
+        let needle = format!("{path}:{line}: {reason}");
+        assert!(stderr.contains(&needle), "missing {needle:?} in:\n{stderr}");
+    }
+    assert!(
+        stderr.contains(
+            "11 records read: 4 parsed, 0 skipped (not sign-ins), 7 rejected, 2 warnings"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{path}:9: client.geographicalContext: out-of-range coordinates (123.4, 2.35) dropped"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{path}:10: client.ipAddress: unparseable IP \"not-an-ip\" dropped"
+        )),
+        "{stderr}"
+    );
+    // The event whose coordinates were dropped keeps its country.
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[1]["geo"]["country"], "FR");
+    assert!(lines[1]["geo"]["lat"].is_null());
+    assert!(lines[2]["ip"].is_null());
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+const OKTA_1: &str = r#"{"uuid":"o1","published":"2024-05-01T10:00:00Z","eventType":"user.session.start","actor":{"alternateId":"a@x.com","type":"User"},"outcome":{"result":"SUCCESS"}}"#;
+const OKTA_2: &str = r#"{"uuid":"o2","published":"2024-05-01T11:00:00Z","eventType":"user.session.start","actor":{"alternateId":"b@x.com","type":"User"},"outcome":{"result":"FAILURE"}}"#;
+
+/// Gzip is found by its magic bytes (whatever the name), stdin is `-`, several inputs are
+/// read in order, and an input that cannot be opened makes the exit status non-zero
+/// without losing the others.
+#[test]
+fn gzip_stdin_many_files_and_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("okta.log");
+    std::fs::write(&gz, gzip(format!("{OKTA_1}\n").as_bytes())).unwrap();
+    let missing = dir.path().join("nope.jsonl");
+    let out = jetlag()
+        .arg("normalize")
+        .arg(&gz)
+        .arg("-")
+        .arg(&missing)
+        .write_stdin(format!("{OKTA_2}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(event_ids(&out.stdout), ["o1", "o2"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("cannot open") && stderr.contains("nope.jsonl"),
+        "{stderr}"
+    );
+}
+
+/// No path at all reads stdin; a corrupt gzip stream is an input read failure.
+#[test]
+fn no_path_is_stdin_and_corrupt_gzip_fails_the_input() {
+    let out = jetlag()
+        .arg("normalize")
+        .write_stdin(format!("{OKTA_1}\n{OKTA_2}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(event_ids(&out.stdout), ["o1", "o2"]);
+
+    let mut bad = gzip(format!("{OKTA_1}\n{OKTA_2}\n").repeat(50).as_bytes());
+    let n = bad.len();
+    bad.truncate(n / 2);
+    let out = jetlag()
+        .args(["normalize", "-"])
+        .write_stdin(bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read <stdin>"));
+}
+
+/// JSON documents: a pretty-printed array broken half-way keeps the elements before the
+/// break; wrappers of each vendor are unpacked; line numbers point into the document.
+#[test]
+fn documents_arrays_and_wrappers() {
+    let dir = tempfile::tempdir().unwrap();
+    let array = dir.path().join("array.json");
+    std::fs::write(
+        &array,
+        format!("[\n  {OKTA_1},\n  {OKTA_2},\n  {{\"uuid\": \"o3\", \"publ"),
+    )
+    .unwrap();
+    let pretty = dir.path().join("pretty.json");
+    let doc = serde_json::json!({"records": [
+        serde_json::from_str::<serde_json::Value>(OKTA_2).unwrap(),
+        {"time": "2024-05-01T12:00:00Z", "category": "SignInLogs", "properties": {"id": "e1"}}
+    ]});
+    std::fs::write(&pretty, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let out = jetlag()
+        .arg("normalize")
+        .arg(&array)
+        .arg(&pretty)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(event_ids(&out.stdout), ["o1", "o2", "o2"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let array_name = array.display().to_string();
+    assert!(
+        stderr.contains(&format!("{array_name}:4: broken JSON array")),
+        "{stderr}"
+    );
+    // The Entra record without a user is reported at the line its object starts on.
+    let pretty_text = std::fs::read_to_string(&pretty).unwrap();
+    let line = pretty_text
+        .lines()
+        .position(|l| l.contains("\"category\""))
+        .unwrap();
+    let before: Vec<&str> = pretty_text.lines().take(line).collect();
+    let start = before.iter().rposition(|l| l.trim() == "{").unwrap() + 1;
+    assert!(
+        stderr.contains(&format!(
+            "{}:{start}: entra: missing properties.userPrincipalName",
+            pretty.display()
+        )),
+        "{stderr}"
+    );
+}
+
+/// Non-sign-in events of known sources are skipped and counted, not rejected.
+#[test]
+fn other_events_of_known_sources_are_skipped() {
+    let input = r#"{"uuid":"x","published":"2024-05-01T10:00:00Z","eventType":"user.lifecycle.create","actor":{"alternateId":"a@x.com"}}
+{"eventVersion":"1.08","eventTime":"2024-05-01T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"PutObject","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a"}}
+"#;
+    let out = jetlag()
+        .arg("normalize")
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("2 records read: 0 parsed, 2 skipped (not sign-ins), 0 rejected"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("okta") && stderr.contains("cloudtrail"),
+        "{stderr}"
+    );
+}
+
+/// `--format` forces a vendor; CSV needs a time and a user column, `--map` names them.
+#[test]
+fn format_and_map_flags() {
+    let out = jetlag()
+        .args(["normalize", "--format", "entra"])
+        .write_stdin(format!("{OKTA_1}\n"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("<stdin>:1: entra: missing"));
+
+    let csv = "When,Who\n2024-05-01T10:00:00Z,Zed@X.com\n";
+    let out = jetlag().arg("normalize").write_stdin(csv).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "<stdin>:2: csv: no time column (header: When,Who); name it with --map time=COLUMN"
+    ));
+    let out = jetlag()
+        .args(["normalize", "--map", "time=When", "--map", "user=who"])
+        .write_stdin(csv)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains(r#""user":"zed@x.com""#), "{stdout}");
+
+    let out = jetlag()
+        .args(["normalize", "--map", "colour=x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field 'colour'"));
+    let out = jetlag()
+        .args(["normalize", "--format", "syslog"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+/// A large NDJSON input streams: the events come out in order and the counts add up.
+#[test]
+fn many_records_stream_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.jsonl.gz");
+    let mut body = String::new();
+    for i in 0..20_000 {
+        body.push_str(&OKTA_1.replace("\"o1\"", &format!("\"o{i}\"")));
+        body.push('\n');
+    }
+    std::fs::write(&path, gzip(body.as_bytes())).unwrap();
+    let out = jetlag().arg("normalize").arg(&path).output().unwrap();
+    assert!(out.status.success());
+    let ids = event_ids(&out.stdout);
+    assert_eq!(ids.len(), 20_000);
+    assert_eq!(ids[19_999], "o19999");
+    assert!(Path::new(&path).exists());
+}
