@@ -359,14 +359,8 @@ fn travel(day: &mut Day<'_>, trip: crate::org::Trip) {
         let ip = day.mobile_ip(home);
         day.phone_signin(trip.out_dep - 3600, ip);
     }
-    let mut lo = day.local(dest, 7 * 60);
-    let mut hi = day.local(dest, 22 * 60);
-    if day.d == trip.depart_day {
-        lo = lo.max(trip.out_arr + 90 * 60);
-    }
-    if day.d == trip.return_day {
-        hi = hi.min(trip.back_dep - 150 * 60);
-    }
+    let lo = day.local(dest, 7 * 60).max(trip.out_arr + 90 * 60);
+    let hi = day.local(dest, 22 * 60).min(trip.back_dep - 150 * 60);
     if lo < hi {
         let at_office = CITIES[dest as usize].office && (day.d + day.u).is_multiple_of(2);
         let laptop_ip = if at_office {
@@ -388,13 +382,18 @@ fn travel(day: &mut Day<'_>, trip: crate::org::Trip) {
             day.phone_signin(t, ip);
         }
     }
-    if day.d == trip.return_day {
-        let lo = trip.back_arr + 90 * 60;
+    if day.d >= trip.return_day {
+        // Home again: from 90 minutes after landing.
+        let lo = (trip.back_arr + 90 * 60).max(day.local(home, 6 * 60));
         let hi = day.local(home, 23 * 60 + 30);
         if lo < hi {
             let t = day.rng.random_range(lo..hi);
             let ip = day.mobile_ip(home);
             day.phone_signin(t, ip);
+            if day.d > trip.return_day {
+                let t = day.rng.random_range(lo..hi);
+                day.laptop_signin(t, home_ip);
+            }
         }
     }
 }

@@ -89,6 +89,9 @@ pub struct Trip {
     pub out_arr: i64,
     /// Return departure.
     pub back_dep: i64,
+    /// Last day the trip shapes (the day after the return flight lands: a long flight can
+    /// land after the next morning's usual sign-ins would have been).
+    pub home_day: u32,
     /// Return arrival.
     pub back_arr: i64,
     /// Hotel Wi-Fi host number in the destination (shared by a conference group).
@@ -143,7 +146,7 @@ impl User {
     pub fn trip_on(&self, d: u32) -> Option<&Trip> {
         self.trips
             .iter()
-            .find(|t| t.depart_day <= d && d <= t.return_day)
+            .find(|t| t.depart_day <= d && d <= t.home_day)
     }
     /// A stable id of the user (Entra object id, Okta user id, Google profile id seed).
     pub fn uid(&self, seed: u64, idx: u32) -> u64 {
@@ -670,7 +673,11 @@ impl Plan {
         let flight_s = ((km / 800.0 + 0.75) * 3600.0) as i64;
         let out_dep = local_to_epoch(self, home, first, rng.random_range(7 * 60..14 * 60));
         let back_dep = local_to_epoch(self, dest, last, rng.random_range(8 * 60..16 * 60));
+        let back_arr = back_dep + flight_s;
+        let home_day =
+            ((back_arr - self.day_epoch[0]).div_euclid(86_400) + 1).max(last as i64) as u32;
         Trip {
+            home_day,
             depart_day: first,
             return_day: last,
             dest,
