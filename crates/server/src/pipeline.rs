@@ -1,0 +1,192 @@
+//! The one place the server meets the other stages: body → records → normalized sign-ins
+//! (`jetlag-normalize`) → enriched sign-ins (`jetlag-enrich`), plus what the detection
+//! engine is built from (`jetlag-detect`, `jetlag-roster`).
+//!
+//! Everything here is synchronous and runs on the request's task; the core only ever sees
+//! enriched [`SignIn`]s, and the write-ahead log stores them enriched, so a replay after a
+//! GeoIP reload gives the same results as the first run.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use jetlag_detect::DetectConfig;
+use jetlag_enrich::Enricher;
+use jetlag_event::SignIn;
+use jetlag_normalize::Format;
+use jetlag_roster::Roster;
+use serde::Serialize;
+
+/// A record the server could not turn into an event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reject {
+    /// 1-based line of the (decoded) body where the record starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// 1-based number of the Splunk HEC event, for the HEC endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<usize>,
+    /// Why it was refused, naming the field at fault.
+    pub reason: String,
+}
+
+/// The sign-ins of one body and the records refused.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// Events, in body order.
+    pub events: Vec<SignIn>,
+    /// Refused records.
+    pub rejects: Vec<Reject>,
+}
+
+/// Why a body was refused as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// Decoded, it would exceed the limit (bytes).
+    TooLarge(usize),
+    /// The gzip stream is corrupt.
+    BadGzip(String),
+    /// An unsupported `Content-Encoding`.
+    UnsupportedEncoding(String),
+}
+
+/// Undoes `Content-Encoding: gzip` (also recognised by its magic bytes), never producing
+/// more than `limit` bytes: a gzip bomb is refused, not inflated.
+///
+/// # Errors
+/// [`BodyError`] when the result would exceed `limit`, the stream is corrupt or the
+/// encoding is unsupported.
+pub fn decode_body<'a>(
+    body: &'a [u8],
+    encoding: Option<&str>,
+    limit: usize,
+) -> Result<std::borrow::Cow<'a, [u8]>, BodyError> {
+    let gzip = match encoding.map(str::trim) {
+        None | Some("") | Some("identity") => body.starts_with(&[0x1f, 0x8b]),
+        Some(e) if e.eq_ignore_ascii_case("gzip") || e.eq_ignore_ascii_case("x-gzip") => true,
+        Some(e) => return Err(BodyError::UnsupportedEncoding(e.to_owned())),
+    };
+    if !gzip {
+        return Ok(std::borrow::Cow::Borrowed(body));
+    }
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
+    let mut decoder = flate2::read::MultiGzDecoder::new(body).take(limit as u64 + 1);
+    decoder
+        .read_to_end(&mut out)
+        .map_err(|e| BodyError::BadGzip(e.to_string()))?;
+    if out.len() > limit {
+        return Err(BodyError::TooLarge(limit));
+    }
+    Ok(std::borrow::Cow::Owned(out))
+}
+
+/// What the server needs from the scan config: detection thresholds, roster, enrichment.
+#[derive(Debug, Clone, Default)]
+pub struct Pipeline {
+    /// Detection thresholds (`[detect.*]`).
+    pub detect: DetectConfig,
+    /// The HR roster (empty when none is configured).
+    pub roster: Arc<Roster>,
+    /// GeoIP / ASN / intel enrichment (`[enrich]`); `None` when nothing is configured.
+    pub enricher: Option<Arc<Enricher>>,
+}
+
+impl Pipeline {
+    /// Parses a decoded body in any format `jetlag scan` reads (NDJSON, one JSON document,
+    /// an array, `records`/`value` wrappers, CSV) and enriches the events.
+    ///
+    /// # Errors
+    /// When the body cannot be read at all (corrupt gzip inside).
+    pub fn parse(&self, body: &[u8]) -> Result<Parsed, BodyError> {
+        let out = jetlag_normalize::parse_body("body", body, Format::Auto)
+            .map_err(|e| BodyError::BadGzip(e.to_string()))?;
+        let mut parsed = Parsed {
+            events: out.events,
+            rejects: out
+                .rejects
+                .into_iter()
+                .map(|r| Reject {
+                    line: Some(r.line),
+                    event: None,
+                    reason: r.reason,
+                })
+                .collect(),
+        };
+        self.enrich(&mut parsed.events);
+        Ok(parsed)
+    }
+
+    /// Parses one vendor record (a Splunk HEC `event`), numbered `n` in its request.
+    pub fn parse_record(&self, n: usize, record: &[u8], out: &mut Parsed) {
+        let mut warnings = Vec::new();
+        match jetlag_normalize::parse_json(record, Format::Auto, &mut warnings) {
+            Ok(jetlag_normalize::Parsed::Event(mut ev)) => {
+                if let Some(e) = &self.enricher {
+                    e.enrich(&mut ev);
+                }
+                out.events.push(ev);
+            }
+            Ok(jetlag_normalize::Parsed::Skipped(skip)) => out.rejects.push(Reject {
+                line: None,
+                event: Some(n),
+                reason: format!("{}: skipped, {}", skip.source, skip.reason),
+            }),
+            Err(e) => out.rejects.push(Reject {
+                line: None,
+                event: Some(n),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Fills geo, ASN and network classes.
+    pub fn enrich(&self, events: &mut [SignIn]) {
+        if let Some(e) = &self.enricher {
+            for ev in events {
+                e.enrich(ev);
+            }
+        }
+    }
+
+    /// Re-reads the GeoIP databases and intel lists that changed on disk; returns how many
+    /// files were re-read (0 without enrichment).
+    ///
+    /// # Errors
+    /// What could not be loaded; the data loaded before stays in use.
+    pub fn reload(&self) -> Result<usize, String> {
+        match &self.enricher {
+            Some(e) => e.reload().map_err(|e| e.to_string()),
+            None => Ok(0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_is_decoded_within_the_limit_and_bombs_are_refused() {
+        let plain = b"{\"a\":1}\n".repeat(100);
+        let gz = gzip(&plain);
+        assert_eq!(decode_body(&gz, Some("gzip"), 1 << 20).unwrap().as_ref(), &plain[..]);
+        // Recognised by magic bytes without the header, too.
+        assert_eq!(decode_body(&gz, None, 1 << 20).unwrap().as_ref(), &plain[..]);
+        assert_eq!(
+            decode_body(&gz, Some("gzip"), 100),
+            Err(BodyError::TooLarge(100))
+        );
+        assert!(matches!(decode_body(&gz[..10], Some("gzip"), 1 << 20), Err(BodyError::BadGzip(_))));
+        assert!(matches!(
+            decode_body(b"x", Some("br"), 10),
+            Err(BodyError::UnsupportedEncoding(_))
+        ));
+        assert_eq!(decode_body(b"plain", None, 1).unwrap().as_ref(), b"plain");
+    }
+}
