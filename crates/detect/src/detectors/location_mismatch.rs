@@ -195,7 +195,7 @@ impl Detector for LocationMismatch {
             p.last_day = day;
         }
         p.last_time = p.last_time.max(t);
-        if geo.city.is_some() {
+        if geo.city.is_some() && p.city != geo.city {
             p.city.clone_from(&geo.city);
         }
         if p.events.len() < 4 {

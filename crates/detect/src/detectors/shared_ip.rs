@@ -411,12 +411,15 @@ impl Detector for SharedIp {
         if ev.asn.is_some() {
             st.asn = ev.asn;
         }
-        if ev.as_org.is_some() {
+        // Compare before copying: names longer than 24 bytes live on the heap.
+        if ev.as_org.is_some() && st.as_org != ev.as_org {
             st.as_org.clone_from(&ev.as_org);
         }
         if let Some(geo) = &ev.geo {
             st.country = geo.country.map(|c| CompactString::from(c.as_str()));
-            st.city.clone_from(&geo.city);
+            if st.city != geo.city {
+                st.city.clone_from(&geo.city);
+            }
         }
         st.members.retain(|m| m.last_time >= horizon);
         if st.members.len() < min_users {
