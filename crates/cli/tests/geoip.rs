@@ -66,7 +66,7 @@ fn lookup_json_lines_use_the_normalized_event_names() {
     assert_eq!(google["geo"]["city"], "Mountain View");
     assert_eq!(google["geo"]["lat"], 37.422);
     assert_eq!(google["geo"]["source"], "geoip");
-    assert_eq!(google["geo"]["radius_km"], 100.0);
+    assert_eq!(google["geo"]["radius_km"], 50.0);
     assert_eq!(google["asn"], 15169);
     assert_eq!(google["network"], serde_json::json!([]));
     let relay = &lines[1];
