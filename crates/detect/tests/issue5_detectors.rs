@@ -596,3 +596,100 @@ fn work_coordinates_judge_by_distance() {
     );
     assert!(alerts[0].evidence["seen"]["distance_km"].as_f64().unwrap() > 2000.0);
 }
+
+// ---------------------------------------------------------------------------------------
+// robustness and configuration
+
+/// A stream may deliver late events (earlier than ones already seen): no panic, and every
+/// detector still produces sane alerts.
+#[test]
+fn late_and_shuffled_events_never_panic() {
+    let mut events = String::new();
+    for i in 0..30 {
+        events.push_str(&format!(
+            "2025-06-03T0{}:{:02}:00Z u{}@x.com {} ip=73.9.9.{} dev=d{} sess=s{} ua=ua{} asn={} cc={}\n",
+            i % 10,
+            (i * 7) % 60,
+            i % 6,
+            if i % 3 == 0 { "failure" } else { "success" },
+            i % 2,
+            i % 2,
+            i % 3,
+            i % 4,
+            7922 + i % 3,
+            ["US", "CN", "GB"][i % 3],
+        ));
+    }
+    let roster = format!("{ROSTER_HEADER}u1@x.com,,2025-05-30,US,,,,,America/Chicago\n");
+    let (roster, _) = Roster::from_reader(roster.as_bytes(), "roster.csv").unwrap();
+    let roster = Arc::new(roster);
+    let events = parse_events(&events);
+    // Deliberately unordered, as a stream may deliver them.
+    let mut out = Vec::new();
+    let mut engine = Engine::new(&DetectConfig::default(), roster);
+    for ev in events.iter().rev().chain(events.iter().step_by(3)) {
+        engine.observe(ev, &mut out);
+    }
+    engine.finish(&mut out);
+    for a in &out {
+        assert!(a.score <= 100 && !a.users.is_empty(), "{a:?}");
+    }
+}
+
+#[test]
+fn issue5_config_problems_are_all_reported_with_their_path() {
+    let mut c = DetectConfig::default();
+    c.shared_ip.min_users = 1;
+    c.shared_ip.settle_minutes = 24 * 60 + 1;
+    c.shared_device.window_hours = 0;
+    c.password_spray.min_users = 0;
+    c.location_mismatch.work_radius_km = -5.0;
+    c.off_hours.start_hour = 21;
+    c.off_hours.min_share = 1.5;
+    c.session_anomaly.session_hours = 0;
+    let problems = c.validate();
+    for prefix in [
+        "detect.shared_ip.min_users: ",
+        "detect.shared_ip.settle_minutes: ",
+        "detect.shared_device.window_hours: ",
+        "detect.password_spray.min_users: ",
+        "detect.location_mismatch.work_radius_km: ",
+        "detect.off_hours.end_hour: ",
+        "detect.off_hours.min_share: ",
+        "detect.session_anomaly.session_hours: ",
+    ] {
+        assert!(
+            problems.iter().any(|p| p.starts_with(prefix)),
+            "no {prefix} in {problems:#?}"
+        );
+    }
+    assert!(DetectConfig::default().validate().is_empty());
+}
+
+#[test]
+fn issue5_config_tables_reject_unknown_keys_and_default_the_rest() {
+    let c: DetectConfig =
+        serde_json::from_str(r#"{"shared_ip": {"min_users": 6}, "off_hours": {"enabled": false}}"#)
+            .unwrap();
+    assert_eq!(c.shared_ip.min_users, 6);
+    assert_eq!(c.shared_ip.window_hours, 24);
+    assert!(!c.off_hours.enabled);
+    let err =
+        serde_json::from_str::<DetectConfig>(r#"{"shared_ip": {"min_user": 6}}"#).unwrap_err();
+    assert!(err.to_string().contains("min_user"), "{err}");
+    // A disabled detector raises nothing.
+    let mut cfg = DetectConfig::default();
+    cfg.password_spray.enabled = false;
+    let mut engine = Engine::new(&cfg, Arc::new(Roster::empty()));
+    assert!(!engine.detector_names().any(|n| n == "password_spray"));
+    let mut out = Vec::new();
+    for ev in parse_events(
+        &(0..30)
+            .map(|i| format!("2025-06-03T02:{i:02}:00Z t{i}@x.com failure ip=203.0.113.9\n"))
+            .collect::<String>(),
+    ) {
+        engine.observe(&ev, &mut out);
+    }
+    engine.finish(&mut out);
+    assert!(out.iter().all(|a| a.detector != "password_spray"));
+}
