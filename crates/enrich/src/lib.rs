@@ -19,7 +19,7 @@
 //! Modules: `mmdb` (MaxMind-format databases and the record cache), `csvdb` (CSV range
 //! databases), `intel` (IP/CIDR lists and cloud feeds), `geo` (accuracy defaults and country
 //! centroids), `enricher` (merging, enrichment, reload) and, with the `update` feature,
-//! [`update`] (download and install the free DB-IP Lite databases).
+//! `update` (download and install the free DB-IP Lite databases).
 #![deny(missing_docs)]
 
 mod csvdb;
