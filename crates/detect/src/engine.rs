@@ -56,23 +56,41 @@ impl Default for Stages {
     }
 }
 
-/// Users interned to dense ids.
+/// Users interned to dense ids. The map is keyed by a 64-bit hash of the name (the name
+/// itself is stored once, in `names`); the rare name whose hash collides with another's
+/// goes to `collisions`.
 #[derive(Debug, Default)]
 struct Users {
-    ids: FxHashMap<CompactString, UserId>,
+    ids: FxHashMap<u64, UserId>,
     names: Vec<CompactString>,
+    collisions: FxHashMap<CompactString, UserId>,
 }
 
 impl Users {
     fn intern(&mut self, user: &str) -> UserId {
-        if let Some(&id) = self.ids.get(user) {
+        let mut h = FxHasher::default();
+        user.hash(&mut h);
+        let key = h.finish();
+        if let Some(&id) = self.ids.get(&key) {
+            if self.names[id.index()] == user {
+                return id;
+            }
+            if let Some(&id) = self.collisions.get(user) {
+                return id;
+            }
+            let id = self.push(user);
+            self.collisions.insert(CompactString::from(user), id);
             return id;
         }
+        let id = self.push(user);
+        self.ids.insert(key, id);
+        id
+    }
+
+    fn push(&mut self, user: &str) -> UserId {
         // More than 4 billion users cannot happen in one process; saturate rather than panic.
         let id = UserId(u32::try_from(self.names.len()).unwrap_or(u32::MAX));
-        let name = CompactString::from(user);
-        self.names.push(name.clone());
-        self.ids.insert(name, id);
+        self.names.push(CompactString::from(user));
         id
     }
 }
@@ -91,7 +109,11 @@ impl Recent {
         ev.event_id.as_str().hash(&mut h);
         ev.time.as_second().hash(&mut h);
         ev.time.subsec_nanosecond().hash(&mut h);
-        let key = h.finish();
+        self.remember(h.finish())
+    }
+
+    /// Remembers a key; `false` if it was already remembered.
+    fn remember(&mut self, key: u64) -> bool {
         if !self.set.insert(key) {
             return false;
         }
@@ -145,6 +167,8 @@ struct Snapshot<'a> {
     users: Vec<&'a str>,
     #[serde(borrow)]
     detectors: Vec<(&'a str, &'a [u8])>,
+    /// Keys of the recent events, oldest first (redelivery after a restart is dropped too).
+    recent: Vec<u64>,
 }
 
 impl Engine {
@@ -227,6 +251,7 @@ impl Engine {
             version: SNAPSHOT_VERSION,
             users: self.users.names.iter().map(|n| n.as_str()).collect(),
             detectors: states.iter().map(|(n, s)| (*n, s.as_slice())).collect(),
+            recent: self.recent.ring.iter().copied().collect(),
         };
         postcard::to_stdvec(&snap).map_err(|e| Error::encode("engine", e))
     }
@@ -277,6 +302,9 @@ impl Engine {
                     reason: format!("user '{name}' appears twice"),
                 });
             }
+        }
+        for key in snap.recent.into_iter().rev().take(RECENT_EVENTS).rev() {
+            engine.recent.remember(key);
         }
         for d in &mut engine.detectors {
             if let Some((_, state)) = snap.detectors.iter().find(|(n, _)| *n == d.name()) {

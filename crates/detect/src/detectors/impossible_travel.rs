@@ -24,7 +24,7 @@ use crate::detector::{Context, Detector, StateKey};
 use crate::detectors::{
     decode, default_high_risk_countries, default_recent_hire_days, encode, per_user, thousands,
 };
-use crate::geo;
+use crate::geo::{self, MAX_DISTANCE_KM};
 use crate::{Error, alert_id};
 
 const NAME: &str = "impossible_travel";
@@ -102,7 +102,8 @@ impl Config {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Seen {
     event_id: CompactString,
-    time: Timestamp,
+    /// Nanoseconds since the Unix epoch (saturating; covers 1678–2262).
+    time_ns: i64,
     ip: Option<IpAddr>,
     city: Option<CompactString>,
     lat: f32,
@@ -125,17 +126,12 @@ struct Pair {
 const PAIRS: usize = 3;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct User {
-    len: u8,
-    pairs: [Pair; PAIRS],
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
-    users: Vec<User>,
-    /// `users.len() * window_size` slots, user `u` owning `u*w .. u*w + users[u].len`,
-    /// oldest first.
-    slots: Vec<Seen>,
+    /// Per user, located sign-ins oldest first, one per place, at most `window_size`, none
+    /// so old that any distance on Earth was flyable since (20 h at 1,000 km/h). Most users sign in from one or two places.
+    windows: Vec<Vec<Seen>>,
+    /// Per user that has alerted: the pairs of places alerted on (sparse: most never do).
+    pairs: FxHashMap<u32, [Pair; PAIRS]>,
     /// Pair of places → distinct users who alerted on it.
     org_pairs: FxHashMap<u32, u32>,
 }
@@ -202,9 +198,18 @@ fn pair_key(a: u16, b: u16) -> u32 {
     (u32::from(lo) << 16) | u32::from(hi)
 }
 
-fn elapsed_s(a: Timestamp, b: Timestamp) -> f64 {
-    let d = b.as_nanosecond() - a.as_nanosecond();
-    (d.unsigned_abs() as f64) / 1e9
+/// Nanoseconds since the epoch, saturating to `i64`.
+fn nanos(t: Timestamp) -> i64 {
+    i64::try_from(t.as_nanosecond()).unwrap_or(if t.as_second() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
+/// The time of a slot.
+fn time_of(ns: i64) -> Timestamp {
+    Timestamp::from_nanosecond(i128::from(ns)).unwrap_or_default()
 }
 
 fn round1(x: f64) -> f64 {
@@ -252,23 +257,24 @@ impl Detector for ImpossibleTravel {
         let radius = self.radius_km(ev, g.radius_km, g.source);
         let country_level = g.city.is_none() && g.country.is_some();
         let w = self.config.window_size;
-        let u = ctx.user.index();
-        per_user(&mut self.state.users, ctx.user);
-        if self.state.slots.len() < self.state.users.len() * w {
-            self.state
-                .slots
-                .resize_with(self.state.users.len() * w, Seen::default);
-        }
-        let base = u * w;
-        let len = usize::from(self.state.users[u].len);
-        let window = &self.state.slots[base..base + len];
+        let now = nanos(ev.time);
+        let window = per_user(&mut self.state.windows, ctx.user);
         if window.iter().any(|s| s.event_id == ev.event_id) {
             return; // the same event again
         }
+        // Sign-ins so old that any distance on Earth was flyable since can never pair.
+        let stale = (MAX_DISTANCE_KM / self.config.max_speed_kmh * 3600.0 * 1e9) as i64;
+        window.retain(|s| now.saturating_sub(s.time_ns) <= stale);
 
         // Compare with every sign-in in the window; keep the worst pair.
+        let here = place(lat, lon);
+        // A 1° cell is at most 157 km corner to corner: same-cell pairs cannot alert.
+        let cells_matter = self.config.min_distance_km < 160.0;
         let mut worst: Option<Finding> = None;
         for (i, s) in window.iter().enumerate() {
+            if s.place == here && !cells_matter {
+                continue;
+            }
             if (s.country_level || country_level) && s.country == g.country {
                 continue; // a country-level location only says "somewhere in this country"
             }
@@ -277,7 +283,7 @@ impl Detector for ImpossibleTravel {
             if min_distance <= self.config.min_distance_km {
                 continue;
             }
-            let elapsed = elapsed_s(s.time, ev.time);
+            let elapsed = now.abs_diff(s.time_ns) as f64 / 1e9;
             let min_speed = if elapsed > 0.0 {
                 let v = min_distance / (elapsed / 3600.0);
                 if v <= self.config.max_speed_kmh {
@@ -315,86 +321,55 @@ impl Detector for ImpossibleTravel {
             }
         }
 
-        let here = place(lat, lon);
         if let Some(f) = worst {
-            let from = self.state.slots[base + f.slot].clone();
+            let from = window[f.slot].clone();
             self.alert(ev, ctx, &from, here, f, out);
         }
 
-        // Remember this sign-in: replace an older one at the same place (the newest one is
-        // what later sign-ins must be compared with), else drop the oldest when full.
-        let slots = &mut self.state.slots[base..base + w];
+        // Remember this sign-in: replace an older one at the same place and network (the
+        // newest one is what later sign-ins must be compared with), else drop the oldest
+        // when full.
+        let window = &mut self.state.windows[ctx.user.index()];
         let net = ev.network;
-        let mut len = len;
-        if let Some(j) = slots[..len]
-            .iter()
-            .position(|s| s.place == here && s.net == net)
-        {
-            slots[j..len].rotate_left(1);
-            len -= 1;
-        } else if len == w {
-            slots.rotate_left(1);
-            len -= 1;
-        }
-        // Keep the window in time order even for a late event.
-        let at = slots[..len].partition_point(|s| s.time <= ev.time);
-        slots[at..=len].rotate_right(1);
-        let s = &mut slots[at];
-        s.event_id.clone_from(&ev.event_id);
-        s.time = ev.time;
-        s.ip = ev.ip;
+        let mut slot = match window.iter().position(|s| s.place == here && s.net == net) {
+            Some(j) => window.remove(j),
+            None if window.len() >= w => window.remove(0),
+            None => Seen::default(),
+        };
+        slot.event_id.clone_from(&ev.event_id);
+        slot.time_ns = now;
+        slot.ip = ev.ip;
         match &g.city {
-            Some(c) => s
+            Some(c) => slot
                 .city
                 .get_or_insert_with(CompactString::default)
                 .clone_from(c),
-            None => s.city = None,
+            None => slot.city = None,
         }
-        s.lat = lat as f32;
-        s.lon = lon as f32;
-        s.radius_km = radius as f32;
-        s.country = g.country;
-        s.net = net;
-        s.place = here;
-        s.country_level = country_level;
-        self.state.users[u].len = (len + 1) as u8;
+        slot.lat = lat as f32;
+        slot.lon = lon as f32;
+        slot.radius_km = radius as f32;
+        slot.country = g.country;
+        slot.net = net;
+        slot.place = here;
+        slot.country_level = country_level;
+        // Keep the window in time order even for a late event.
+        let at = window.partition_point(|s| s.time_ns <= now);
+        window.insert(at, slot);
     }
 
     fn save_state(&self) -> Result<Vec<u8>, Error> {
-        encode(NAME, &(self.config.window_size as u32, &self.state))
+        encode(NAME, &self.state)
     }
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let (w, mut state): (u32, State) = decode(NAME, bytes)?;
-        let w_now = self.config.window_size;
-        if w as usize != w_now {
-            // Re-pack to the configured window size, keeping the newest sign-ins.
-            let w_old = w as usize;
-            let mut slots = Vec::with_capacity(state.users.len() * w_now);
-            for (u, user) in state.users.iter_mut().enumerate() {
-                let len = usize::from(user.len).min(w_old);
-                let keep = len.min(w_now);
-                let start = u * w_old + len - keep;
-                slots.extend(
-                    state
-                        .slots
-                        .get(start..start + keep)
-                        .into_iter()
-                        .flatten()
-                        .cloned(),
-                );
-                slots.resize_with((u + 1) * w_now, Seen::default);
-                user.len = keep as u8;
+        let mut state: State = decode(NAME, bytes)?;
+        // The window size may have changed since: keep the newest sign-ins.
+        let w = self.config.window_size;
+        for window in &mut state.windows {
+            if window.len() > w {
+                window.drain(..window.len() - w);
             }
-            state.slots = slots;
-        }
-        if state.slots.len() < state.users.len() * w_now
-            || state.users.iter().any(|u| usize::from(u.len) > w_now)
-        {
-            return Err(Error::Inconsistent {
-                detector: NAME,
-                reason: "window slots do not match the user table".into(),
-            });
         }
         self.state = state;
         Ok(())
@@ -417,17 +392,17 @@ impl ImpossibleTravel {
         // Routine flips between the same two places stop alerting, unless high-risk.
         let key = pair_key(from.place, here);
         if from.place != here && !high_risk {
-            let user = &mut self.state.users[ctx.user.index()];
-            let slot = match user.pairs.iter().position(|p| p.key == key && p.count > 0) {
+            let pairs = self.state.pairs.entry(ctx.user.0).or_default();
+            let slot = match pairs.iter().position(|p| p.key == key && p.count > 0) {
                 Some(i) => i,
                 None => {
                     // Evict the least-seen pair.
-                    let i = (0..PAIRS).min_by_key(|&i| user.pairs[i].count).unwrap_or(0);
-                    user.pairs[i] = Pair { key, count: 0 };
+                    let i = (0..PAIRS).min_by_key(|&i| pairs[i].count).unwrap_or(0);
+                    pairs[i] = Pair { key, count: 0 };
                     i
                 }
             };
-            let p = &mut user.pairs[slot];
+            let p = &mut pairs[slot];
             p.count = p.count.saturating_add(1);
             let first_time = p.count == 1;
             let user_count = p.count;
@@ -527,7 +502,7 @@ impl ImpossibleTravel {
             event_ids: vec![from.event_id.to_string(), ev.event_id.to_string()],
             summary,
             evidence: json!({
-                "from": point(from.ip, from.time, f64::from(from.lat), f64::from(from.lon), from.country, from.city.as_deref()),
+                "from": point(from.ip, time_of(from.time_ns), f64::from(from.lat), f64::from(from.lon), from.country, from.city.as_deref()),
                 "to": point(ev.ip, ev.time, lat, lon, to_country, to_city),
                 "distance_km": round1(f.distance_km),
                 "elapsed_s": round1(f.elapsed_s),

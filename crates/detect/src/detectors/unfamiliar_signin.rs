@@ -22,7 +22,9 @@
 
 use compact_str::CompactString;
 use jetlag_event::{Alert, NetClasses, Outcome, Severity, SignIn};
-use rustc_hash::FxHashMap;
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHasher};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -34,7 +36,7 @@ use crate::{Error, alert_id};
 const NAME: &str = "unfamiliar_signin";
 
 /// Distinct values remembered per user and feature (the least used is forgotten).
-const K: usize = 4;
+const K: usize = 3;
 
 /// The features, in the order of [`Model::features`].
 const FEATURES: [&str; 5] = ["country", "asn", "user_agent", "app", "hour"];
@@ -134,6 +136,10 @@ struct State {
     apps: FxHashMap<CompactString, u32>,
     /// Successful sign-ins learned from.
     events: u64,
+    /// User-agent string hash → family: a handful of distinct strings cover most sign-ins,
+    /// so each is parsed once. Not saved; cleared when it grows past 65,536 entries.
+    #[serde(skip)]
+    ua_cache: FxHashMap<u64, u32>,
 }
 
 /// The unfamiliar-sign-in detector.
@@ -245,7 +251,20 @@ impl State {
             .filter(|_| !ev.network.intersects(NetClasses::HIDES_LOCATION))
             .and_then(|g| g.country)
             .map(|c| c.as_str().bytes().fold(0u32, |a, b| a << 8 | u32::from(b)));
-        let ua = ev.user_agent.as_deref().map(ua_family);
+        let ua = ev.user_agent.as_deref().map(|ua| {
+            let mut h = FxHasher::default();
+            ua.hash(&mut h);
+            let key = h.finish();
+            if let Some(&f) = self.ua_cache.get(&key) {
+                return f;
+            }
+            if self.ua_cache.len() >= 1 << 16 {
+                self.ua_cache.clear();
+            }
+            let f = ua_family(ua);
+            self.ua_cache.insert(key, f);
+            f
+        });
         let app = ev.app.as_deref().map(|app| match self.apps.get(app) {
             Some(&id) => id,
             None => {
@@ -265,6 +284,7 @@ impl State {
 
 /// One feature's contribution.
 struct Term {
+    /// The clamped likelihood ratio (not its log: one log10 per event, of the product).
     llr: f64,
     user_count: u32,
     user_total: u32,
@@ -291,7 +311,7 @@ impl Detector for UnfamiliarSignin {
         );
         let user = *per_user(&mut self.state.users, ctx.user);
         let mut terms: [Option<Term>; 5] = Default::default();
-        let mut score = 0.0;
+        let mut product = 1.0f64;
         for f in 0..5 {
             let Some(v) = values[f] else { continue };
             let pop = &self.state.population[f];
@@ -301,16 +321,18 @@ impl Detector for UnfamiliarSignin {
             let p_att = (1.0 - beta) * p_pop + beta / (d + 1.0);
             let (c_user, n_user) = (user[f].count(v), user[f].total());
             let p_user = (f64::from(c_user) + mu * p_pop) / (f64::from(n_user) + mu);
-            let llr = (p_att / p_user).log10().clamp(-1.0, 3.0);
-            score += llr;
+            // Clamped to [0.1, 1000] (log10 in [-1, 3]); one log10 of the product below.
+            let ratio = (p_att / p_user).clamp(0.1, 1000.0);
+            product *= ratio;
             terms[f] = Some(Term {
-                llr,
+                llr: ratio,
                 user_count: c_user,
                 user_total: n_user,
                 population_share: f64::from(c_pop) / (pop.total.max(1) as f64),
             });
         }
 
+        let score = product.log10();
         let ready = self.state.events >= u64::from(self.config.min_population);
         if ready && score >= self.config.threshold {
             self.alert(ev, &values, &terms, score, out);
@@ -370,8 +392,9 @@ impl UnfamiliarSignin {
             let (Some(v), Some(t)) = (values[f], &terms[f]) else {
                 continue;
             };
+            let llr = t.llr.log10();
             let value = shown(f, v);
-            if t.user_count == 0 && t.llr >= 0.5 {
+            if t.user_count == 0 && llr >= 0.5 {
                 unfamiliar.push(format!("{} {value}", FEATURES[f].replace('_', "-")));
             }
             features.insert(
@@ -381,7 +404,7 @@ impl UnfamiliarSignin {
                     "user_count": t.user_count,
                     "user_total": t.user_total,
                     "population_share": (t.population_share * 1e4).round() / 1e4,
-                    "log10_lr": (t.llr * 100.0).round() / 100.0,
+                    "log10_lr": (llr * 100.0).round() / 100.0,
                 }),
             );
         }
