@@ -271,6 +271,27 @@ impl Enricher {
         Ok(changed)
     }
 
+    /// Starts a background thread that calls [`reload`](Enricher::reload) every `interval`
+    /// (logging failures; the loaded databases keep answering). The thread ends once the
+    /// last other `Arc` to the enricher is dropped.
+    pub fn watch(self: &Arc<Self>, interval: std::time::Duration) -> std::thread::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("jetlag-enrich-reload".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(interval);
+                    let Some(enricher) = weak.upgrade() else {
+                        return;
+                    };
+                    if let Err(e) = enricher.reload() {
+                        tracing::warn!(error = %e, "ip intelligence reload failed; keeping the loaded databases");
+                    }
+                }
+            })
+            .expect("spawning a thread only fails when the OS is out of resources")
+    }
+
     /// Bad lines skipped while loading (file, line, reason), in load order.
     pub fn problems(&self) -> Vec<Problem> {
         self.loaded.load().problems.clone()

@@ -143,3 +143,73 @@ fn reload_swaps_changed_files_and_keeps_old_ones_on_error() {
         Some("London")
     );
 }
+
+#[test]
+fn lookups_during_reloads_always_see_a_whole_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("geo.mmdb");
+    std::fs::copy(data("GeoIP2-Country-Test.mmdb"), &db).unwrap();
+    let e = std::sync::Arc::new(Enricher::builder().geoip(&db).build().unwrap());
+    let london: std::net::IpAddr = "81.2.69.142".parse().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let (e, stop) = (e.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // Old database (country only) or new (city): always GB, never nothing.
+                    let geo = e
+                        .lookup(london)
+                        .geo
+                        .expect("a lookup during reload lost its answer");
+                    assert_eq!(geo.country.unwrap().as_str(), "GB");
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let sources = ["GeoIP2-City-Test.mmdb", "GeoIP2-Country-Test.mmdb"];
+    for i in 0..20 {
+        let tmp = dir.path().join("geo.mmdb.new");
+        std::fs::copy(data(sources[i % 2]), &tmp).unwrap();
+        std::fs::rename(&tmp, &db).unwrap();
+        // Size differs between the two files, so every swap is seen as a change.
+        assert_eq!(e.reload().unwrap(), 1);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let total: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(total > 0);
+    assert_eq!(
+        e.lookup(london).geo.unwrap().city,
+        None,
+        "the last swap installed Country"
+    );
+}
+
+#[test]
+fn watch_reloads_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("vpn.txt");
+    std::fs::write(&list, "198.51.100.1\n").unwrap();
+    let e = std::sync::Arc::new(
+        Enricher::builder()
+            .intel(NetClass::Vpn, &list)
+            .build()
+            .unwrap(),
+    );
+    let handle = e.watch(std::time::Duration::from_millis(20));
+    std::fs::write(&list, "198.51.100.1\n198.51.100.2\n").unwrap();
+    let ip = "198.51.100.2".parse().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !e.lookup(ip).network.contains(NetClass::Vpn) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the watcher never reloaded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    drop(e);
+    handle.join().unwrap();
+}

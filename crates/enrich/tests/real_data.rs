@@ -230,3 +230,25 @@ fn missing_file_names_the_path() {
         "{err}"
     );
 }
+
+#[test]
+fn cached_answers_equal_freshly_decoded_ones() {
+    use jetlag_enrich::bench_support::RawMmdb;
+    let raw = RawMmdb::open(&shared(DBIP)).unwrap();
+    let e = Enricher::builder().geoip(shared(DBIP)).build().unwrap();
+    // Addresses spread over the IPv4 space, many sharing records with a neighbour.
+    let ips: Vec<IpAddr> = (0..4000u32)
+        .map(|i| {
+            IpAddr::from(std::net::Ipv4Addr::from(
+                i.wrapping_mul(1_073_741) ^ (i & 7),
+            ))
+        })
+        .collect();
+    let first: Vec<_> = ips.iter().map(|ip| e.lookup(*ip)).collect();
+    let again: Vec<_> = ips.iter().map(|ip| e.lookup(*ip)).collect();
+    assert_eq!(first, again, "answers from the record cache differ");
+    for (ip, info) in ips.iter().zip(&first) {
+        assert_eq!(raw.uncached(*ip), info.geo.is_some(), "{ip}");
+    }
+    assert!(first.iter().filter(|i| i.geo.is_some()).count() > 2000);
+}
