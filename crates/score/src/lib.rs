@@ -207,6 +207,8 @@ struct Entry {
     contribution: Contribution,
     /// Probability that this alert alone means the account is bad, for this user.
     p: f64,
+    /// A password-spray alert that only targeted this user (no success for them).
+    targeted: bool,
 }
 
 impl Scorer {
@@ -227,7 +229,8 @@ impl Scorer {
                 continue;
             }
             seen.push(name);
-            let weight = if alert.detector == "password_spray" && !compromised(alert, name) {
+            let targeted = alert.detector == "password_spray" && !compromised(alert, name);
+            let weight = if targeted {
                 self.config.spray_target_weight
             } else {
                 self.config.weight(&alert.detector)
@@ -245,6 +248,7 @@ impl Scorer {
                         time: alert.time,
                     },
                     p,
+                    targeted,
                 });
         }
     }
@@ -273,13 +277,13 @@ impl Scorer {
         // Hazard per detector: the strongest alert, plus a fraction of the repeats, capped at
         // twice the strongest.
         // Entries are strongest first, so the first of each detector is its strongest.
-        let mut per_detector: BTreeMap<&str, (f64, f64, Severity)> = BTreeMap::new();
+        let mut per_detector: BTreeMap<&str, (f64, f64, &Entry)> = BTreeMap::new();
         for e in &entries {
             let hazard = -(1.0 - e.p).ln();
             per_detector
                 .entry(e.contribution.detector.as_str())
                 .and_modify(|slot| slot.1 += hazard)
-                .or_insert((hazard, 0.0, e.contribution.severity));
+                .or_insert((hazard, 0.0, e));
         }
         let hazard: f64 = per_detector
             .values()
@@ -295,9 +299,16 @@ impl Scorer {
         let level = Severity::from_score(risk);
 
         // The strongest alert of each detector, strongest detector first.
-        let mut signals: Vec<(&str, Severity, f64)> = per_detector
+        let mut signals: Vec<(&str, &'static str, f64)> = per_detector
             .iter()
-            .map(|(&d, &(first, _, sev))| (d, sev, first))
+            .map(|(&d, &(first, _, e))| {
+                let how = if e.targeted {
+                    "targeted only"
+                } else {
+                    e.contribution.severity.as_str()
+                };
+                (d, how, first)
+            })
             .collect();
         signals.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(b.0)));
         let explanation = explain(
@@ -337,7 +348,7 @@ fn compromised(alert: &Alert, user: &str) -> bool {
 fn explain(
     risk: u8,
     level: Severity,
-    signals: &[(&str, Severity, f64)],
+    signals: &[(&str, &str, f64)],
     tenure_days: Option<i64>,
     factor: f64,
     config: &Config,

@@ -115,6 +115,10 @@ fn spray_targets_count_little_and_the_compromised_account_counts_fully() {
     assert_eq!(risks[0].user, "b@x.com");
     assert!(get(&risks, "b@x.com").risk >= 85);
     assert!(get(&risks, "a@x.com").risk < 20);
+    let a = &get(&risks, "a@x.com").explanation;
+    assert!(a.contains("password_spray (targeted only)"), "{a}");
+    let b = &get(&risks, "b@x.com").explanation;
+    assert!(b.contains("password_spray (critical)"), "{b}");
 }
 
 #[test]
