@@ -4,8 +4,10 @@
 //!
 //! - `mmdb/uncached`: tree lookup + decode of the record every time;
 //! - `mmdb/cached`: the same through the decoded-record cache (the production path);
+//! - `mmdb/tree_only`: the search-tree walk alone (the floor for the two above);
 //! - `enrich/signin`: a full [`Enricher::enrich`] of a sign-in with DB-IP City, the ASN CSV
-//!   database and the iCloud Private Relay and Tor intel lists.
+//!   database and the iCloud Private Relay and Tor intel lists; `enrich/city_mmdb_only` and
+//!   `enrich/asn_csv_only` split it.
 //!
 //! The IP workload is 4,096 addresses drawn (fixed seed) from the populated IPv4 space and
 //! cycled, as sign-ins repeat their users' IPs; throughput is reported per lookup.
@@ -99,18 +101,30 @@ fn bench(c: &mut Criterion) {
             ev
         })
         .collect();
+    let only_city = Enricher::builder().geoip(&city).build().unwrap();
+    let only_asn = Enricher::builder()
+        .geoip(shared("geoip/asn/asn-ipv4.csv.gz"))
+        .build()
+        .unwrap();
     let mut g = c.benchmark_group("enrich");
     g.throughput(Throughput::Elements(events.len() as u64));
-    g.bench_function("signin", |b| {
-        b.iter(|| {
-            for ev in &mut events {
-                ev.geo = None;
-                ev.asn = None;
-                ev.as_org = None;
-                enricher.enrich(ev);
-            }
-        })
-    });
+    for (name, e) in [
+        ("signin", &enricher),
+        ("city_mmdb_only", &only_city),
+        ("asn_csv_only", &only_asn),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                for ev in &mut events {
+                    ev.geo = None;
+                    ev.asn = None;
+                    ev.as_org = None;
+                    ev.network = jetlag_event::NetClasses::EMPTY;
+                    e.enrich(ev);
+                }
+            })
+        });
+    }
     g.finish();
 }
 

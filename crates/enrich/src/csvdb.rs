@@ -135,8 +135,8 @@ fn parse_asn(s: &str) -> Option<u32> {
 pub(crate) struct CsvDb {
     path: PathBuf,
     layout: &'static str,
-    v4: Vec<(u32, u32, u32)>,
-    v6: Vec<(u128, u128, u32)>,
+    v4: Ranges<u32>,
+    v6: Ranges<u128>,
     records: Vec<Record>,
 }
 
@@ -158,12 +158,14 @@ impl CsvDb {
         let mut db = CsvDb {
             path: path.to_owned(),
             layout: "",
-            v4: Vec::new(),
-            v6: Vec::new(),
+            v4: Ranges::default(),
+            v6: Ranges::default(),
             records: Vec::new(),
         };
         let mut row = csv::StringRecord::new();
         let mut first_problem = None;
+        let mut rows4: Vec<(u32, u32, u32)> = Vec::new();
+        let mut rows6: Vec<(u128, u128, u32)> = Vec::new();
         loop {
             let line = reader.position().line();
             match reader.read_record(&mut row) {
@@ -239,19 +241,19 @@ impl CsvDb {
                 },
             };
             match (start, end) {
-                (IpAddr::V4(s), IpAddr::V4(e)) => db.v4.push((s.into(), e.into(), idx)),
-                (IpAddr::V6(s), IpAddr::V6(e)) => db.v6.push((s.into(), e.into(), idx)),
+                (IpAddr::V4(s), IpAddr::V4(e)) => rows4.push((s.into(), e.into(), idx)),
+                (IpAddr::V6(s), IpAddr::V6(e)) => rows6.push((s.into(), e.into(), idx)),
                 _ => unreachable!("parse_range checks families"),
             }
         }
-        if db.v4.is_empty() && db.v6.is_empty() {
+        if rows4.is_empty() && rows6.is_empty() {
             return Err(Error::Empty {
                 path: path.to_owned(),
                 reason: first_problem.unwrap_or_else(|| "the file has no rows".into()),
             });
         }
-        db.v4.sort_unstable_by_key(|r| r.0);
-        db.v6.sort_unstable_by_key(|r| r.0);
+        db.v4 = Ranges::new(rows4);
+        db.v6 = Ranges::new(rows6);
         Ok(db)
     }
 
@@ -264,18 +266,13 @@ impl CsvDb {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.v4.len() + self.v6.len()
+        self.v4.starts.len() + self.v6.starts.len()
     }
 
     fn find(&self, ip: IpAddr) -> Option<&Record> {
-        fn search<T: Ord + Copy>(rows: &[(T, T, u32)], ip: T) -> Option<u32> {
-            let i = rows.partition_point(|r| r.0 <= ip).checked_sub(1)?;
-            let (_, end, idx) = rows[i];
-            (ip <= end).then_some(idx)
-        }
         let idx = match ip {
-            IpAddr::V4(v4) => search(&self.v4, u32::from(v4)),
-            IpAddr::V6(v6) => search(&self.v6, u128::from(v6)),
+            IpAddr::V4(v4) => self.v4.find(u32::from(v4)),
+            IpAddr::V6(v6) => self.v6.find(u128::from(v6)),
         }?;
         self.records.get(idx as usize)
     }
@@ -284,6 +281,41 @@ impl CsvDb {
         if let Some(rec) = self.find(ip) {
             acc.merge(rec);
         }
+    }
+}
+
+/// Inclusive ranges sorted by start, as separate columns: the binary search touches only
+/// the dense `starts` array (1.6 MB for 412k IPv4 ranges) until the last step.
+#[derive(Debug)]
+struct Ranges<T> {
+    starts: Vec<T>,
+    ends: Vec<T>,
+    records: Vec<u32>,
+}
+
+impl<T> Default for Ranges<T> {
+    fn default() -> Self {
+        Ranges {
+            starts: Vec::new(),
+            ends: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+}
+
+impl<T: Ord + Copy> Ranges<T> {
+    fn new(mut rows: Vec<(T, T, u32)>) -> Ranges<T> {
+        rows.sort_unstable_by_key(|r| r.0);
+        Ranges {
+            starts: rows.iter().map(|r| r.0).collect(),
+            ends: rows.iter().map(|r| r.1).collect(),
+            records: rows.iter().map(|r| r.2).collect(),
+        }
+    }
+
+    fn find(&self, ip: T) -> Option<u32> {
+        let i = self.starts.partition_point(|s| *s <= ip).checked_sub(1)?;
+        (ip <= self.ends[i]).then(|| self.records[i])
     }
 }
 
