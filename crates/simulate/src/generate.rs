@@ -183,8 +183,11 @@ impl Day<'_> {
         } else {
             dev
         };
-        let session = if dev == LAPTOP || dev == PHONE {
+        let session = if dev == LAPTOP {
             self.session(dev)
+        } else if dev == PHONE {
+            // Each phone app keeps its own session.
+            self.session(dev ^ ((client as u64) << 8))
         } else {
             mix(self.seed ^ 0xa77 ^ dev ^ t as u64)
         };

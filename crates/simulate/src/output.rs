@@ -263,41 +263,9 @@ pub fn simulate(cfg: &Config, out: &Path) -> Result<Summary, Error> {
     }
     fs::create_dir_all(out).map_err(io_err(out))?;
     let plan = Plan::new(cfg);
-    let seed = cfg.seed;
-    let mut sinks = plan
-        .tenants
-        .iter()
-        .map(|t| Sink::new(out, t))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut scratch = Scratch::new();
-    let mut pending: Vec<Ev> = Vec::new();
-    let mut events = 0u64;
-    let mut tor_exits: Vec<IpAddr> = Vec::new();
-    let mut flush = |pending: &mut Vec<Ev>, upto: i64, sinks: &mut [Sink]| -> Result<u64, Error> {
-        pending.sort_unstable_by_key(|e| (e.t_ms, e.seq));
-        let cut = pending.partition_point(|e| e.t_ms < upto);
-        for ev in &pending[..cut] {
-            let t = plan.users[ev.user as usize].tenant as usize;
-            if let Some((NetKind::Tor, _)) = world::block_of(ev.ip) {
-                tor_exits.push(ev.ip);
-            }
-            sinks[t].write(ev, &plan, &plan.tenants[t], seed, &mut scratch)?;
-        }
-        pending.drain(..cut);
-        Ok(cut as u64)
-    };
-    for d in 0..cfg.days {
-        generate::day(&plan, seed, d, &mut pending);
-        // A day's sign-ins span about 14 h either side of its UTC date (time zones, trips):
-        // everything 36 h before this day's midnight is final.
-        let upto = (plan.day_epoch[d as usize] - 36 * 3600) * 1000;
-        events += flush(&mut pending, upto, &mut sinks)?;
-    }
-    events += flush(&mut pending, i64::MAX, &mut sinks)?;
-    let mut log_files = Vec::new();
-    for (sink, t) in sinks.into_iter().zip(&plan.tenants) {
-        log_files.extend(sink.finish(&plan, t, seed, &mut scratch)?);
-    }
+    let (events, tor_exits, log_files) = write_logs(cfg, &plan, out)?;
+    let mut log_files = log_files;
+    log_files.sort();
 
     let roster = out.join("roster.csv");
     write_roster(&plan, &roster)?;
@@ -315,7 +283,7 @@ pub fn simulate(cfg: &Config, out: &Path) -> Result<Summary, Error> {
     }
     let truth = out.join("truth.jsonl");
     let (attacks, benign) = write_truth(cfg, &plan, events, &truth)?;
-    let mut summary = Summary {
+    let summary = Summary {
         events,
         users: plan.users.len() as u64,
         attacks,
@@ -333,8 +301,77 @@ pub fn simulate(cfg: &Config, out: &Path) -> Result<Summary, Error> {
         summary.truth.display()
     );
     write_file(&out.join("SCAN.txt"), cmd.as_bytes())?;
-    summary.log_files.sort();
     Ok(summary)
+}
+
+/// Generates every day and writes each tenant's logs on its own thread (serialization and
+/// writing are the cost; generation is cheap). Each tenant's stream stays in time order: one
+/// bounded channel per tenant, fed in order.
+fn write_logs(
+    cfg: &Config,
+    plan: &Plan,
+    out: &Path,
+) -> Result<(u64, Vec<IpAddr>, Vec<PathBuf>), Error> {
+    let seed = cfg.seed;
+    std::thread::scope(|scope| {
+        let mut txs = Vec::new();
+        let mut workers = Vec::new();
+        for tenant in &plan.tenants {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Ev>>(4);
+            let mut sink = Sink::new(out, tenant)?;
+            workers.push(scope.spawn(move || -> Result<Vec<PathBuf>, Error> {
+                let mut scratch = Scratch::new();
+                for batch in rx {
+                    for ev in &batch {
+                        sink.write(ev, plan, tenant, seed, &mut scratch)?;
+                    }
+                }
+                sink.finish(plan, tenant, seed, &mut scratch)
+            }));
+            txs.push(tx);
+        }
+        let mut pending: Vec<Ev> = Vec::new();
+        let mut events = 0u64;
+        let mut tor_exits: Vec<IpAddr> = Vec::new();
+        let mut alive = true;
+        for d in 0..=cfg.days {
+            if d < cfg.days {
+                generate::day(plan, seed, d, &mut pending);
+            }
+            // A day's sign-ins span about 14 h either side of its UTC date (time zones,
+            // trips): everything 36 h before this day's midnight is final.
+            let upto = match plan.day_epoch.get(d as usize) {
+                Some(&e) => (e - 36 * 3600) * 1000,
+                None => i64::MAX,
+            };
+            pending.sort_unstable_by_key(|e| (e.t_ms, e.seq));
+            let cut = pending.partition_point(|e| e.t_ms < upto);
+            let mut batches: Vec<Vec<Ev>> = vec![Vec::new(); txs.len()];
+            for ev in pending.drain(..cut) {
+                if let Some((NetKind::Tor, _)) = world::block_of(ev.ip) {
+                    tor_exits.push(ev.ip);
+                }
+                batches[plan.users[ev.user as usize].tenant as usize].push(ev);
+            }
+            events += cut as u64;
+            for (tx, batch) in txs.iter().zip(batches) {
+                // A closed channel means that writer failed: stop and report its error.
+                alive &= batch.is_empty() || tx.send(batch).is_ok();
+            }
+            if !alive {
+                break;
+            }
+        }
+        drop(txs);
+        let mut files = Vec::new();
+        for w in workers {
+            match w.join() {
+                Ok(r) => files.extend(r?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok((events, tor_exits, files))
+    })
 }
 
 fn write_roster(plan: &Plan, path: &Path) -> Result<(), Error> {
