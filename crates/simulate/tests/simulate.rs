@@ -349,7 +349,8 @@ fn output_is_well_formed_covered_by_its_databases_and_benign_users_obey_physics(
     // Physics: a benign user's consecutive successful sign-ins from located, unlisted
     // networks never need more than 1,000 km/h over more than 500 km.
     let intel = root.join("intel");
-    let mut by_user: BTreeMap<&str, Vec<(jiff::Timestamp, (f64, f64))>> = BTreeMap::new();
+    type Track = Vec<(jiff::Timestamp, (f64, f64))>;
+    let mut by_user: BTreeMap<&str, Track> = BTreeMap::new();
     let mut class_cache: BTreeMap<IpAddr, bool> = BTreeMap::new();
     for s in all
         .iter()
