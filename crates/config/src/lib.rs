@@ -19,6 +19,8 @@
 //! recent_hire_factor = 2.0
 //!
 //! [server]                                 # kept raw for `jetlag serve` (see Config::server)
+//!
+//! [kafka]                                  # kept raw for `jetlag consume` (see Config::kafka)
 //! ```
 //! Command-line flags add to (`--geoip`, `--intel`) or override (`--roster`) the file; the
 //! binary applies them to the public fields of [`Config`].
@@ -108,6 +110,9 @@ pub struct Config {
     /// own types (`jetlag-server`), so this crate need not depend on the server. `None` when
     /// the file has no `[server]` table.
     pub server: Option<toml::Table>,
+    /// The `[kafka]` table, kept raw like `[server]`: `jetlag consume` checks it with
+    /// `jetlag_stream::KafkaConfig`. `None` when the file has no `[kafka]` table.
+    pub kafka: Option<toml::Table>,
 }
 
 /// The on-disk `[enrich]` table.
@@ -120,7 +125,7 @@ struct RawEnrich {
 }
 
 /// The top-level tables a config file may have.
-const TABLES: [&str; 4] = ["enrich", "detect", "score", "server"];
+const TABLES: [&str; 5] = ["enrich", "detect", "score", "server", "kafka"];
 
 impl Config {
     /// Reads and validates a config file. Relative paths in it are resolved against the
@@ -192,6 +197,15 @@ impl Config {
             }
         };
 
+        let kafka = match table.get("kafka") {
+            None => None,
+            Some(toml::Value::Table(t)) => Some(t.clone()),
+            Some(_) => {
+                problems.push("kafka: must be a table ([kafka])".to_owned());
+                None
+            }
+        };
+
         let enrich = check_enrich(raw_enrich, base, &mut problems);
         problems.extend(detect.validate());
         problems.extend(score.validate());
@@ -202,6 +216,7 @@ impl Config {
                 detect,
                 score,
                 server,
+                kafka,
             })
         } else {
             Err(problems)

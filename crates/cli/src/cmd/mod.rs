@@ -23,6 +23,8 @@ pub enum Command {
     Demo(demo::Args),
     /// Run the real-time server (ingest, login-time decisions, alerts).
     Serve(serve::Args),
+    /// Run a stream worker on Kafka (consumer groups, checkpointed detector state).
+    Consume(consume::Args),
 }
 
 /// Runs one subcommand.
@@ -36,6 +38,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Consume(args) => consume::run(args),
     }
 }
 
@@ -49,3 +52,4 @@ pub mod simulate;
 pub mod eval;
 pub mod demo;
 pub mod serve;
+pub mod consume;

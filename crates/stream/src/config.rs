@@ -1,0 +1,304 @@
+//! The `[kafka]` table of the config file: read raw (serde, `deny_unknown_fields`), then
+//! checked in one step that reports every problem at once (STYLE.md rule 6).
+//!
+//! ```toml
+//! [kafka]
+//! brokers = "127.0.0.1:9092"          # bootstrap.servers
+//! topics = ["signins"]                # input topics, any format `scan` reads
+//! group = "jetlag"                    # consumer-group prefix
+//! stages = ["user", "cross"]          # what this worker runs
+//! [kafka.properties]                  # passed to librdkafka as they are (SASL, TLS, ...)
+//! "security.protocol" = "SASL_SSL"
+//! ```
+
+use std::collections::BTreeMap;
+
+use jetlag_normalize::Format;
+use serde::Deserialize;
+
+/// Which half of the work a worker does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stage {
+    /// Stage 1: read the input topics, normalize and enrich, re-key every event by user,
+    /// IP and device into the internal topics; run the per-user detectors on the user topic.
+    User,
+    /// Stage 2: run the cross-identity detectors on the IP and device topics.
+    Cross,
+}
+
+impl std::str::FromStr for Stage {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Stage, String> {
+        match s {
+            "user" => Ok(Stage::User),
+            "cross" => Ok(Stage::Cross),
+            other => Err(format!("unknown stage '{other}' (expected user or cross)")),
+        }
+    }
+}
+
+/// The validated `[kafka]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KafkaConfig {
+    /// Bootstrap brokers (`host:port,host:port`), librdkafka's `bootstrap.servers`.
+    pub brokers: String,
+    /// Input topics.
+    pub topics: Vec<String>,
+    /// Input format (`auto` decides per record).
+    pub format: Format,
+    /// Consumer-group prefix: stages join `<group>.ingest`, `<group>.user`, `<group>.ip`
+    /// and `<group>.device`.
+    pub group: String,
+    /// Prefix of the internal topics: `<prefix>.by-user`, `.by-ip`, `.by-device`,
+    /// `.state` and (unless `alerts_topic` is set) `.alerts`.
+    pub prefix: String,
+    /// The alert topic (alert JSON, keyed by alert id).
+    pub alerts_topic: String,
+    /// Partitions of the internal topics when jetlag creates them.
+    pub partitions: i32,
+    /// Replication factor of the topics jetlag creates.
+    pub replication: i32,
+    /// The stages this worker runs.
+    pub stages: Vec<Stage>,
+    /// How far (seconds of event time) an input partition may be out of order.
+    pub lateness_s: u64,
+    /// How often (milliseconds) each partition's detector state is checkpointed.
+    pub checkpoint_interval_ms: u64,
+    /// Where `/metrics` is served (`None`: not served).
+    pub metrics_listen: Option<String>,
+    /// librdkafka properties for every client (security, SASL, TLS, timeouts).
+    pub properties: BTreeMap<String, String>,
+}
+
+/// The on-disk `[kafka]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct Raw {
+    /// Bootstrap brokers. Default "127.0.0.1:9092".
+    brokers: String,
+    /// Input topics (at least one).
+    topics: Vec<String>,
+    /// Input format: auto, entra, okta, google, cloudtrail, ocsf, ecs, csv. Default auto.
+    format: String,
+    /// Consumer-group prefix. Default "jetlag".
+    group: String,
+    /// Internal topic prefix. Default "jetlag".
+    prefix: String,
+    /// Alert topic. Default "<prefix>.alerts".
+    alerts_topic: Option<String>,
+    /// Partitions of the internal topics jetlag creates. Default 6.
+    partitions: i32,
+    /// Replication factor of the topics jetlag creates. Default 1.
+    replication: i32,
+    /// Stages this worker runs: "user", "cross". Default both.
+    stages: Vec<String>,
+    /// Out-of-order tolerance of an input partition, seconds. Default 60.
+    lateness_s: u64,
+    /// Checkpoint interval, milliseconds. Default 1000.
+    checkpoint_interval_ms: u64,
+    /// `/metrics` address, e.g. "127.0.0.1:9464". Default: none.
+    metrics_listen: Option<String>,
+    /// librdkafka properties, passed through.
+    properties: BTreeMap<String, String>,
+}
+
+impl Default for Raw {
+    fn default() -> Raw {
+        Raw {
+            brokers: "127.0.0.1:9092".into(),
+            topics: Vec::new(),
+            format: "auto".into(),
+            group: "jetlag".into(),
+            prefix: "jetlag".into(),
+            alerts_topic: None,
+            partitions: 6,
+            replication: 1,
+            stages: vec!["user".into(), "cross".into()],
+            lateness_s: 60,
+            checkpoint_interval_ms: 1000,
+            metrics_listen: None,
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+/// Properties jetlag sets itself: overriding them would break the exactly-once argument.
+const RESERVED: [&str; 5] = [
+    "group.id",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "auto.offset.reset",
+    "isolation.level",
+];
+
+impl KafkaConfig {
+    /// Reads the raw `[kafka]` table (`None`: no table) and checks it.
+    ///
+    /// # Errors
+    /// Every problem, each starting with its key path (`kafka.partitions: ...`).
+    ///
+    /// # Example
+    /// ```
+    /// let table: toml::Table = toml::from_str("topics = [\"signins\"]\npartitions = 0").unwrap();
+    /// let problems = jetlag_stream::KafkaConfig::from_table(Some(table)).unwrap_err();
+    /// assert_eq!(problems, ["kafka.partitions: must be at least 1 (got 0)"]);
+    /// ```
+    pub fn from_table(table: Option<toml::Table>) -> Result<KafkaConfig, Vec<String>> {
+        let raw: Raw = match table {
+            None => Raw::default(),
+            Some(t) => toml::Value::Table(t)
+                .try_into()
+                .map_err(|e: toml::de::Error| vec![format!("kafka: {}", e.message())])?,
+        };
+        let mut problems = Vec::new();
+        if raw.brokers.trim().is_empty() {
+            problems.push("kafka.brokers: must not be empty".to_owned());
+        }
+        if raw.topics.is_empty() {
+            problems.push("kafka.topics: at least one input topic is needed".to_owned());
+        }
+        for t in &raw.topics {
+            if let Err(why) = check_topic(t) {
+                problems.push(format!("kafka.topics: '{t}' {why}"));
+            }
+        }
+        let format = raw.format.parse::<Format>().unwrap_or_else(|e| {
+            problems.push(format!("kafka.format: {e}"));
+            Format::Auto
+        });
+        if raw.group.trim().is_empty() {
+            problems.push("kafka.group: must not be empty".to_owned());
+        }
+        if let Err(why) = check_topic(&raw.prefix) {
+            problems.push(format!("kafka.prefix: '{}' {why}", raw.prefix));
+        }
+        let alerts_topic = raw
+            .alerts_topic
+            .unwrap_or_else(|| format!("{}.alerts", raw.prefix));
+        if let Err(why) = check_topic(&alerts_topic) {
+            problems.push(format!("kafka.alerts_topic: '{alerts_topic}' {why}"));
+        }
+        if raw.partitions < 1 {
+            problems.push(format!(
+                "kafka.partitions: must be at least 1 (got {})",
+                raw.partitions
+            ));
+        }
+        if raw.replication < 1 {
+            problems.push(format!(
+                "kafka.replication: must be at least 1 (got {})",
+                raw.replication
+            ));
+        }
+        let mut stages = Vec::new();
+        for s in &raw.stages {
+            match s.parse::<Stage>() {
+                Ok(stage) if !stages.contains(&stage) => stages.push(stage),
+                Ok(_) => problems.push(format!("kafka.stages: '{s}' given twice")),
+                Err(why) => problems.push(format!("kafka.stages: {why}")),
+            }
+        }
+        if raw.stages.is_empty() {
+            problems.push("kafka.stages: at least one of user, cross".to_owned());
+        }
+        if raw.checkpoint_interval_ms == 0 {
+            problems.push("kafka.checkpoint_interval_ms: must be at least 1".to_owned());
+        }
+        if let Some(addr) = &raw.metrics_listen
+            && addr.parse::<std::net::SocketAddr>().is_err()
+        {
+            problems.push(format!(
+                "kafka.metrics_listen: '{addr}' is not an address like 127.0.0.1:9464"
+            ));
+        }
+        for key in raw.properties.keys() {
+            if RESERVED.contains(&key.as_str()) {
+                problems.push(format!(
+                    "kafka.properties.{key}: set by jetlag itself (offsets are committed with the checkpoints)"
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(KafkaConfig {
+            brokers: raw.brokers,
+            topics: raw.topics,
+            format,
+            group: raw.group,
+            prefix: raw.prefix,
+            alerts_topic,
+            partitions: raw.partitions,
+            replication: raw.replication,
+            stages,
+            lateness_s: raw.lateness_s,
+            checkpoint_interval_ms: raw.checkpoint_interval_ms,
+            metrics_listen: raw.metrics_listen,
+            properties: raw.properties,
+        })
+    }
+
+    /// The internal topic of a keyed stage.
+    pub fn topic(&self, key: crate::Key) -> String {
+        format!("{}.{}", self.prefix, key.topic_suffix())
+    }
+
+    /// The checkpoint topic (compacted; one record per stage partition).
+    pub fn state_topic(&self) -> String {
+        format!("{}.state", self.prefix)
+    }
+}
+
+/// Kafka topic names: 1–249 of `[a-zA-Z0-9._-]`.
+fn check_topic(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name.len() > 249 {
+        return Err("must be 1 to 249 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return Err("may hold only letters, digits, '.', '_' and '-'");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<KafkaConfig, Vec<String>> {
+        KafkaConfig::from_table(Some(toml::from_str(text).unwrap()))
+    }
+
+    #[test]
+    fn defaults_with_a_topic() {
+        let c = parse("topics = [\"signins\"]").unwrap();
+        assert_eq!(c.brokers, "127.0.0.1:9092");
+        assert_eq!(c.alerts_topic, "jetlag.alerts");
+        assert_eq!(c.stages, [Stage::User, Stage::Cross]);
+        assert_eq!(c.topic(crate::Key::Ip), "jetlag.by-ip");
+    }
+
+    #[test]
+    fn every_problem_at_once() {
+        let problems = parse(
+            "topics = [\"bad topic\"]\nformat = \"xml\"\npartitions = -1\nstages = [\"both\"]\nmetrics_listen = \"nowhere\"\n[properties]\n\"group.id\" = \"x\"",
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 6, "{problems:#?}");
+        assert!(problems[0].starts_with("kafka.topics: 'bad topic'"));
+        assert!(problems.iter().any(|p| p.starts_with("kafka.format: ")));
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("kafka.properties.group.id: "))
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let problems = parse("topics = [\"a\"]\nbrokerz = \"x\"").unwrap_err();
+        assert!(problems[0].contains("brokerz"), "{problems:?}");
+    }
+}
