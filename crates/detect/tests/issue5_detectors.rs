@@ -230,6 +230,16 @@ fn household_of_two_is_quiet() {
         }
     }
     check(&roster, &events, &["shared_ip", "shared_device"], &[]);
+    // The same household on one family PC: a shared device, but not high.
+    let family = events
+        .replace("pc-ann", "family-pc")
+        .replace("pc-bob", "family-pc");
+    check(
+        &roster,
+        &family,
+        &["shared_ip", "shared_device"],
+        &["shared_device medium user=- users=2 [ann@acme.com,bob@acme.com]"],
+    );
 }
 
 /// Thirty long-tenured staff behind the office egress listed as `corporate`: quiet. The
@@ -468,14 +478,14 @@ fn shared_yubikey_among_three_accounts() {
         2025-06-06T17:00:00Z f@acme.com failure dev=laptop-a
         2025-06-06T17:01:00Z a@acme.com success dev=laptop-a
     ";
-    // a and b within the hour-long settle time of each other? No: a day apart, so the pair is
-    // reported first, and c joining two days later is a second report of all three.
+    // a and b are a day apart, more than the hour-long settle time: the pair is reported
+    // first (medium), and c joining two days later is a second report of all three (high).
     let alerts = check(
         &roster,
         events,
         &["shared_device"],
         &[
-            "shared_device high user=- users=2 [a@acme.com,b@acme.com]",
+            "shared_device medium user=- users=2 [a@acme.com,b@acme.com]",
             "shared_device high user=- users=3 [a@acme.com,b@acme.com,c@acme.com]",
         ],
     );

@@ -223,12 +223,13 @@ impl Scorer {
     /// Adds an alert: it counts for `user` and for every identity in `users`.
     pub fn add(&mut self, alert: &Alert) {
         let names = alert.user.iter().chain(&alert.users);
-        let mut seen: Vec<&str> = Vec::with_capacity(alert.users.len() + 1);
+        // A spray alert may name thousands of targets: dedupe with a set, not a scan.
+        let mut seen: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
+        seen.reserve(alert.users.len() + 1);
         for name in names {
-            if seen.contains(&name.as_str()) {
+            if !seen.insert(name.as_str()) {
                 continue;
             }
-            seen.push(name);
             let targeted = alert.detector == "password_spray" && !compromised(alert, name);
             let weight = if targeted {
                 self.config.spray_target_weight

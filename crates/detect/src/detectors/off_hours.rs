@@ -109,7 +109,11 @@ struct Day {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct UserState {
+    /// One bucket per local day, oldest first.
     days: Vec<Day>,
+    /// Sums over `days`, kept so that an event costs no scan of the buckets.
+    total: u32,
+    off: u32,
     reported: Option<Severity>,
 }
 
@@ -177,8 +181,18 @@ impl Detector for OffHours {
         let window = i64::from(self.config.window_days) * 86_400;
 
         let st = self.state.users.entry(ctx.user.0).or_default();
-        st.days.retain(|d| t.saturating_sub(d.last) <= window);
-        let day = match st.days.iter_mut().find(|d| d.date == date) {
+        // Drop days that left the window (oldest first; a late event may leave one behind
+        // until the next prune, which only makes the window a little longer).
+        while st
+            .days
+            .first()
+            .is_some_and(|d| t.saturating_sub(d.last) > window)
+        {
+            let d = st.days.remove(0);
+            st.total = st.total.saturating_sub(d.total);
+            st.off = st.off.saturating_sub(d.off);
+        }
+        let day = match st.days.iter_mut().rev().find(|d| d.date == date) {
             Some(d) => d,
             None => {
                 st.days.push(Day {
@@ -196,18 +210,19 @@ impl Detector for OffHours {
         };
         day.last = day.last.max(t);
         day.total += 1;
+        st.total += 1;
         day.sx += angle.cos() as f32;
         day.sy += angle.sin() as f32;
         if off {
             day.off += 1;
+            st.off += 1;
             if day.event.is_none() {
                 day.event = Some(ev.event_id.clone());
             }
         }
 
         let days = st.days.len() as u32;
-        let total: u32 = st.days.iter().map(|d| d.total).sum();
-        let off_total: u32 = st.days.iter().map(|d| d.off).sum();
+        let (total, off_total) = (st.total, st.off);
         let share = f64::from(off_total) / f64::from(total.max(1));
         if share < self.config.min_share - 0.1 || days < self.config.min_days {
             // The pattern is gone (or not there yet): a later one may alert afresh.
@@ -268,7 +283,15 @@ impl Detector for OffHours {
         });
         let first = event_ids.first().map_or("", String::as_str);
         out.push(Alert {
-            alert_id: alert_id(NAME, [ev.user.as_str(), severity.as_str(), first]),
+            alert_id: alert_id(
+                NAME,
+                [
+                    ev.user.as_str(),
+                    severity.as_str(),
+                    first,
+                    ev.event_id.as_str(),
+                ],
+            ),
             detector: NAME.into(),
             severity,
             score,

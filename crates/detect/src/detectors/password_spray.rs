@@ -8,10 +8,11 @@
 //! live is critical: evidence `compromised` names the account that was broken into.
 //!
 //! State is keyed by IP. Re-alert policy: the spray is reported once no new target has been
-//! tried for `settle_minutes` (or at the end of a batch), listing every target; targets tried
-//! later start another report. Each success from the spraying IP is reported at once, one
-//! critical alert per compromised account. Corporate egress IPs are left out (hundreds of
-//! colleagues mistyping behind one office NAT look like a spray).
+//! tried for `settle_minutes` (or at the end of a batch), listing every target; while it
+//! stays live it is reported again only when its targets have doubled or its severity rose,
+//! so a slow spray running for days is a handful of alerts. Each success from the spraying
+//! IP is reported at once, one critical alert per compromised account. Corporate egress IPs
+//! are left out (hundreds of colleagues mistyping behind one office NAT look like a spray).
 
 use std::net::IpAddr;
 
@@ -100,6 +101,9 @@ struct IpState {
     pending: bool,
     /// Accounts already reported as broken into from this IP.
     compromised: Vec<CompactString>,
+    /// Distinct targets and score of the last report of the live spray (0: none yet).
+    reported_targets: usize,
+    reported_score: u8,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -189,6 +193,20 @@ impl PasswordSpray {
             return;
         };
         st.pending = false;
+        let n = st.targets.len();
+        let spray_score = (50 + (n.saturating_sub(min_users) / 10).min(20)) as u8;
+        if matches!(trigger, Trigger::Spray) {
+            // A live spray is re-reported only when its targets have doubled or its score
+            // band rose: a slow spray running for days is one alert, not one per burst.
+            if st.reported_targets > 0
+                && n < 2 * st.reported_targets
+                && Severity::from_score(spray_score) <= Severity::from_score(st.reported_score)
+            {
+                return;
+            }
+            st.reported_score = spray_score;
+        }
+        st.reported_targets = st.reported_targets.max(n);
         let mut targets: Vec<&Target> = st.targets.iter().collect();
         targets.sort_by(|a, b| {
             (a.first_time, a.first_event.as_str()).cmp(&(b.first_time, b.first_event.as_str()))
@@ -197,11 +215,10 @@ impl PasswordSpray {
             targets.iter().map(|t| t.first_event.to_string()).collect();
         let mut users: Vec<String> = targets.iter().map(|t| t.user.to_string()).collect();
         let new_targets = targets.iter().filter(|t| !t.reported).count();
-        let n = targets.len();
         let ip_text = ip.to_string();
         let (severity, score, time, compromised, summary) = match trigger {
             Trigger::Spray => {
-                let score = (50 + (n.saturating_sub(min_users) / 10).min(20)) as u8;
+                let score = spray_score;
                 let time = st.spray_join.unwrap_or(st.last_failure);
                 let summary = format!(
                     "{ip_text} failed to sign in to {n} different accounts ({} attempts) within {window_minutes} min — a password spray: block the IP and check these accounts for weak passwords",
@@ -309,6 +326,8 @@ impl Detector for PasswordSpray {
                     st.spray_join = None;
                     st.pending = false;
                     st.compromised.clear();
+                    st.reported_targets = 0;
+                    st.reported_score = 0;
                     for x in &mut st.targets {
                         x.reported = false;
                     }

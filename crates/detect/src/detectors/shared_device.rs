@@ -107,6 +107,9 @@ struct Member {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct DeviceState {
     members: Vec<Member>,
+    /// A lower bound of the members' `last_time`: pruning is skipped while it is in the
+    /// window (no scan of the members on every event).
+    oldest: i64,
     incident_join: Option<i64>,
     pending: bool,
     last_seen: i64,
@@ -212,7 +215,7 @@ impl SharedDevice {
 
         let n = members.len();
         let extra = (n.saturating_sub(min_users).min(2) as u32) * 10;
-        let hires = if recent.is_empty() { 0 } else { 15 };
+        let hires = if recent.is_empty() { 0 } else { 10 };
         let cross_tenant = if tenants.len() >= 2 { 10 } else { 0 };
         let score = (50 + extra + hires + cross_tenant).min(100) as u8;
 
@@ -297,14 +300,17 @@ impl Detector for SharedDevice {
             return;
         };
         let horizon = now.saturating_sub(self.window());
-        let recent_hire = ctx.is_recent_hire(ev.time, self.config.recent_hire_days);
         let min_users = self.config.min_users;
+        let recent_hire_days = self.config.recent_hire_days;
         let st = match self.state.devices.get_mut(device.as_str()) {
             Some(st) => st,
             None => self.state.devices.entry(device.clone()).or_default(),
         };
         st.last_seen = st.last_seen.max(t);
-        st.members.retain(|m| m.last_time >= horizon);
+        if st.oldest < horizon {
+            st.members.retain(|m| m.last_time >= horizon);
+            st.oldest = st.members.iter().map(|m| m.last_time).min().unwrap_or(t);
+        }
         if st.members.len() < min_users {
             st.incident_join = None;
             st.pending = false;
@@ -315,17 +321,18 @@ impl Detector for SharedDevice {
         let joined = match st.members.iter_mut().find(|m| m.user == ev.user) {
             Some(m) => {
                 m.last_time = m.last_time.max(t);
-                m.recent_hire |= recent_hire;
                 false
             }
             None => {
+                st.oldest = st.oldest.min(t);
                 st.members.push(Member {
                     user: ev.user.clone(),
                     tenant: ev.tenant.clone(),
                     first_event: ev.event_id.clone(),
                     first_time: t,
                     last_time: t,
-                    recent_hire,
+                    // Judged when the user joins: no date arithmetic per event.
+                    recent_hire: ctx.is_recent_hire(ev.time, recent_hire_days),
                     reported: false,
                 });
                 true

@@ -152,6 +152,9 @@ struct Member {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct IpState {
     members: Vec<Member>,
+    /// A lower bound of the members' `last_time`: pruning is skipped while it is in the
+    /// window (no scan of the members on every event).
+    oldest: i64,
     /// Time of the newest identity to join an open incident; `None` when no incident.
     incident_join: Option<i64>,
     /// Whether the open incident has identities not yet reported.
@@ -404,8 +407,8 @@ impl Detector for SharedIp {
         }
         let Some(ip) = ev.ip else { return };
         let horizon = now.saturating_sub(self.window());
-        let recent_hire = ctx.is_recent_hire(ev.time, self.config.recent_hire_days);
         let min_users = self.config.min_users;
+        let recent_hire_days = self.config.recent_hire_days;
         let st = self.state.ips.entry(ip).or_default();
         st.last_seen = st.last_seen.max(t);
         if ev.asn.is_some() {
@@ -421,7 +424,10 @@ impl Detector for SharedIp {
                 st.city.clone_from(&geo.city);
             }
         }
-        st.members.retain(|m| m.last_time >= horizon);
+        if st.oldest < horizon {
+            st.members.retain(|m| m.last_time >= horizon);
+            st.oldest = st.members.iter().map(|m| m.last_time).min().unwrap_or(t);
+        }
         if st.members.len() < min_users {
             // Too few identities left: any incident is over.
             st.incident_join = None;
@@ -433,17 +439,18 @@ impl Detector for SharedIp {
         let joined = match st.members.iter_mut().find(|m| m.user == ev.user) {
             Some(m) => {
                 m.last_time = m.last_time.max(t);
-                m.recent_hire |= recent_hire;
                 false
             }
             None => {
+                st.oldest = st.oldest.min(t);
                 st.members.push(Member {
                     user: ev.user.clone(),
                     tenant: ev.tenant.clone(),
                     first_event: ev.event_id.clone(),
                     first_time: t,
                     last_time: t,
-                    recent_hire,
+                    // Judged when the user joins: no date arithmetic per event.
+                    recent_hire: ctx.is_recent_hire(ev.time, recent_hire_days),
                     reported: false,
                 });
                 true
