@@ -41,16 +41,8 @@ fn okta(uuid: &str, time: &str, user: &str, ip: &str, result: &str) -> String {
 }
 
 /// An Entra (Graph `signIn`) sign-in with the location Entra put in the log.
-fn entra(
-    id: &str,
-    time: &str,
-    user: &str,
-    ip: &str,
-    city: &str,
-    country: &str,
-    lat: f64,
-    lon: f64,
-) -> String {
+fn entra(id: &str, time: &str, user: &str, ip: &str, place: (&str, &str, f64, f64)) -> String {
+    let (city, country, lat, lon) = place;
     json!({
         "id": id,
         "createdDateTime": time,
@@ -106,20 +98,14 @@ fn scenario() -> (Vec<String>, Vec<String>) {
             "2025-03-03T16:30:00Z",
             "LEE@example.com",
             "81.2.69.142",
-            "London",
-            "GB",
-            51.5143,
-            -0.0912,
+            ("London", "GB", 51.5143, -0.0912),
         ),
         entra(
             "e-2",
             "2025-03-02T16:30:00Z",
             "amy@example.com",
             "12.0.0.1",
-            "Bridgeton",
-            "US",
-            38.75,
-            -90.44,
+            ("Bridgeton", "US", 38.75, -90.44),
         ),
     ];
     (okta_lines, entra_lines)

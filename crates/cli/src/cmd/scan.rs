@@ -115,7 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             enricher.enrich(&mut ev);
         }
         events.push(ev);
-        if events.len() % 8192 == 0 {
+        if events.len().is_multiple_of(8192) {
             progress.set_position(events.len() as u64);
         }
         Ok(())
@@ -130,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut alerts: Vec<Alert> = Vec::new();
     for (i, ev) in events.iter().enumerate() {
         engine.observe(ev, &mut alerts);
-        if i % 8192 == 0 {
+        if i.is_multiple_of(8192) {
             progress.set_position(i as u64);
         }
     }
@@ -156,10 +156,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         write_users(path, &risks)?;
     }
 
-    if let Err(err) = write_alerts(&args, format, &alerts, &risks) {
-        if !is_broken_pipe(&err) {
-            return Err(err);
-        }
+    if let Err(err) = write_alerts(&args, format, &alerts, &risks)
+        && !is_broken_pipe(&err)
+    {
+        return Err(err);
     }
     if let Some(path) = &args.state {
         save_state(path, &engine)?;
