@@ -88,21 +88,21 @@ pub mod bench_support {
             let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
             Ok(RawMmdb(MmdbDb::from_bytes(path, bytes)?))
         }
-        /// Lookup and decode through the record cache; returns whether a geo was found.
-        pub fn cached(&self, ip: IpAddr) -> bool {
+        /// Lookup and decode through the record cache.
+        pub fn cached(&self, ip: IpAddr) -> crate::IpInfo {
             let mut acc = Acc::default();
             let _ = self.0.lookup_into(ip, &mut acc);
-            acc.info.geo.is_some()
+            acc.info
         }
         /// The search-tree lookup alone, no decoding; returns whether the IP has a record.
         pub fn tree_only(&self, ip: IpAddr) -> bool {
             self.0.has_record(ip)
         }
-        /// Lookup and decode, bypassing the cache; returns whether a geo was found.
-        pub fn uncached(&self, ip: IpAddr) -> bool {
+        /// Lookup and decode, bypassing the cache.
+        pub fn uncached(&self, ip: IpAddr) -> crate::IpInfo {
             let mut acc = Acc::default();
             let _ = self.0.lookup_uncached(ip, &mut acc);
-            acc.info.geo.is_some()
+            acc.info
         }
     }
 }

@@ -7,21 +7,21 @@
 //! `database_type` decides only what the bare presence of a record means (a Residential-Proxy
 //! record marks a proxy) and how the database is described.
 //!
-//! Decoded records are cached by their data-section offset (many IPs share one record) in a
-//! direct-mapped table of lock-free slots, so a repeated lookup neither decodes nor allocates
-//! and concurrent lookups never wait on a lock.
+//! Decoded records are cached by database and data-section offset (many IPs share one
+//! record) in a direct-mapped table per thread, so a repeated lookup neither decodes nor
+//! allocates, and threads never share, lock or even synchronise on the cache.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arc_swap::ArcSwapOption;
 use compact_str::CompactString;
 use jetlag_event::{NetClass, NetClasses};
 use maxminddb::{Reader, WithinOptions};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::geo::RawGeo;
 use crate::info::{Acc, Record};
@@ -94,20 +94,29 @@ impl fmt::Display for MmdbKind {
     }
 }
 
-/// Slots in the decoded-record cache (a power of two).
-const CACHE_SLOTS: usize = 1 << 16;
+/// Entries in each thread's decoded-record cache (a power of two): 8,192 × ~160 bytes.
+const CACHE_SLOTS: usize = 1 << 13;
 
-struct Slot {
-    offset: usize,
+/// Distinguishes databases (and reloads of one) in the shared per-thread cache.
+static NEXT_DB_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One cached record: `key` is `db_id << 40 | (offset + 1)`; 0 marks an empty entry.
+#[derive(Default)]
+struct Entry {
+    key: u64,
     record: Record,
 }
 
-/// An open `.mmdb` file with its record cache.
+thread_local! {
+    static CACHE: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An open `.mmdb` file.
 pub(crate) struct MmdbDb {
     path: PathBuf,
     reader: Reader<Vec<u8>>,
     kind: MmdbKind,
-    cache: Box<[ArcSwapOption<Slot>]>,
+    id: u64,
 }
 
 impl fmt::Debug for MmdbDb {
@@ -137,12 +146,11 @@ impl MmdbDb {
         };
         let reader = Reader::from_source(bytes).map_err(|e| bad(e.to_string()))?;
         let kind = MmdbKind::from_database_type(&reader.metadata().database_type);
-        let cache = (0..CACHE_SLOTS).map(|_| ArcSwapOption::empty()).collect();
         let db = MmdbDb {
             path: path.to_owned(),
             reader,
             kind,
-            cache,
+            id: NEXT_DB_ID.fetch_add(1, Ordering::Relaxed),
         };
         db.probe().map_err(bad)?;
         Ok(db)
@@ -195,19 +203,34 @@ impl MmdbDb {
         let Some(offset) = found.offset() else {
             return Ok(());
         };
-        let slot = &self.cache[slot_index(offset)];
-        {
-            let cached = slot.load();
-            if let Some(hit) = cached.as_deref()
-                && hit.offset == offset
-            {
-                acc.merge(&hit.record);
-                return Ok(());
+        // Data sections are far below 2^40 bytes; ids far below 2^24.
+        let key = (self.id << 40) | (offset as u64 + 1);
+        let index = slot_index(key);
+        let hit = CACHE.with(|cache| {
+            let Ok(cache) = cache.try_borrow() else {
+                return false;
+            };
+            match cache.get(index) {
+                Some(entry) if entry.key == key => {
+                    acc.merge(&entry.record);
+                    true
+                }
+                _ => false,
             }
+        });
+        if hit {
+            return Ok(());
         }
         let record = decode(self.kind, &found).map_err(|e| e.to_string())?;
         acc.merge(&record);
-        slot.store(Some(Arc::new(Slot { offset, record })));
+        CACHE.with(|cache| {
+            if let Ok(mut cache) = cache.try_borrow_mut() {
+                if cache.is_empty() {
+                    cache.resize_with(CACHE_SLOTS, Entry::default);
+                }
+                cache[index] = Entry { key, record };
+            }
+        });
         Ok(())
     }
 
@@ -226,10 +249,9 @@ impl MmdbDb {
     }
 }
 
-fn slot_index(offset: usize) -> usize {
+fn slot_index(key: u64) -> usize {
     // Fibonacci hashing spreads neighbouring offsets over the table.
-    ((offset as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - CACHE_SLOTS.trailing_zeros()))
-        as usize
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - CACHE_SLOTS.trailing_zeros())) as usize
 }
 
 fn decode<S: AsRef<[u8]>>(
@@ -523,6 +545,6 @@ mod tests {
         let a = slot_index(1000);
         let b = slot_index(1001);
         assert_ne!(a, b);
-        assert!(slot_index(usize::MAX) < CACHE_SLOTS);
+        assert!(slot_index(u64::MAX) < CACHE_SLOTS);
     }
 }
