@@ -248,7 +248,11 @@ fn cached_answers_equal_freshly_decoded_ones() {
     let again: Vec<_> = ips.iter().map(|ip| e.lookup(*ip)).collect();
     assert_eq!(first, again, "answers from the record cache differ");
     for (ip, info) in ips.iter().zip(&first) {
-        assert_eq!(&raw.uncached(*ip), info, "{ip}: cached and fresh decode differ");
+        assert_eq!(
+            &raw.uncached(*ip),
+            info,
+            "{ip}: cached and fresh decode differ"
+        );
         assert_eq!(&raw.cached(*ip), info, "{ip}");
     }
     assert!(first.iter().filter(|i| i.geo.is_some()).count() > 2000);
