@@ -101,7 +101,7 @@ struct Record<'a> {
 /// # Errors
 /// Not JSON / wrong types, no `eventTime`, no user (neither an ARN nor a user name).
 pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
-    let r: Record<'_> = serde_json::from_slice(record).map_err(|e| Error::from_json(e, record))?;
+    let r: Record<'_> = common::decode(record)?;
     if s(&r.event_name) != Some("ConsoleLogin") {
         return Ok(Parsed::Skipped(Skip {
             source: Source::Cloudtrail,

@@ -145,8 +145,7 @@ struct Document<'a> {
 /// # Errors
 /// Not JSON / wrong types, no `@timestamp`, no user.
 pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
-    let d: Document<'_> =
-        serde_json::from_slice(record).map_err(|e| Error::from_json(e, record))?;
+    let d: Document<'_> = common::decode(record)?;
     let event = d.event.unwrap_or_default();
     if !event
         .category

@@ -181,8 +181,7 @@ fn is_user_signin(name: &str) -> bool {
 /// # Errors
 /// Not JSON / wrong types, no time, no `userPrincipalName`.
 pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
-    let outer: Record<'_> =
-        serde_json::from_slice(record).map_err(|e| Error::from_json(e, record))?;
+    let outer: Record<'_> = common::decode(record)?;
     for kind in [s(&outer.category), s(&outer.table)].into_iter().flatten() {
         if !kind.is_empty() && !is_user_signin(kind) {
             return Ok(Parsed::Skipped(Skip {

@@ -6,9 +6,10 @@ use jetlag_event::Source;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The record is not valid JSON or a field has the wrong type.
-    #[error("{}", json_message(.0))]
-    Json(#[from] serde_json::Error),
+    /// The record is not valid JSON or a field has the wrong type (the message says which:
+    /// `truncated JSON: …`, `invalid JSON: …`, `wrong type: …`).
+    #[error("{0}")]
+    Json(String),
     /// The record is not valid UTF-8.
     #[error("not valid UTF-8 (at byte {0})")]
     NotUtf8Record(usize),
@@ -56,20 +57,24 @@ pub enum Error {
     },
 }
 
-fn json_message(e: &serde_json::Error) -> String {
+fn json_message(e: &sonic_rs::Error) -> String {
+    use sonic_rs::error::Category;
+    // sonic-rs appends a multi-line excerpt with a caret: keep the one-line message.
+    let full = e.to_string();
+    let message = full.lines().next().unwrap_or_default().trim_end();
     match e.classify() {
-        serde_json::error::Category::Data => format!("wrong type: {e}"),
-        serde_json::error::Category::Eof => format!("truncated JSON: {e}"),
-        _ => format!("invalid JSON: {e}"),
+        Category::TypeUnmatched | Category::NotFound => format!("wrong type: {message}"),
+        Category::Eof => format!("truncated JSON: {message}"),
+        _ => format!("invalid JSON: {message}"),
     }
 }
 
 impl Error {
     /// A JSON error, or the clearer [`Error::NotUtf8Record`] when the bytes are not UTF-8.
-    pub(crate) fn from_json(e: serde_json::Error, record: &[u8]) -> Error {
+    pub(crate) fn from_json(e: sonic_rs::Error, record: &[u8]) -> Error {
         match std::str::from_utf8(record) {
             Err(u) => Error::NotUtf8Record(u.valid_up_to()),
-            Ok(_) => Error::Json(e),
+            Ok(_) => Error::Json(json_message(&e)),
         }
     }
 

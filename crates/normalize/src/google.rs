@@ -104,8 +104,7 @@ fn challenge_outcome(event: &Event<'_>) -> Outcome {
 /// # Errors
 /// Not JSON / wrong types, no `id.time`, no `actor.email`.
 pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
-    let act: Activity<'_> =
-        serde_json::from_slice(record).map_err(|e| Error::from_json(e, record))?;
+    let act: Activity<'_> = common::decode(record)?;
     let skip = |reason| {
         Ok(Parsed::Skipped(Skip {
             source: Source::Google,

@@ -126,8 +126,7 @@ struct Authentication<'a> {
 /// # Errors
 /// Not JSON / wrong types, no `time`, no user.
 pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
-    let a: Authentication<'_> =
-        serde_json::from_slice(record).map_err(|e| Error::from_json(e, record))?;
+    let a: Authentication<'_> = common::decode(record)?;
     let skip = |reason| {
         Ok(Parsed::Skipped(Skip {
             source: Source::Ocsf,

@@ -138,8 +138,7 @@ fn is_signin(event_type: &str) -> bool {
 /// Not JSON / wrong types, no `published`, no user (`actor.alternateId` or a `User`
 /// target).
 pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
-    let ev: LogEvent<'_> =
-        serde_json::from_slice(record).map_err(|e| Error::from_json(e, record))?;
+    let ev: LogEvent<'_> = common::decode(record)?;
     let event_type = s(&ev.event_type).ok_or(Error::Missing("eventType"))?;
     if !is_signin(event_type) {
         return Ok(Parsed::Skipped(Skip {

@@ -11,7 +11,7 @@
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use crate::common::{Str, s};
+use crate::common::{self, Str, s};
 use crate::{Error, Source};
 
 #[derive(Deserialize)]
@@ -70,7 +70,7 @@ struct Probe<'a> {
 /// assert!(sniff(br#"{"hello":"world"}"#).is_err());
 /// ```
 pub fn sniff(record: &[u8]) -> Result<Source, Error> {
-    let p: Probe<'_> = serde_json::from_slice(record).map_err(|e| Error::from_json(e, record))?;
+    let p: Probe<'_> = common::decode(record)?;
     let has = |x: &Option<IgnoredAny>| x.is_some();
     Ok(if has(&p.class_uid) {
         Source::Ocsf

@@ -178,6 +178,7 @@ pub fn read_from<R: Read>(
 ///     if let Item::Json(bytes) = raw.item {
 ///         seen.push(String::from_utf8_lossy(bytes).into_owned());
 ///     }
+///     std::ops::ControlFlow::Continue(())
 /// })
 /// .unwrap();
 /// assert_eq!(layout, Layout::Ndjson);
