@@ -4,14 +4,13 @@
 //! hashing strings), looks each user's roster entry up once per event, drops events it has
 //! just seen (redelivery), and saves / restores all detector state as one snapshot.
 
-use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use compact_str::CompactString;
 use jetlag_event::{Alert, SignIn};
 use jetlag_roster::Roster;
-use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+use rustc_hash::{FxHashMap, FxHasher};
 use serde::{Deserialize, Serialize};
 
 use crate::detector::{Context, Detector, StateKey, UserId};
@@ -20,8 +19,8 @@ use crate::{DetectConfig, Error, detectors};
 /// Version of the snapshot format written by [`Engine::snapshot`].
 const SNAPSHOT_VERSION: u32 = 1;
 
-/// How many recent event ids the engine remembers to drop redelivered events.
-const RECENT_EVENTS: usize = 1 << 16;
+/// Slots of the redelivery filter (a power of two, at most 2^17: see `Recent::remember`).
+const RECENT_EVENTS: usize = 1 << 17;
 
 /// Which detectors an engine runs, for deployments that split the work (Kafka): per-user
 /// detectors can be partitioned by user, cross-identity ones (keyed by IP or device) by
@@ -56,14 +55,21 @@ impl Default for Stages {
     }
 }
 
-/// Users interned to dense ids. The map is keyed by a 64-bit hash of the name (the name
-/// itself is stored once, in `names`); the rare name whose hash collides with another's
-/// goes to `collisions`.
+/// Users interned to dense ids. The map is keyed by a 64-bit hash of the name and holds a
+/// second, independent 32-bit hash (FNV-1a) to tell colliding names apart without touching
+/// the names (a cache miss per event); the name itself is stored once, in `names`. A name
+/// whose hashes collide with another's goes to `collisions`.
 #[derive(Debug, Default)]
 struct Users {
-    ids: FxHashMap<u64, UserId>,
+    ids: FxHashMap<u64, (UserId, u32)>,
     names: Vec<CompactString>,
     collisions: FxHashMap<CompactString, UserId>,
+}
+
+fn fnv32(s: &str) -> u32 {
+    s.bytes().fold(0x811c_9dc5, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 impl Users {
@@ -71,8 +77,12 @@ impl Users {
         let mut h = FxHasher::default();
         user.hash(&mut h);
         let key = h.finish();
-        if let Some(&id) = self.ids.get(&key) {
-            if self.names[id.index()] == user {
+        let check = fnv32(user);
+        if let Some(&(id, c)) = self.ids.get(&key) {
+            if c == check && self.collisions.is_empty() {
+                return id;
+            }
+            if c == check && self.names[id.index()] == user {
                 return id;
             }
             if let Some(&id) = self.collisions.get(user) {
@@ -83,23 +93,37 @@ impl Users {
             return id;
         }
         let id = self.push(user);
-        self.ids.insert(key, id);
+        self.ids.insert(key, (id, check));
         id
     }
 
     fn push(&mut self, user: &str) -> UserId {
         // More than 4 billion users cannot happen in one process; saturate rather than panic.
         let id = UserId(u32::try_from(self.names.len()).unwrap_or(u32::MAX));
+        if self.names.len() == self.names.capacity() {
+            // A quarter more rather than double, like the per-user tables.
+            self.names.reserve_exact(self.names.len() / 4 + 16);
+        }
         self.names.push(CompactString::from(user));
         id
     }
 }
 
-/// Recently seen events, to drop redelivered duplicates in a stream.
-#[derive(Debug, Default)]
+/// Recently seen events, to drop redelivered duplicates in a stream: a direct-mapped table
+/// of event keys (a hash of `event_id` and time). A new event evicts whatever shared its
+/// slot, so the filter remembers roughly the last [`RECENT_EVENTS`] events at the cost of
+/// one memory access per event; a false "seen" needs a 64-bit hash collision.
+#[derive(Debug)]
 struct Recent {
-    set: FxHashSet<u64>,
-    ring: VecDeque<u64>,
+    slots: Box<[u64]>,
+}
+
+impl Default for Recent {
+    fn default() -> Recent {
+        Recent {
+            slots: vec![0; RECENT_EVENTS].into_boxed_slice(),
+        }
+    }
 }
 
 impl Recent {
@@ -114,15 +138,13 @@ impl Recent {
 
     /// Remembers a key; `false` if it was already remembered.
     fn remember(&mut self, key: u64) -> bool {
-        if !self.set.insert(key) {
+        let key = key.max(1); // 0 marks an empty slot
+        // The high bits pick the slot (FxHash's low bits are the weakest).
+        let slot = &mut self.slots[(key >> 47) as usize & (RECENT_EVENTS - 1)];
+        if *slot == key {
             return false;
         }
-        if self.ring.len() == RECENT_EVENTS
-            && let Some(old) = self.ring.pop_front()
-        {
-            self.set.remove(&old);
-        }
-        self.ring.push_back(key);
+        *slot = key;
         true
     }
 }
@@ -167,7 +189,7 @@ struct Snapshot<'a> {
     users: Vec<&'a str>,
     #[serde(borrow)]
     detectors: Vec<(&'a str, &'a [u8])>,
-    /// Keys of the recent events, oldest first (redelivery after a restart is dropped too).
+    /// Keys of the recent events (redelivery after a restart is dropped too).
     recent: Vec<u64>,
 }
 
@@ -207,8 +229,8 @@ impl Engine {
     /// Observes one sign-in, pushing the alerts it triggers onto `out`.
     ///
     /// Events should arrive in non-decreasing `(time, event_id)` order ([`order`] sorts a
-    /// batch). An event seen among the last 65,536 is ignored (same `event_id` and time), so a
-    /// redelivered event never alerts twice.
+    /// batch). An event seen again (same `event_id` and time) among roughly the last 100,000
+    /// is ignored, so a redelivered event never alerts twice.
     pub fn observe(&mut self, ev: &SignIn, out: &mut Vec<Alert>) {
         if !self.recent.insert(ev) {
             return;
@@ -251,7 +273,13 @@ impl Engine {
             version: SNAPSHOT_VERSION,
             users: self.users.names.iter().map(|n| n.as_str()).collect(),
             detectors: states.iter().map(|(n, s)| (*n, s.as_slice())).collect(),
-            recent: self.recent.ring.iter().copied().collect(),
+            recent: self
+                .recent
+                .slots
+                .iter()
+                .copied()
+                .filter(|&k| k != 0)
+                .collect(),
         };
         postcard::to_stdvec(&snap).map_err(|e| Error::encode("engine", e))
     }
@@ -303,7 +331,7 @@ impl Engine {
                 });
             }
         }
-        for key in snap.recent.into_iter().rev().take(RECENT_EVENTS).rev() {
+        for key in snap.recent {
             engine.recent.remember(key);
         }
         for d in &mut engine.detectors {

@@ -8,12 +8,13 @@
 //! alerts once per class per `realert_hours`.
 
 use jetlag_event::{Alert, NetClass, Outcome, Severity, SignIn};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::config::Problems;
 use crate::detector::{Context, Detector, StateKey};
-use crate::detectors::{decode, default_recent_hire_days, encode, per_user};
+use crate::detectors::{decode, default_recent_hire_days, encode};
 use crate::{Error, alert_id};
 
 const NAME: &str = "anonymizer";
@@ -113,7 +114,8 @@ struct User {
 #[derive(Debug)]
 pub struct Anonymizer {
     config: Config,
-    users: Vec<User>,
+    /// Only users who ever signed in through an anonymizer (sparse).
+    users: FxHashMap<u32, User>,
 }
 
 impl Anonymizer {
@@ -121,7 +123,7 @@ impl Anonymizer {
     pub fn new(config: &Config) -> Anonymizer {
         Anonymizer {
             config: config.clone(),
-            users: Vec::new(),
+            users: FxHashMap::default(),
         }
     }
 }
@@ -145,7 +147,7 @@ impl Detector for Anonymizer {
         let class = CLASSES[i];
         // Hours since the epoch, +1 so that 0 means "never".
         let hour = u32::try_from(ev.time.as_second().max(0) / 3600 + 1).unwrap_or(u32::MAX);
-        let user = per_user(&mut self.users, ctx.user);
+        let user = self.users.entry(ctx.user.0).or_default();
         let last = user.last[i];
         if last != 0 && hour.abs_diff(last) < self.config.realert_hours {
             return;

@@ -105,7 +105,8 @@ struct Seen {
     /// Nanoseconds since the Unix epoch (saturating; covers 1678–2262).
     time_ns: i64,
     ip: Option<IpAddr>,
-    city: Option<CompactString>,
+    /// City, interned in [`State::cities`] (0 = none, else index + 1).
+    city: u32,
     lat: f32,
     lon: f32,
     radius_km: f32,
@@ -128,12 +129,37 @@ const PAIRS: usize = 3;
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     /// Per user, located sign-ins oldest first, one per place, at most `window_size`, none
-    /// so old that any distance on Earth was flyable since (20 h at 1,000 km/h). Most users sign in from one or two places.
+    /// so old that any distance on Earth was flyable since (20 h at 1,000 km/h). Most users
+    /// sign in from one or two places; a window grows one slot at a time.
     windows: Vec<Vec<Seen>>,
+    /// City names, interned (a few thousand at most; 4 bytes per slot instead of 24).
+    cities: Vec<CompactString>,
+    /// City name → index in `cities`; rebuilt on load.
+    #[serde(skip)]
+    city_ids: FxHashMap<CompactString, u32>,
     /// Per user that has alerted: the pairs of places alerted on (sparse: most never do).
     pairs: FxHashMap<u32, [Pair; PAIRS]>,
     /// Pair of places → distinct users who alerted on it.
     org_pairs: FxHashMap<u32, u32>,
+}
+
+impl State {
+    /// The id of a city name (index + 1), interning it if new.
+    fn intern_city(&mut self, city: &str) -> u32 {
+        if let Some(&id) = self.city_ids.get(city) {
+            return id;
+        }
+        self.cities.push(CompactString::from(city));
+        let id = u32::try_from(self.cities.len()).unwrap_or(u32::MAX);
+        self.city_ids.insert(CompactString::from(city), id);
+        id
+    }
+
+    /// The name of an interned city.
+    fn city(&self, id: u32) -> Option<&str> {
+        let i = usize::try_from(id).ok()?.checked_sub(1)?;
+        self.cities.get(i).map(|c| c.as_str())
+    }
 }
 
 /// The impossible-travel detector.
@@ -336,16 +362,15 @@ impl Detector for ImpossibleTravel {
             None if window.len() >= w => window.remove(0),
             None => Seen::default(),
         };
-        slot.event_id.clone_from(&ev.event_id);
+        // clear + push_str keeps the slot's buffer: no allocation for ids longer than 24 bytes.
+        slot.event_id.clear();
+        slot.event_id.push_str(&ev.event_id);
         slot.time_ns = now;
         slot.ip = ev.ip;
-        match &g.city {
-            Some(c) => slot
-                .city
-                .get_or_insert_with(CompactString::default)
-                .clone_from(c),
-            None => slot.city = None,
-        }
+        slot.city = match &g.city {
+            Some(c) => self.state.intern_city(c),
+            None => 0,
+        };
         slot.lat = lat as f32;
         slot.lon = lon as f32;
         slot.radius_km = radius as f32;
@@ -354,7 +379,9 @@ impl Detector for ImpossibleTravel {
         slot.place = here;
         slot.country_level = country_level;
         // Keep the window in time order even for a late event.
+        let window = &mut self.state.windows[ctx.user.index()];
         let at = window.partition_point(|s| s.time_ns <= now);
+        window.reserve_exact(1); // not the default 4 slots: most users have one place
         window.insert(at, slot);
     }
 
@@ -364,6 +391,10 @@ impl Detector for ImpossibleTravel {
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let mut state: State = decode(NAME, bytes)?;
+        state.city_ids = (1u32..)
+            .zip(&state.cities)
+            .map(|(id, c)| (c.clone(), id))
+            .collect();
         // The window size may have changed since: keep the newest sign-ins.
         let w = self.config.window_size;
         for window in &mut state.windows {
@@ -386,6 +417,7 @@ impl ImpossibleTravel {
         f: Finding,
         out: &mut Vec<Alert>,
     ) {
+        let from_city = self.state.city(from.city).map(str::to_string);
         let to_country = ev.geo.as_ref().and_then(|g| g.country);
         let high_risk = self.high_risk(from.country) || self.high_risk(to_country);
 
@@ -448,7 +480,7 @@ impl ImpossibleTravel {
             ev.user,
             describe(to_city, to_country),
             when(f.elapsed_s),
-            describe(from.city.as_deref(), from.country),
+            describe(from_city.as_deref(), from.country),
             thousands(f.distance_km),
             thousands(f.min_distance_km),
             match speed {
@@ -502,7 +534,7 @@ impl ImpossibleTravel {
             event_ids: vec![from.event_id.to_string(), ev.event_id.to_string()],
             summary,
             evidence: json!({
-                "from": point(from.ip, time_of(from.time_ns), f64::from(from.lat), f64::from(from.lon), from.country, from.city.as_deref()),
+                "from": point(from.ip, time_of(from.time_ns), f64::from(from.lat), f64::from(from.lon), from.country, from_city.as_deref()),
                 "to": point(ev.ip, ev.time, lat, lon, to_country, to_city),
                 "distance_km": round1(f.distance_km),
                 "elapsed_s": round1(f.elapsed_s),

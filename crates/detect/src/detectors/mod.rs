@@ -92,6 +92,11 @@ pub const fn default_recent_hire_days() -> i64 {
 pub(crate) fn per_user<T: Default>(table: &mut Vec<T>, user: UserId) -> &mut T {
     let i = user.index();
     if i >= table.len() {
+        if i >= table.capacity() {
+            // Grow by a quarter rather than double: per-user tables are the bulk of the
+            // memory, and users arrive one at a time (amortised O(1) all the same).
+            table.reserve_exact((i + 1 - table.len()).max(table.len() / 4 + 16));
+        }
         table.resize_with(i + 1, T::default);
     }
     &mut table[i]

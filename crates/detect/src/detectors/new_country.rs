@@ -21,7 +21,7 @@ use crate::{Error, alert_id};
 const NAME: &str = "new_country";
 
 /// Countries remembered per user (the least recently used is forgotten beyond this).
-const HISTORY: usize = 8;
+const HISTORY: usize = 6;
 
 /// `[detect.new_country]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,21 +61,28 @@ impl Config {
     }
 }
 
-/// A user's countries, most recently used last.
+/// A user's countries as two ASCII letters each (`[0, 0]` = empty), most recently used
+/// last: 12 bytes a user.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Countries {
-    items: [Option<Country>; HISTORY],
+    items: [[u8; 2]; HISTORY],
+}
+
+fn pack(c: Country) -> [u8; 2] {
+    let b = c.as_str().as_bytes();
+    [b[0], b[1]]
 }
 
 impl Countries {
     fn len(&self) -> usize {
-        self.items.iter().take_while(|c| c.is_some()).count()
+        self.items.iter().take_while(|c| **c != [0, 0]).count()
     }
 
     /// Marks `c` as just used; `false` if it was not known.
     fn touch(&mut self, c: Country) -> bool {
+        let c = pack(c);
         let len = self.len();
-        match self.items[..len].iter().position(|x| *x == Some(c)) {
+        match self.items[..len].iter().position(|x| *x == c) {
             Some(i) => {
                 self.items[i..len].rotate_left(1);
                 true
@@ -83,9 +90,9 @@ impl Countries {
             None => {
                 if len == HISTORY {
                     self.items.rotate_left(1);
-                    self.items[HISTORY - 1] = Some(c);
+                    self.items[HISTORY - 1] = c;
                 } else {
-                    self.items[len] = Some(c);
+                    self.items[len] = c;
                 }
                 false
             }
@@ -93,7 +100,10 @@ impl Countries {
     }
 
     fn list(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self.items.iter().flatten().map(|c| c.as_str()).collect();
+        let mut v: Vec<&str> = self.items[..self.len()]
+            .iter()
+            .filter_map(|c| std::str::from_utf8(c).ok())
+            .collect();
         v.sort_unstable();
         v
     }

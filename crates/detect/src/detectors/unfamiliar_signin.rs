@@ -38,7 +38,7 @@ const NAME: &str = "unfamiliar_signin";
 /// Distinct values remembered per user and feature (the least used is forgotten).
 const K: usize = 3;
 
-/// The features, in the order of [`Model::features`].
+/// The features, in the order `State::features` returns them.
 const FEATURES: [&str; 5] = ["country", "asn", "user_agent", "app", "hour"];
 
 /// `[detect.unfamiliar_signin]`.
@@ -91,12 +91,12 @@ impl Config {
 /// A user's top values of one feature with their counts (count 0 = empty slot).
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 struct Table {
-    vals: [u32; K],
+    vals: [u16; K],
     counts: [u16; K],
 }
 
 impl Table {
-    fn count(&self, v: u32) -> u32 {
+    fn count(&self, v: u16) -> u32 {
         (0..K)
             .find(|&i| self.counts[i] > 0 && self.vals[i] == v)
             .map_or(0, |i| u32::from(self.counts[i]))
@@ -106,7 +106,7 @@ impl Table {
         self.counts.iter().map(|&c| u32::from(c)).sum()
     }
 
-    fn learn(&mut self, v: u32) {
+    fn learn(&mut self, v: u16) {
         if let Some(i) = (0..K).find(|&i| self.counts[i] > 0 && self.vals[i] == v) {
             if self.counts[i] == u16::MAX {
                 // Halve everything: keeps proportions, forgets slowly.
@@ -121,19 +121,41 @@ impl Table {
     }
 }
 
-/// One feature's population counts.
+/// One feature's population counts, indexed by value id.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Population {
-    counts: FxHashMap<u32, u32>,
+    counts: Vec<u32>,
     total: u64,
+    /// Values with a non-zero count.
+    distinct: u32,
+}
+
+impl Population {
+    fn count(&self, v: u16) -> u32 {
+        self.counts.get(usize::from(v)).copied().unwrap_or(0)
+    }
+
+    fn learn(&mut self, v: u16) {
+        let i = usize::from(v);
+        if i >= self.counts.len() {
+            self.counts.resize(i + 1, 0);
+        }
+        if self.counts[i] == 0 {
+            self.distinct += 1;
+        }
+        self.counts[i] = self.counts[i].saturating_add(1);
+        self.total += 1;
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     users: Vec<[Table; 5]>,
     population: [Population; 5],
-    /// App name → value id.
-    apps: FxHashMap<CompactString, u32>,
+    /// App name → value id (beyond 65,535 apps, the rest share the last id).
+    apps: FxHashMap<CompactString, u16>,
+    /// ASN → value id (beyond 65,535 ASNs, the rest share the last id).
+    asns: FxHashMap<u32, u16>,
     /// Successful sign-ins learned from.
     events: u64,
     /// User-agent string hash → family: a handful of distinct strings cover most sign-ins,
@@ -243,14 +265,17 @@ fn ua_family_name(v: u32) -> String {
 
 impl State {
     /// The feature values of `ev`; `None` where the event does not say.
-    fn features(&mut self, ev: &SignIn, ctx: &Context<'_>) -> [Option<u32>; 5] {
+    /// Each value is a small id (u16) so that the per-user tables stay 12 bytes a feature:
+    /// a country is its two letters, a user agent its family, an hour its 3-hour bin, an app
+    /// or ASN its interned id.
+    fn features(&mut self, ev: &SignIn, ctx: &Context<'_>) -> [Option<u16>; 5] {
         // A VPN / proxy / corporate exit's country says nothing about the user.
         let country = ev
             .geo
             .as_ref()
             .filter(|_| !ev.network.intersects(NetClasses::HIDES_LOCATION))
             .and_then(|g| g.country)
-            .map(|c| c.as_str().bytes().fold(0u32, |a, b| a << 8 | u32::from(b)));
+            .map(|c| c.as_str().bytes().fold(0u16, |a, b| a << 8 | u16::from(b)));
         let ua = ev.user_agent.as_deref().map(|ua| {
             let mut h = FxHasher::default();
             ua.hash(&mut h);
@@ -268,17 +293,21 @@ impl State {
         let app = ev.app.as_deref().map(|app| match self.apps.get(app) {
             Some(&id) => id,
             None => {
-                let id = u32::try_from(self.apps.len()).unwrap_or(u32::MAX);
+                let id = u16::try_from(self.apps.len()).unwrap_or(u16::MAX);
                 self.apps.insert(CompactString::from(app), id);
                 id
             }
+        });
+        let asn = ev.asn.map(|asn| {
+            let next = u16::try_from(self.asns.len()).unwrap_or(u16::MAX);
+            *self.asns.entry(asn).or_insert(next)
         });
         let offset = ctx
             .employee
             .and_then(|e| e.work_timezone.as_ref())
             .map_or(0, |tz| i64::from(tz.to_offset(ev.time).seconds()));
-        let hour = ((ev.time.as_second() + offset).rem_euclid(86_400) / 3600) as u32;
-        [country, ev.asn, ua, app, Some(hour / 3)]
+        let hour = ((ev.time.as_second() + offset).rem_euclid(86_400) / 3600) as u16;
+        [country, asn, ua.map(|f| f as u16), app, Some(hour / 3)]
     }
 }
 
@@ -315,8 +344,8 @@ impl Detector for UnfamiliarSignin {
         for f in 0..5 {
             let Some(v) = values[f] else { continue };
             let pop = &self.state.population[f];
-            let c_pop = pop.counts.get(&v).copied().unwrap_or(0);
-            let d = pop.counts.len() as f64;
+            let c_pop = pop.count(v);
+            let d = f64::from(pop.distinct);
             let p_pop = (f64::from(c_pop) + 1.0) / (pop.total as f64 + d + 1.0);
             let p_att = (1.0 - beta) * p_pop + beta / (d + 1.0);
             let (c_user, n_user) = (user[f].count(v), user[f].total());
@@ -343,9 +372,7 @@ impl Detector for UnfamiliarSignin {
         for f in 0..5 {
             if let Some(v) = values[f] {
                 user[f].learn(v);
-                let pop = &mut self.state.population[f];
-                *pop.counts.entry(v).or_insert(0) += 1;
-                pop.total += 1;
+                self.state.population[f].learn(v);
             }
         }
         self.state.events += 1;
@@ -365,22 +392,26 @@ impl UnfamiliarSignin {
     fn alert(
         &self,
         ev: &SignIn,
-        values: &[Option<u32>; 5],
+        values: &[Option<u16>; 5],
         terms: &[Option<Term>; 5],
         score: f64,
         out: &mut Vec<Alert>,
     ) {
-        let shown = |f: usize, v: u32| -> String {
+        let shown = |f: usize, v: u16| -> String {
+            let v = u32::from(v);
             match f {
                 0 => ev
                     .geo
                     .as_ref()
                     .and_then(|g| g.country)
                     .map_or_else(String::new, |c| c.to_string()),
-                1 => match &ev.as_org {
-                    Some(org) => format!("AS{v} ({org})"),
-                    None => format!("AS{v}"),
-                },
+                1 => {
+                    let asn = ev.asn.unwrap_or_default();
+                    match &ev.as_org {
+                        Some(org) => format!("AS{asn} ({org})"),
+                        None => format!("AS{asn}"),
+                    }
+                }
                 2 => ua_family_name(v),
                 3 => ev.app.as_deref().unwrap_or_default().to_string(),
                 _ => format!("{:02}:00–{:02}:00", v * 3, v * 3 + 3),
