@@ -96,7 +96,11 @@ impl AppState {
     }
 
     fn send(&self, job: Job, n: usize) -> Result<(), SubmitError> {
-        if !self.status.healthy.load(std::sync::atomic::Ordering::SeqCst) {
+        if !self
+            .status
+            .healthy
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
             return Err(SubmitError::Stopped);
         }
         match self.jobs.try_send(job) {
@@ -281,7 +285,9 @@ async fn track(State(state): State<Shared>, req: Request, next: Next) -> Respons
         state
             .metrics
             .request_seconds
-            .get_or_create(&RouteLabel { route: route.clone() })
+            .get_or_create(&RouteLabel {
+                route: route.clone(),
+            })
             .observe(elapsed.as_secs_f64());
     }
     if method != Method::GET || resp.status().is_server_error() {

@@ -114,7 +114,9 @@ impl Tokens {
             message: message.to_owned(),
         };
         let Some(value) = headers.get(header::AUTHORIZATION) else {
-            return Err(unauthorized("missing bearer token (Authorization: Bearer <token>)"));
+            return Err(unauthorized(
+                "missing bearer token (Authorization: Bearer <token>)",
+            ));
         };
         let value = value
             .to_str()
@@ -123,7 +125,9 @@ impl Tokens {
             .split_once(' ')
             .ok_or_else(|| unauthorized("malformed Authorization header"))?;
         if !scheme.eq_ignore_ascii_case("bearer") && !scheme.eq_ignore_ascii_case("splunk") {
-            return Err(unauthorized("unsupported authorization scheme (use Bearer)"));
+            return Err(unauthorized(
+                "unsupported authorization scheme (use Bearer)",
+            ));
         }
         let role = *self
             .by_digest
@@ -158,13 +162,25 @@ mod tests {
     #[test]
     fn roles_map_to_401_and_403() {
         let tokens = Tokens::new(&[
-            TokenConfig { token: "ingest-token-0123456".into(), role: Role::Ingest },
-            TokenConfig { token: "read-token-0123456789".into(), role: Role::Read },
-            TokenConfig { token: "admin-token-012345678".into(), role: Role::Admin },
+            TokenConfig {
+                token: "ingest-token-0123456".into(),
+                role: Role::Ingest,
+            },
+            TokenConfig {
+                token: "read-token-0123456789".into(),
+                role: Role::Read,
+            },
+            TokenConfig {
+                token: "admin-token-012345678".into(),
+                role: Role::Admin,
+            },
         ]);
         let ing = headers("Bearer ingest-token-0123456");
         assert_eq!(tokens.check(&ing, Access::Ingest), Ok(Role::Ingest));
-        assert_eq!(tokens.check(&ing, Access::Read).unwrap_err().status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            tokens.check(&ing, Access::Read).unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
         assert_eq!(tokens.check(&ing, Access::Any), Ok(Role::Ingest));
         let splunk = headers("Splunk ingest-token-0123456");
         assert_eq!(tokens.check(&splunk, Access::Ingest), Ok(Role::Ingest));
@@ -172,7 +188,10 @@ mod tests {
         assert_eq!(tokens.check(&admin, Access::Read), Ok(Role::Admin));
         assert_eq!(tokens.check(&admin, Access::Admin), Ok(Role::Admin));
         let read = headers("Bearer read-token-0123456789");
-        assert_eq!(tokens.check(&read, Access::Admin).unwrap_err().status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            tokens.check(&read, Access::Admin).unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
         for bad in ["Bearer nope", "Basic abc", "Bearer", "ingest-token-0123456"] {
             assert_eq!(
                 tokens.check(&headers(bad), Access::Any).unwrap_err().status,
@@ -181,7 +200,10 @@ mod tests {
             );
         }
         assert_eq!(
-            tokens.check(&HeaderMap::new(), Access::Any).unwrap_err().status,
+            tokens
+                .check(&HeaderMap::new(), Access::Any)
+                .unwrap_err()
+                .status,
             StatusCode::UNAUTHORIZED
         );
     }

@@ -46,7 +46,9 @@ pub struct ServerConfig {
     /// and Event Hub delivery delays are seconds to a few minutes).
     pub lateness_secs: u64,
     /// Longest wall-clock time (milliseconds) an event waits in the reorder buffer for
-    /// stragglers before it is released to detection anyway. Default 2000.
+    /// stragglers before it is released to detection anyway; once released, anything older
+    /// arriving afterwards is `late`. The delay before an ingested event's alerts appear
+    /// (`/v1/evaluate` never waits). Default 5000.
     pub max_hold_ms: u64,
     /// Snapshot detector state at least this often (seconds), so a restart replays only the
     /// write-ahead log written since. Default 30.
@@ -80,7 +82,7 @@ impl Default for ServerConfig {
             queue_events: 50_000,
             retry_after_secs: 1,
             lateness_secs: 300,
-            max_hold_ms: 2000,
+            max_hold_ms: 5000,
             snapshot_every_secs: 30,
             snapshot_every_events: 10_000,
             webhook_max_attempts: 6,
@@ -120,7 +122,10 @@ impl ServerConfig {
     ///
     /// # Errors
     /// Every problem, each prefixed `server.` or `server: `.
-    pub fn from_table(table: Option<toml::Table>, base: &Path) -> Result<ServerConfig, Vec<String>> {
+    pub fn from_table(
+        table: Option<toml::Table>,
+        base: &Path,
+    ) -> Result<ServerConfig, Vec<String>> {
         let mut config = match table {
             None => ServerConfig::default(),
             Some(t) => toml::Value::Table(t)
@@ -136,7 +141,11 @@ impl ServerConfig {
         config.tls_cert.as_mut().map(resolve);
         config.tls_key.as_mut().map(resolve);
         let problems = config.validate();
-        if problems.is_empty() { Ok(config) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
     }
 
     /// Every problem with the table, each prefixed `server.<field>: `. Empty when valid.
@@ -159,10 +168,14 @@ impl ServerConfig {
                 ));
             }
             if t.token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                errs.push(format!("server.tokens[{i}].token: must not contain whitespace"));
+                errs.push(format!(
+                    "server.tokens[{i}].token: must not contain whitespace"
+                ));
             }
             if self.tokens[..i].iter().any(|o| o.token == t.token) {
-                errs.push(format!("server.tokens[{i}].token: duplicate of an earlier token"));
+                errs.push(format!(
+                    "server.tokens[{i}].token: duplicate of an earlier token"
+                ));
             }
         }
         for (i, w) in self.webhooks.iter().enumerate() {
@@ -226,7 +239,10 @@ mod tests {
             "server.tls_key",
             "server.queue_events",
         ] {
-            assert!(errs.iter().any(|e| e.starts_with(needle)), "{needle} missing in {errs:?}");
+            assert!(
+                errs.iter().any(|e| e.starts_with(needle)),
+                "{needle} missing in {errs:?}"
+            );
         }
     }
 

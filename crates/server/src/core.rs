@@ -16,8 +16,8 @@
 //! the core did before a crash (timer-driven releases are themselves logged).
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use compact_str::CompactString;
@@ -196,10 +196,12 @@ impl Core {
                 None => Engine::new(&detect, roster),
             };
             let snap: CoreSnapshot = match meta.get("core").map_err(|e| store.err(e))? {
-                Some(bytes) => serde_json::from_slice(bytes.value()).map_err(|e| Error::Corrupt {
-                    what: "core snapshot".into(),
-                    reason: e.to_string(),
-                })?,
+                Some(bytes) => {
+                    serde_json::from_slice(bytes.value()).map_err(|e| Error::Corrupt {
+                        what: "core snapshot".into(),
+                        reason: e.to_string(),
+                    })?
+                }
                 None => CoreSnapshot::default(),
             };
             (engine, snap)
@@ -212,7 +214,14 @@ impl Core {
                 .into_iter()
                 .map(|(seq, event)| {
                     let key = (event.time, event.event_id.clone());
-                    (key, Buffered { seq, event, arrived: now })
+                    (
+                        key,
+                        Buffered {
+                            seq,
+                            event,
+                            arrived: now,
+                        },
+                    )
                 })
                 .collect(),
             max_time: snap.max_time,
@@ -255,7 +264,11 @@ impl Core {
                 replayed += 1;
                 match decode_wal(seq, &bytes)? {
                     WalRecord::Event { late: true, .. } => {}
-                    WalRecord::Event { event, evaluate, late: false } => {
+                    WalRecord::Event {
+                        event,
+                        evaluate,
+                        late: false,
+                    } => {
                         core.apply(&mut t, seq, event, evaluate, &mut produced)?;
                     }
                     WalRecord::Release { time, event_id } => {
@@ -337,7 +350,11 @@ impl Core {
 
     fn process(&mut self, batch: &mut Vec<Job>, due: Option<Key>, final_snapshot: bool) {
         let started = Instant::now();
-        if !self.status.healthy.load(std::sync::atomic::Ordering::SeqCst) {
+        if !self
+            .status
+            .healthy
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
             // A commit failed before: refuse, never answer from a state the disk lacks.
             batch.clear();
             return;
@@ -351,7 +368,11 @@ impl Core {
                 let mut t = Tables::open(&txn, &self.store)?;
                 for job in batch.drain(..) {
                     match job {
-                        Job::Ingest { events, reply, _permit } => {
+                        Job::Ingest {
+                            events,
+                            reply,
+                            _permit,
+                        } => {
                             queued_events += events.len() as i64;
                             let mut report = IngestReport::default();
                             for ev in events {
@@ -366,7 +387,11 @@ impl Core {
                             }
                             replies.push(Reply::Ingest(reply, report));
                         }
-                        Job::Evaluate { event, reply, _permit } => {
+                        Job::Evaluate {
+                            event,
+                            reply,
+                            _permit,
+                        } => {
                             queued_events += 1;
                             let id = event.event_id.clone();
                             let before = produced.scratch.len();
@@ -404,7 +429,9 @@ impl Core {
                         event_id: &key.1,
                     })
                     .map_err(|e| self.store.err(e))?;
-                    t.wal.insert(seq, rec.as_slice()).map_err(|e| self.store.err(e))?;
+                    t.wal
+                        .insert(seq, rec.as_slice())
+                        .map_err(|e| self.store.err(e))?;
                     self.next_seq += 1;
                     self.release_upto(&mut t, &key, None, &mut produced)?;
                 }
@@ -485,7 +512,11 @@ impl Core {
         produced: &mut Produced,
     ) -> Result<Accepted, Error> {
         let id = event.event_id.clone();
-        if t.event_ids.get(id.as_str()).map_err(|e| self.store.err(e))?.is_some() {
+        if t.event_ids
+            .get(id.as_str())
+            .map_err(|e| self.store.err(e))?
+            .is_some()
+        {
             return Ok(Accepted::Duplicate(id));
         }
         let key: Key = (event.time, id.clone());
@@ -501,8 +532,12 @@ impl Core {
             late,
         })
         .map_err(|e| self.store.err(e))?;
-        t.wal.insert(seq, rec.as_slice()).map_err(|e| self.store.err(e))?;
-        t.event_ids.insert(id.as_str(), seq).map_err(|e| self.store.err(e))?;
+        t.wal
+            .insert(seq, rec.as_slice())
+            .map_err(|e| self.store.err(e))?;
+        t.event_ids
+            .insert(id.as_str(), seq)
+            .map_err(|e| self.store.err(e))?;
         t.user_events
             .insert((event.user.as_str(), seq), ())
             .map_err(|e| self.store.err(e))?;
@@ -592,8 +627,7 @@ impl Core {
         alert: &Alert,
         produced: &mut Produced,
     ) -> Result<(), Error> {
-        if t
-            .alert_ids
+        if t.alert_ids
             .get(alert.alert_id.as_str())
             .map_err(|e| self.store.err(e))?
             .is_some()
@@ -607,7 +641,9 @@ impl Core {
             alert: alert.clone(),
         };
         let bytes = serde_json::to_vec(&stored).map_err(|e| self.store.err(e))?;
-        t.alerts.insert(seq, bytes.as_slice()).map_err(|e| self.store.err(e))?;
+        t.alerts
+            .insert(seq, bytes.as_slice())
+            .map_err(|e| self.store.err(e))?;
         t.alert_ids
             .insert(alert.alert_id.as_str(), seq)
             .map_err(|e| self.store.err(e))?;
@@ -656,7 +692,11 @@ impl Core {
             .map_err(|e| self.store.err(e))?;
         self.last_snapshot = Instant::now();
         self.events_since_snapshot = 0;
-        tracing::debug!(bytes = engine.len(), applied_seq = self.next_seq - 1, "snapshot");
+        tracing::debug!(
+            bytes = engine.len(),
+            applied_seq = self.next_seq - 1,
+            "snapshot"
+        );
         Ok(())
     }
 }

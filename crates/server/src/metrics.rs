@@ -85,18 +85,62 @@ impl Metrics {
             throttled: Counter::default(),
             reloads: Family::default(),
         };
-        registry.register("events_accepted", "Events made durable", m.events_accepted.clone());
-        registry.register("events_rejected", "Records refused by the parser", m.events_rejected.clone());
-        registry.register("events_late", "Events beyond the lateness bound", m.events_late.clone());
-        registry.register("events_duplicate", "Events whose id was already stored", m.events_duplicate.clone());
+        registry.register(
+            "events_accepted",
+            "Events made durable",
+            m.events_accepted.clone(),
+        );
+        registry.register(
+            "events_rejected",
+            "Records refused by the parser",
+            m.events_rejected.clone(),
+        );
+        registry.register(
+            "events_late",
+            "Events beyond the lateness bound",
+            m.events_late.clone(),
+        );
+        registry.register(
+            "events_duplicate",
+            "Events whose id was already stored",
+            m.events_duplicate.clone(),
+        );
         registry.register("alerts", "New alerts by detector", m.alerts.clone());
-        registry.register("queue_depth", "Events queued for the core", m.queue_depth.clone());
-        registry.register("reorder_buffered", "Events held for time ordering", m.reorder_buffered.clone());
-        registry.register("request_duration_seconds", "Request latency by route", m.request_seconds.clone());
-        registry.register("commit_duration_seconds", "Group commit latency", m.commit_seconds.clone());
-        registry.register("webhook_deliveries", "Webhook attempts by outcome", m.webhook.clone());
-        registry.register("throttled_requests", "Requests refused with 429", m.throttled.clone());
-        registry.register("reloads", "GeoIP/intel reloads by outcome", m.reloads.clone());
+        registry.register(
+            "queue_depth",
+            "Events queued for the core",
+            m.queue_depth.clone(),
+        );
+        registry.register(
+            "reorder_buffered",
+            "Events held for time ordering",
+            m.reorder_buffered.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Request latency by route",
+            m.request_seconds.clone(),
+        );
+        registry.register(
+            "commit_duration_seconds",
+            "Group commit latency",
+            m.commit_seconds.clone(),
+        );
+        registry.register(
+            "webhook_deliveries",
+            "Webhook attempts by outcome",
+            m.webhook.clone(),
+        );
+        registry.register(
+            "throttled_requests",
+            "Requests refused with 429",
+            m.throttled.clone(),
+        );
+        registry.register(
+            "reloads",
+            "GeoIP/intel reloads by outcome",
+            m.reloads.clone(),
+        );
         Metrics { registry, ..m }
     }
 

@@ -175,14 +175,23 @@ mod tests {
     fn gzip_is_decoded_within_the_limit_and_bombs_are_refused() {
         let plain = b"{\"a\":1}\n".repeat(100);
         let gz = gzip(&plain);
-        assert_eq!(decode_body(&gz, Some("gzip"), 1 << 20).unwrap().as_ref(), &plain[..]);
+        assert_eq!(
+            decode_body(&gz, Some("gzip"), 1 << 20).unwrap().as_ref(),
+            &plain[..]
+        );
         // Recognised by magic bytes without the header, too.
-        assert_eq!(decode_body(&gz, None, 1 << 20).unwrap().as_ref(), &plain[..]);
+        assert_eq!(
+            decode_body(&gz, None, 1 << 20).unwrap().as_ref(),
+            &plain[..]
+        );
         assert_eq!(
             decode_body(&gz, Some("gzip"), 100),
             Err(BodyError::TooLarge(100))
         );
-        assert!(matches!(decode_body(&gz[..10], Some("gzip"), 1 << 20), Err(BodyError::BadGzip(_))));
+        assert!(matches!(
+            decode_body(&gz[..10], Some("gzip"), 1 << 20),
+            Err(BodyError::BadGzip(_))
+        ));
         assert!(matches!(
             decode_body(b"x", Some("br"), 10),
             Err(BodyError::UnsupportedEncoding(_))

@@ -38,7 +38,11 @@ impl Running {
 
     /// `http://addr` or `https://addr`.
     pub fn url(&self) -> String {
-        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.addr
+        )
     }
 
     /// The store (for inspection in tests and tools).
@@ -158,8 +162,11 @@ pub async fn start(config: ServerConfig, pipeline: Pipeline) -> Result<Running, 
         addr: config.listen.clone(),
         reason,
     };
-    let listener = std::net::TcpListener::bind(&config.listen).map_err(|e| listen_err(e.to_string()))?;
-    let addr = listener.local_addr().map_err(|e| listen_err(e.to_string()))?;
+    let listener =
+        std::net::TcpListener::bind(&config.listen).map_err(|e| listen_err(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| listen_err(e.to_string()))?;
     let handle = axum_server::Handle::new();
     let service = router.into_make_service();
     let tls = config.tls_cert.is_some();
@@ -167,7 +174,13 @@ pub async fn start(config: ServerConfig, pipeline: Pipeline) -> Result<Running, 
         (Some(cert), Some(key)) => {
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
-                .map_err(|e| listen_err(format!("tls certificate {} / key {}: {e}", cert.display(), key.display())))?;
+                .map_err(|e| {
+                    listen_err(format!(
+                        "tls certificate {} / key {}: {e}",
+                        cert.display(),
+                        key.display()
+                    ))
+                })?;
             let server = axum_server::from_tcp_rustls(listener, tls)
                 .map_err(|e| listen_err(e.to_string()))?
                 .handle(handle.clone());
@@ -238,11 +251,17 @@ fn spawn_reloader(
                 Ok(Ok(0)) => {}
                 Ok(Ok(files)) => {
                     tracing::info!(files, on_signal = force, "geoip/intel data reloaded");
-                    metrics.reloads.get_or_create(&OutcomeLabel { outcome: "ok" }).inc();
+                    metrics
+                        .reloads
+                        .get_or_create(&OutcomeLabel { outcome: "ok" })
+                        .inc();
                 }
                 Ok(Err(err)) => {
                     tracing::warn!(error = %err, "geoip/intel reload failed; previous data kept");
-                    metrics.reloads.get_or_create(&OutcomeLabel { outcome: "error" }).inc();
+                    metrics
+                        .reloads
+                        .get_or_create(&OutcomeLabel { outcome: "error" })
+                        .inc();
                 }
                 Err(_) => tracing::error!("reload task failed"),
             }

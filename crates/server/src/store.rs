@@ -22,13 +22,15 @@ pub(crate) const WAL: TableDefinition<u64, &[u8]> = TableDefinition::new("wal");
 /// Stored event ids → WAL sequence number (duplicate detection).
 pub(crate) const EVENT_IDS: TableDefinition<&str, u64> = TableDefinition::new("event_ids");
 /// (user, WAL sequence) of every stored event.
-pub(crate) const USER_EVENTS: TableDefinition<(&str, u64), ()> = TableDefinition::new("user_events");
+pub(crate) const USER_EVENTS: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("user_events");
 /// Alert sequence → [`StoredAlert`] (JSON).
 pub(crate) const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
 /// Alert id → alert sequence.
 pub(crate) const ALERT_IDS: TableDefinition<&str, u64> = TableDefinition::new("alert_ids");
 /// (user, alert sequence) for every user an alert involves.
-pub(crate) const USER_ALERTS: TableDefinition<(&str, u64), ()> = TableDefinition::new("user_alerts");
+pub(crate) const USER_ALERTS: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("user_alerts");
 /// Webhook outbox: (alert sequence, webhook index) → (attempts so far, next attempt, unix ms).
 pub(crate) const OUTBOX: TableDefinition<(u64, u32), (u32, u64)> = TableDefinition::new("outbox");
 /// Snapshots: `"engine"` → detector state, `"core"` → [`CoreSnapshot`] (JSON).
@@ -38,6 +40,8 @@ pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta
 /// the core did, including the releases a wall-clock timer decided.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// Decoded one at a time during replay; boxing the event would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 pub enum WalRecord {
     /// An accepted event (enriched, as detection saw it).
     Event {
@@ -163,10 +167,10 @@ impl Store {
             for entry in range {
                 let (key, _) = entry.map_err(|e| self.err(e))?;
                 let seq = key.value().1;
-                if let Some(a) = alerts.get(seq).map_err(|e| self.err(e))? {
-                    if !keep(decode_alert(a.value())?, &mut out) {
-                        break;
-                    }
+                if let Some(a) = alerts.get(seq).map_err(|e| self.err(e))?
+                    && !keep(decode_alert(a.value())?, &mut out)
+                {
+                    break;
                 }
             }
         } else {
@@ -200,7 +204,11 @@ impl Store {
     ///
     /// # Errors
     /// When the store cannot be read.
-    pub fn user(&self, user: &str, limit: usize) -> Result<(Vec<StoredEvent>, Vec<StoredAlert>), Error> {
+    pub fn user(
+        &self,
+        user: &str,
+        limit: usize,
+    ) -> Result<(Vec<StoredEvent>, Vec<StoredAlert>), Error> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
         let wal = txn.open_table(WAL).map_err(|e| self.err(e))?;
         let index = txn.open_table(USER_EVENTS).map_err(|e| self.err(e))?;
@@ -211,10 +219,10 @@ impl Store {
         for entry in range.rev().take(limit) {
             let (key, _) = entry.map_err(|e| self.err(e))?;
             let seq = key.value().1;
-            if let Some(v) = wal.get(seq).map_err(|e| self.err(e))? {
-                if let WalRecord::Event { event, late, .. } = decode_wal(seq, v.value())? {
-                    events.push(StoredEvent { seq, late, event });
-                }
+            if let Some(v) = wal.get(seq).map_err(|e| self.err(e))?
+                && let WalRecord::Event { event, late, .. } = decode_wal(seq, v.value())?
+            {
+                events.push(StoredEvent { seq, late, event });
             }
         }
         let alerts_t = txn.open_table(ALERTS).map_err(|e| self.err(e))?;

@@ -107,7 +107,11 @@ impl Deliverer {
             let (alert_seq, hook) = k.value();
             let (attempts, at) = v.value();
             if at <= now && due.len() < 64 {
-                due.push(Due { alert_seq, hook, attempts });
+                due.push(Due {
+                    alert_seq,
+                    hook,
+                    attempts,
+                });
             } else {
                 let wait = at.saturating_sub(now);
                 next = Some(next.map_or(wait, |n| n.min(wait)));
@@ -147,7 +151,10 @@ impl Deliverer {
         let result = client
             .post(&hook.url)
             .header("content-type", "application/json")
-            .header("x-jetlag-signature", signature(hook.secret.as_bytes(), &body))
+            .header(
+                "x-jetlag-signature",
+                signature(hook.secret.as_bytes(), &body),
+            )
             .header("x-jetlag-alert-id", &alert.alert.alert_id)
             .header("x-jetlag-delivery-attempt", attempt.to_string())
             .body(body)
@@ -161,12 +168,22 @@ impl Deliverer {
         match error {
             None => {
                 tracing::info!(url = %hook.url, alert_id = %alert.alert.alert_id, attempt, "webhook delivered");
-                self.metrics.webhook.get_or_create(&OutcomeLabel { outcome: "delivered" }).inc();
+                self.metrics
+                    .webhook
+                    .get_or_create(&OutcomeLabel {
+                        outcome: "delivered",
+                    })
+                    .inc();
                 self.finish(&d, None);
             }
             Some(err) if attempt >= self.max_attempts => {
                 tracing::warn!(url = %hook.url, alert_id = %alert.alert.alert_id, attempt, error = %err, "webhook failed for good; dead-lettered");
-                self.metrics.webhook.get_or_create(&OutcomeLabel { outcome: "dead_letter" }).inc();
+                self.metrics
+                    .webhook
+                    .get_or_create(&OutcomeLabel {
+                        outcome: "dead_letter",
+                    })
+                    .inc();
                 let line = serde_json::json!({
                     "time": Timestamp::now(),
                     "url": hook.url,
@@ -183,7 +200,10 @@ impl Deliverer {
             Some(err) => {
                 let delay = self.backoff.saturating_mul(1u32 << (attempt - 1).min(16));
                 tracing::warn!(url = %hook.url, alert_id = %alert.alert.alert_id, attempt, error = %err, retry_in_ms = delay.as_millis() as u64, "webhook failed; will retry");
-                self.metrics.webhook.get_or_create(&OutcomeLabel { outcome: "retry" }).inc();
+                self.metrics
+                    .webhook
+                    .get_or_create(&OutcomeLabel { outcome: "retry" })
+                    .inc();
                 let at = now_ms() + u64::try_from(delay.as_millis()).unwrap_or(u64::MAX / 2);
                 self.finish(&d, Some((attempt, at)));
             }

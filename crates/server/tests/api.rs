@@ -35,29 +35,42 @@ async fn ingest_accepts_every_format_and_stores_each_event() {
     let c = client();
 
     let okta = sample("panther-events/Okta_SystemLog.jsonl");
-    let lines: Vec<&str> = std::str::from_utf8(&okta).unwrap().lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = std::str::from_utf8(&okta)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     let csv = "user,time,ip,outcome,country\n\
                carol@example.com,2025-03-01T08:00:00Z,198.51.100.7,success,US\n\
                dave@example.com,2025-03-01T08:05:00Z,198.51.100.8,failure,DE\n";
-    let wrapper = format!(
-        r#"{{"records":[{{"time":"2025-03-01T09:00:05Z","category":"SignInLogs","properties":{{"id":"entra-1",
+    let wrapper = r#"{"records":[{"time":"2025-03-01T09:00:05Z","category":"SignInLogs","properties":{"id":"entra-1",
             "createdDateTime":"2025-03-01T09:00:00Z","userPrincipalName":"Erin@Contoso.com",
-            "ipAddress":"198.51.100.4","status":{{"errorCode":0}}}}}}]}}"#
-    );
+            "ipAddress":"198.51.100.4","status":{"errorCode":0}}}]}"#;
     let google = r#"{"kind":"admin#reports#activity","id":{"time":"2025-03-01T09:30:00.000Z",
         "uniqueQualifier":"-4242","applicationName":"login","customerId":"C0abc"},
         "actor":{"email":"Jo@Example.com","profileId":"1"},"ipAddress":"198.51.100.9",
         "events":[{"type":"login","name":"login_success","parameters":[
         {"name":"login_type","value":"google_password"}]}]}"#;
-    let array = format!("[{}]", paris("arr-1", "frank@example.com", "2025-03-01T10:00:00Z").json());
+    let array = format!(
+        "[{}]",
+        paris("arr-1", "frank@example.com", "2025-03-01T10:00:00Z").json()
+    );
     let single = paris("one-1", "gina@example.com", "2025-03-01T10:00:00Z").json();
 
     let mut stored = 0;
     for (what, body, gz) in [
         ("okta ndjson", okta.clone(), false),
         ("okta ndjson gzip", okta.clone(), true),
-        ("entra signinlogs (log analytics)", sample("entra-signinlogs-msticpy/aad_signinlogs.jsonl"), false),
-        ("cloudtrail", sample("panther-events/AWS_CloudTrail.jsonl"), false),
+        (
+            "entra signinlogs (log analytics)",
+            sample("entra-signinlogs-msticpy/aad_signinlogs.jsonl"),
+            false,
+        ),
+        (
+            "cloudtrail",
+            sample("panther-events/AWS_CloudTrail.jsonl"),
+            false,
+        ),
         ("google workspace login", google.as_bytes().to_vec(), false),
         ("csv", csv.as_bytes().to_vec(), false),
         ("entra records wrapper", wrapper.as_bytes().to_vec(), false),
@@ -78,11 +91,19 @@ async fn ingest_accepts_every_format_and_stores_each_event() {
         if gz {
             // Same events again: every one is a duplicate, nothing stored twice.
             assert_eq!(v["accepted"], 0, "{what}: {v}");
-            assert_eq!(v["duplicates"].as_array().unwrap().len(), all, "{what}: {v}");
+            assert_eq!(
+                v["duplicates"].as_array().unwrap().len(),
+                all,
+                "{what}: {v}"
+            );
         } else {
             // Repeated ids inside a batch (shipper retries) are stored once.
             assert_eq!(v["accepted"], ids.len(), "{what}: {v}");
-            assert_eq!(v["duplicates"].as_array().unwrap().len(), all - ids.len(), "{what}: {v}");
+            assert_eq!(
+                v["duplicates"].as_array().unwrap().len(),
+                all - ids.len(),
+                "{what}: {v}"
+            );
             stored += ids.len();
         }
         for id in &ids {
@@ -95,7 +116,8 @@ async fn ingest_accepts_every_format_and_stores_each_event() {
     let hec = format!(
         "{{\"event\":{}, \"sourcetype\":\"okta\"}}{{\"time\":1,\"event\":{}}}",
         paris("hec-1", "hank@example.com", "2025-03-02T10:00:00Z").json(),
-        serde_json::to_string(&paris("hec-2", "hank@example.com", "2025-03-02T10:01:00Z").json()).unwrap(),
+        serde_json::to_string(&paris("hec-2", "hank@example.com", "2025-03-02T10:01:00Z").json())
+            .unwrap(),
     );
     let resp = c
         .post(format!("{url}/services/collector/event"))
@@ -107,7 +129,9 @@ async fn ingest_accepts_every_format_and_stores_each_event() {
     assert_eq!(resp.status(), 200);
     let v: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(v, serde_json::json!({"text": "Success", "code": 0}));
-    assert!(server.store().has_event("hec-1").unwrap() && server.store().has_event("hec-2").unwrap());
+    assert!(
+        server.store().has_event("hec-1").unwrap() && server.store().has_event("hec-2").unwrap()
+    );
     stored += 2;
 
     // A bad HEC event among good ones (newline separated): the good ones are stored and
@@ -121,7 +145,9 @@ async fn ingest_accepts_every_format_and_stores_each_event() {
     assert_eq!(status, 400, "{v}");
     assert_eq!(v["code"], 6);
     assert_eq!(v["invalid-event-number"], 1);
-    assert!(server.store().has_event("hec-3").unwrap() && server.store().has_event("hec-4").unwrap());
+    assert!(
+        server.store().has_event("hec-3").unwrap() && server.store().has_event("hec-4").unwrap()
+    );
     stored += 2;
 
     assert_eq!(server.store().event_count().unwrap() as usize, stored);
@@ -191,26 +217,52 @@ async fn impossible_travel_pair_arriving_out_of_order_is_detected_and_late_event
     let c = client();
 
     // Tokyo (later) arrives first, Paris (an hour earlier) second.
-    let (s, v) = post(&c, &url, "/v1/events", Some(INGEST),
-        tokyo("t-2", "alice@example.com", "2025-03-01T11:00:00Z").json()).await;
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/events",
+        Some(INGEST),
+        tokyo("t-2", "alice@example.com", "2025-03-01T11:00:00Z").json(),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
-    let (s, v) = post(&c, &url, "/v1/events", Some(INGEST),
-        paris("t-1", "alice@example.com", "2025-03-01T10:00:00Z").json()).await;
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/events",
+        Some(INGEST),
+        paris("t-1", "alice@example.com", "2025-03-01T10:00:00Z").json(),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v["late"], serde_json::json!([]), "within the lateness bound: {v}");
+    assert_eq!(
+        v["late"],
+        serde_json::json!([]),
+        "within the lateness bound: {v}"
+    );
 
     let alerts = wait_alerts(&c, &url, "detector=impossible_travel", |a| !a.is_empty()).await;
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     let a = &alerts[0];
     assert_eq!(a["user"], "alice@example.com");
-    assert_eq!(a["event_ids"], serde_json::json!(["t-1", "t-2"]), "in time order: {a}");
+    assert_eq!(
+        a["event_ids"],
+        serde_json::json!(["t-1", "t-2"]),
+        "in time order: {a}"
+    );
     assert_eq!(a["evidence"]["from"]["city"], "Paris");
     assert_eq!(a["evidence"]["to"]["city"], "Tokyo");
 
     // Three hours behind the newest event, beyond lateness_secs = 3600: stored, reported late,
     // not run through detection.
-    let (s, v) = post(&c, &url, "/v1/events", Some(INGEST),
-        paris("t-0", "alice@example.com", "2025-03-01T08:00:00Z").json()).await;
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/events",
+        Some(INGEST),
+        paris("t-0", "alice@example.com", "2025-03-01T08:00:00Z").json(),
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(v["accepted"], 1);
     assert_eq!(v["late"], serde_json::json!(["t-0"]));
@@ -221,8 +273,17 @@ async fn impossible_travel_pair_arriving_out_of_order_is_detected_and_late_event
     assert_eq!(sign_ins.len(), 3);
     let late = sign_ins.iter().find(|e| e["event_id"] == "t-0").unwrap();
     assert_eq!(late["late"], true);
-    assert_eq!(sign_ins.iter().find(|e| e["event_id"] == "t-2").unwrap()["geo"]["city"], "Tokyo");
-    assert!(user["alerts"].as_array().unwrap().iter().any(|x| x["detector"] == "impossible_travel"));
+    assert_eq!(
+        sign_ins.iter().find(|e| e["event_id"] == "t-2").unwrap()["geo"]["city"],
+        "Tokyo"
+    );
+    assert!(
+        user["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["detector"] == "impossible_travel")
+    );
     assert!(user["risk"].as_u64().unwrap() > 0);
     let (s, _) = get(&c, &url, "/v1/users/nobody@example.com", Some(READ)).await;
     assert_eq!(s, 404);
@@ -236,40 +297,84 @@ async fn evaluate_decides_synchronously_and_records() {
     let url = server.url();
     let c = client();
 
-    let (s, v) = post(&c, &url, "/v1/evaluate", Some(INGEST),
-        paris("e-1", "bob@example.com", "2025-03-01T10:00:00Z").json()).await;
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/evaluate",
+        Some(INGEST),
+        paris("e-1", "bob@example.com", "2025-03-01T10:00:00Z").json(),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["event_id"], "e-1");
     assert_eq!(v["user"], "bob@example.com");
-    assert!(v["reasons"].as_array().unwrap().iter().all(|r| r["detector"] != "impossible_travel"));
+    assert!(
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["detector"] != "impossible_travel")
+    );
 
     // An hour later from Tokyo: the answer itself carries the impossible-travel reason.
-    let (s, v) = post(&c, &url, "/v1/evaluate", Some(INGEST),
-        tokyo("e-2", "bob@example.com", "2025-03-01T11:00:00Z").json()).await;
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/evaluate",
+        Some(INGEST),
+        tokyo("e-2", "bob@example.com", "2025-03-01T11:00:00Z").json(),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     let reasons = v["reasons"].as_array().unwrap();
-    let travel = reasons.iter().find(|r| r["detector"] == "impossible_travel").expect("travel reason");
-    let max = reasons.iter().map(|r| r["score"].as_u64().unwrap()).max().unwrap();
+    let travel = reasons
+        .iter()
+        .find(|r| r["detector"] == "impossible_travel")
+        .expect("travel reason");
+    let max = reasons
+        .iter()
+        .map(|r| r["score"].as_u64().unwrap())
+        .max()
+        .unwrap();
     assert_eq!(v["risk"].as_u64().unwrap(), max);
     assert!(v["risk"].as_u64().unwrap() >= travel["score"].as_u64().unwrap());
-    let expected_action = match max { 0..40 => "allow", 40..85 => "challenge", _ => "block" };
+    let expected_action = match max {
+        0..40 => "allow",
+        40..85 => "challenge",
+        _ => "block",
+    };
     assert_eq!(v["action"], expected_action);
     assert_eq!(v["late"], false);
     // Recorded: the alert is listed and the event stored.
     assert!(server.store().has_event("e-2").unwrap());
-    let alerts = wait_alerts(&c, &url, "user=bob@example.com&detector=impossible_travel", |a| !a.is_empty()).await;
+    let alerts = wait_alerts(
+        &c,
+        &url,
+        "user=bob@example.com&detector=impossible_travel",
+        |a| !a.is_empty(),
+    )
+    .await;
     assert_eq!(alerts[0]["alert_id"], travel["alert_id"]);
 
     // The same event again: a duplicate, not evaluated twice.
-    let (s, v) = post(&c, &url, "/v1/evaluate", Some(INGEST),
-        tokyo("e-2", "bob@example.com", "2025-03-01T11:00:00Z").json()).await;
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/evaluate",
+        Some(INGEST),
+        tokyo("e-2", "bob@example.com", "2025-03-01T11:00:00Z").json(),
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(v["duplicate"], true);
     assert_eq!(v["reasons"], serde_json::json!([]));
 
     // Not exactly one sign-in.
-    let two = format!("{}\n{}", paris("e-3", "bob@example.com", "2025-03-01T12:00:00Z").json(),
-        paris("e-4", "bob@example.com", "2025-03-01T12:01:00Z").json());
+    let two = format!(
+        "{}\n{}",
+        paris("e-3", "bob@example.com", "2025-03-01T12:00:00Z").json(),
+        paris("e-4", "bob@example.com", "2025-03-01T12:01:00Z").json()
+    );
     let (s, v) = post(&c, &url, "/v1/evaluate", Some(INGEST), two).await;
     assert_eq!(s, 400, "{v}");
     let (s, _) = post(&c, &url, "/v1/evaluate", Some(INGEST), "{}").await;
@@ -296,28 +401,62 @@ async fn alerts_filter_and_page_with_a_cursor() {
     }
     let (s, _) = post(&c, &url, "/v1/events", Some(INGEST), body).await;
     assert_eq!(s, 200);
-    let all = wait_alerts(&c, &url, "detector=impossible_travel&limit=1000", |a| a.len() == 5).await;
+    let all = wait_alerts(&c, &url, "detector=impossible_travel&limit=1000", |a| {
+        a.len() == 5
+    })
+    .await;
     let mut seen = Vec::new();
     let mut cursor = 0u64;
     loop {
-        let (s, page) = get(&c, &url, &format!("/v1/alerts?detector=impossible_travel&limit=2&cursor={cursor}"), Some(READ)).await;
+        let (s, page) = get(
+            &c,
+            &url,
+            &format!("/v1/alerts?detector=impossible_travel&limit=2&cursor={cursor}"),
+            Some(READ),
+        )
+        .await;
         assert_eq!(s, 200);
         let alerts = page["alerts"].as_array().unwrap();
         assert!(alerts.len() <= 2);
-        seen.extend(alerts.iter().map(|a| a["alert_id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            alerts
+                .iter()
+                .map(|a| a["alert_id"].as_str().unwrap().to_owned()),
+        );
         match page["next_cursor"].as_u64() {
             Some(n) => cursor = n,
             None => break,
         }
     }
-    let ids: Vec<String> = all.iter().map(|a| a["alert_id"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> = all
+        .iter()
+        .map(|a| a["alert_id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(seen, ids);
-    let (_, v) = get(&c, &url, "/v1/alerts?user=U3@example.com&detector=impossible_travel", Some(READ)).await;
+    let (_, v) = get(
+        &c,
+        &url,
+        "/v1/alerts?user=U3@example.com&detector=impossible_travel",
+        Some(READ),
+    )
+    .await;
     assert_eq!(v["alerts"].as_array().unwrap().len(), 1);
     assert_eq!(v["alerts"][0]["user"], "u3@example.com");
-    let (_, v) = get(&c, &url, "/v1/alerts?since=2025-03-01T11:00:01Z", Some(READ)).await;
+    let (_, v) = get(
+        &c,
+        &url,
+        "/v1/alerts?since=2025-03-01T11:00:01Z",
+        Some(READ),
+    )
+    .await;
     assert_eq!(v["alerts"], serde_json::json!([]));
-    let (_, v) = get(&c, &url, "/v1/alerts?severity=low&detector=impossible_travel", Some(READ)).await;
+    let (_, v) = get(
+        &c,
+        &url,
+        "/v1/alerts?severity=low&detector=impossible_travel",
+        Some(READ),
+    )
+    .await;
     assert_eq!(v["alerts"].as_array().unwrap().len(), 5);
     let (s, _) = get(&c, &url, "/v1/alerts?severity=extreme", Some(READ)).await;
     assert_eq!(s, 400);
@@ -332,20 +471,35 @@ async fn sse_streams_new_alerts_and_replays_after_last_event_id() {
     let server = start(config(dir.path())).await;
     let url = server.url();
     let c = client();
-    let resp = c.get(format!("{url}/v1/stream")).bearer_auth(READ).send().await.unwrap();
+    let resp = c
+        .get(format!("{url}/v1/stream"))
+        .bearer_auth(READ)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     let mut stream = resp.bytes_stream();
 
-    let body = format!("{}\n{}\n", paris("s-1", "sam@example.com", "2025-03-01T10:00:00Z").json(),
-        tokyo("s-2", "sam@example.com", "2025-03-01T11:00:00Z").json());
+    let body = format!(
+        "{}\n{}\n",
+        paris("s-1", "sam@example.com", "2025-03-01T10:00:00Z").json(),
+        tokyo("s-2", "sam@example.com", "2025-03-01T11:00:00Z").json()
+    );
     let (s, _) = post(&c, &url, "/v1/events", Some(INGEST), body).await;
     assert_eq!(s, 200);
 
     let mut text = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !text.contains("impossible_travel") {
-        let chunk = tokio::time::timeout_at(deadline, stream.next()).await.expect("an alert within 10 s");
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("an alert within 10 s");
         text.push_str(std::str::from_utf8(&chunk.unwrap().unwrap()).unwrap());
     }
     assert!(text.contains("event: alert"), "{text}");
@@ -354,16 +508,27 @@ async fn sse_streams_new_alerts_and_replays_after_last_event_id() {
     assert!(text.contains(alert_id), "{text}");
 
     // Reconnecting with Last-Event-ID 0 replays everything stored since.
-    let resp = c.get(format!("{url}/v1/stream")).bearer_auth(READ).header("last-event-id", "0").send().await.unwrap();
+    let resp = c
+        .get(format!("{url}/v1/stream"))
+        .bearer_auth(READ)
+        .header("last-event-id", "0")
+        .send()
+        .await
+        .unwrap();
     let mut stream = resp.bytes_stream();
     let mut text = String::new();
     while !text.contains(alert_id) {
-        let chunk = tokio::time::timeout_at(deadline, stream.next()).await.expect("the replay");
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("the replay");
         text.push_str(std::str::from_utf8(&chunk.unwrap().unwrap()).unwrap());
     }
     drop(stream);
     // Draining ends open streams rather than waiting for them.
-    tokio::time::timeout(Duration::from_secs(10), server.shutdown()).await.expect("drains").unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server.shutdown())
+        .await
+        .expect("drains")
+        .unwrap();
 }
 
 #[derive(Default)]
@@ -382,10 +547,25 @@ async fn receiver(fail: usize) -> (String, Arc<Mutex<Receiver>>) {
             let s = s.clone();
             async move {
                 let mut r = s.lock().unwrap();
-                let h = |n: &str| headers.get(n).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+                let h = |n: &str| {
+                    headers
+                        .get(n)
+                        .map(|v| v.to_str().unwrap().to_owned())
+                        .unwrap_or_default()
+                };
                 let id = h("x-jetlag-alert-id");
-                let status = if r.calls.iter().filter(|c| c.2 == id).count() < fail { 500 } else { 200 };
-                r.calls.push((status, h("x-jetlag-signature"), h("x-jetlag-alert-id"), h("x-jetlag-delivery-attempt"), body.to_vec()));
+                let status = if r.calls.iter().filter(|c| c.2 == id).count() < fail {
+                    500
+                } else {
+                    200
+                };
+                r.calls.push((
+                    status,
+                    h("x-jetlag-signature"),
+                    h("x-jetlag-alert-id"),
+                    h("x-jetlag-delivery-attempt"),
+                    body.to_vec(),
+                ));
                 StatusCode::from_u16(status).unwrap()
             }
         }),
@@ -403,16 +583,25 @@ async fn webhooks_are_signed_retried_with_backoff_and_dead_lettered() {
     let (dead_url, dead) = receiver(usize::MAX).await;
     let mut cfg = config(dir.path());
     cfg.webhooks = vec![
-        jetlag_server::WebhookConfig { url: flaky_url, secret: "s3cret".into() },
-        jetlag_server::WebhookConfig { url: dead_url.clone(), secret: "other".into() },
+        jetlag_server::WebhookConfig {
+            url: flaky_url,
+            secret: "s3cret".into(),
+        },
+        jetlag_server::WebhookConfig {
+            url: dead_url.clone(),
+            secret: "other".into(),
+        },
     ];
     cfg.webhook_backoff_ms = 50;
     cfg.webhook_max_attempts = 3;
     let server = start(cfg).await;
     let url = server.url();
     let c = client();
-    let body = format!("{}\n{}\n", paris("w-1", "wes@example.com", "2025-03-01T10:00:00Z").json(),
-        tokyo("w-2", "wes@example.com", "2025-03-01T11:00:00Z").json());
+    let body = format!(
+        "{}\n{}\n",
+        paris("w-1", "wes@example.com", "2025-03-01T10:00:00Z").json(),
+        tokyo("w-2", "wes@example.com", "2025-03-01T11:00:00Z").json()
+    );
     let (s, _) = post(&c, &url, "/v1/events", Some(INGEST), body).await;
     assert_eq!(s, 200);
     let alerts = wait_alerts(&c, &url, "", |a| !a.is_empty()).await;
@@ -421,18 +610,33 @@ async fn webhooks_are_signed_retried_with_backoff_and_dead_lettered() {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let dead_letter = dir.path().join("data/dead-letter.jsonl");
     loop {
-        let ok = flaky.lock().unwrap().calls.iter().filter(|c| c.0 == 200).count();
-        let dl = std::fs::read_to_string(&dead_letter).map(|s| s.lines().count()).unwrap_or(0);
+        let ok = flaky
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| c.0 == 200)
+            .count();
+        let dl = std::fs::read_to_string(&dead_letter)
+            .map(|s| s.lines().count())
+            .unwrap_or(0);
         if ok == n_alerts && dl == n_alerts {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "deliveries: ok {ok}, dead-lettered {dl} of {n_alerts}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deliveries: ok {ok}, dead-lettered {dl} of {n_alerts}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let calls = &flaky.lock().unwrap().calls;
+    let calls = flaky.lock().unwrap().calls.clone();
     // Two failures, then one success per alert; nothing delivered twice.
     assert_eq!(calls.iter().filter(|c| c.0 == 500).count(), 2 * n_alerts);
-    let mut delivered: Vec<&str> = calls.iter().filter(|c| c.0 == 200).map(|c| c.2.as_str()).collect();
+    let mut delivered: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.0 == 200)
+        .map(|c| c.2.as_str())
+        .collect();
     delivered.sort();
     delivered.dedup();
     assert_eq!(delivered.len(), n_alerts);
@@ -440,13 +644,27 @@ async fn webhooks_are_signed_retried_with_backoff_and_dead_lettered() {
         assert_eq!(ok.3, "3", "delivered on the third attempt");
     }
     for (_, sig, id, _, body) in calls.iter() {
-        assert_eq!(*sig, jetlag_server::webhook::signature(b"s3cret", body), "signature");
+        assert_eq!(
+            *sig,
+            jetlag_server::webhook::signature(b"s3cret", body),
+            "signature"
+        );
         let alert: serde_json::Value = serde_json::from_slice(body).unwrap();
         assert_eq!(alert["alert_id"], *id.as_str());
     }
-    assert_eq!(dead.lock().unwrap().calls.len(), 3 * n_alerts, "max attempts each");
-    let line: serde_json::Value =
-        serde_json::from_str(std::fs::read_to_string(&dead_letter).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(
+        dead.lock().unwrap().calls.len(),
+        3 * n_alerts,
+        "max attempts each"
+    );
+    let line: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&dead_letter)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(line["url"], dead_url);
     assert_eq!(line["attempts"], 3);
     assert!(line["alert"]["alert_id"].is_string());
@@ -460,16 +678,29 @@ async fn auth_refuses_with_401_and_403_and_stores_nothing() {
     let url = server.url();
     let c = client();
     let ev = paris("a-1", "amy@example.com", "2025-03-01T10:00:00Z").json();
-    for (token, want) in [(None, 401), (Some("wrong-token-000000000"), 401), (Some(READ), 403)] {
+    for (token, want) in [
+        (None, 401),
+        (Some("wrong-token-000000000"), 401),
+        (Some(READ), 403),
+    ] {
         for path in ["/v1/events", "/v1/evaluate", "/services/collector/event"] {
-            let body = if path.starts_with("/services") { format!("{{\"event\":{ev}}}") } else { ev.clone() };
+            let body = if path.starts_with("/services") {
+                format!("{{\"event\":{ev}}}")
+            } else {
+                ev.clone()
+            };
             let (s, v) = post(&c, &url, path, token, body).await;
             assert_eq!(s, want, "{path} with {token:?}: {v}");
             assert!(v["error"].is_string());
         }
     }
     assert_eq!(server.store().event_count().unwrap(), 0, "nothing stored");
-    let resp = c.post(format!("{url}/v1/events")).body(ev.clone()).send().await.unwrap();
+    let resp = c
+        .post(format!("{url}/v1/events"))
+        .body(ev.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.headers()["www-authenticate"], "Bearer");
 
     for (path, token, want) in [
@@ -507,19 +738,32 @@ async fn oversized_bodies_get_413_and_a_full_queue_429_with_retry_after() {
     let url = server.url();
     let c = client();
 
-    let big = format!("{}\n", paris("b-1", "bo@example.com", "2025-03-01T10:00:00Z").json()).repeat(20);
+    let big = format!(
+        "{}\n",
+        paris("b-1", "bo@example.com", "2025-03-01T10:00:00Z").json()
+    )
+    .repeat(20);
     assert!(big.len() > 4096);
     let (s, _) = post(&c, &url, "/v1/events", Some(INGEST), big.clone()).await;
     assert_eq!(s, 413);
     // Small compressed, large decoded: refused without inflating it all.
     let bomb = gzip(&vec![b' '; 1 << 20]);
     assert!(bomb.len() < 4096);
-    let resp = c.post(format!("{url}/v1/events")).bearer_auth(INGEST).header("content-encoding", "gzip")
-        .body(bomb).send().await.unwrap();
+    let resp = c
+        .post(format!("{url}/v1/events"))
+        .bearer_auth(INGEST)
+        .header("content-encoding", "gzip")
+        .body(bomb)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 413);
     // Two events never fit a queue of one.
-    let two = format!("{}\n{}\n", paris("b-2", "bo@example.com", "2025-03-01T10:00:00Z").json(),
-        paris("b-3", "bo@example.com", "2025-03-01T10:01:00Z").json());
+    let two = format!(
+        "{}\n{}\n",
+        paris("b-2", "bo@example.com", "2025-03-01T10:00:00Z").json(),
+        paris("b-3", "bo@example.com", "2025-03-01T10:01:00Z").json()
+    );
     let (s, _) = post(&c, &url, "/v1/events", Some(INGEST), two).await;
     assert_eq!(s, 413);
     assert_eq!(server.store().event_count().unwrap(), 0);
@@ -538,8 +782,17 @@ async fn oversized_bodies_get_413_and_a_full_queue_429_with_retry_after() {
             let user = format!("burst{i}@example.com");
             let body = paris(&id, &user, "2025-03-01T12:00:00Z").json();
             tasks.push(tokio::spawn(async move {
-                let resp = c.post(format!("{url}/v1/events")).bearer_auth(INGEST).body(body).send().await.unwrap();
-                let retry = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+                let resp = c
+                    .post(format!("{url}/v1/events"))
+                    .bearer_auth(INGEST)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let retry = resp
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_owned());
                 (id, resp.status().as_u16(), retry)
             }));
         }
@@ -559,18 +812,35 @@ async fn oversized_bodies_get_413_and_a_full_queue_429_with_retry_after() {
             break;
         }
     }
-    assert!(throttled > 0, "a queue of one must refuse some concurrent requests");
+    assert!(
+        throttled > 0,
+        "a queue of one must refuse some concurrent requests"
+    );
     for id in &acked {
-        assert!(server.store().has_event(id).unwrap(), "{id} acknowledged but not stored");
+        assert!(
+            server.store().has_event(id).unwrap(),
+            "{id} acknowledged but not stored"
+        );
     }
     for id in &refused {
-        assert!(!server.store().has_event(id).unwrap(), "{id} refused but stored");
+        assert!(
+            !server.store().has_event(id).unwrap(),
+            "{id} refused but stored"
+        );
     }
     let (_, metrics) = {
-        let resp = c.get(format!("{url}/metrics")).bearer_auth(READ).send().await.unwrap();
+        let resp = c
+            .get(format!("{url}/metrics"))
+            .bearer_auth(READ)
+            .send()
+            .await
+            .unwrap();
         (resp.status(), resp.text().await.unwrap())
     };
-    assert!(metrics.contains("jetlag_throttled_requests_total"), "{metrics}");
+    assert!(
+        metrics.contains("jetlag_throttled_requests_total"),
+        "{metrics}"
+    );
     server.shutdown().await.unwrap();
 }
 
@@ -588,12 +858,19 @@ async fn openapi_lists_exactly_the_served_routes() {
         for (method, op) in ops.as_object().unwrap() {
             documented += 1;
             let concrete = path.replace("{user}", "someone@example.com");
-            let req = c.request(method.to_uppercase().parse().unwrap(), format!("{url}{concrete}"));
+            let req = c.request(
+                method.to_uppercase().parse().unwrap(),
+                format!("{url}{concrete}"),
+            );
             let status = req.send().await.unwrap().status().as_u16();
             // Without a token every route answers 401, except /healthz: never 404/405.
             let open = op["security"].as_array().unwrap().is_empty();
             assert_eq!(status, if open { 200 } else { 401 }, "{method} {path}");
-            assert!(jetlag_server::route_table().iter().any(|r| r.method == method && r.path == path));
+            assert!(
+                jetlag_server::route_table()
+                    .iter()
+                    .any(|r| r.method == method && r.path == path)
+            );
         }
     }
     assert_eq!(documented, jetlag_server::route_table().len());
@@ -607,25 +884,57 @@ async fn restart_keeps_events_and_alerts_and_detection_continues() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(config(dir.path())).await;
     let c = client();
-    let (s, _) = post(&c, &server.url(), "/v1/events", Some(INGEST), format!("{}\n{}\n",
-        paris("r-1", "rita@example.com", "2025-03-01T10:00:00Z").json(),
-        tokyo("r-2", "rita@example.com", "2025-03-01T11:00:00Z").json())).await;
+    let (s, _) = post(
+        &c,
+        &server.url(),
+        "/v1/events",
+        Some(INGEST),
+        format!(
+            "{}\n{}\n",
+            paris("r-1", "rita@example.com", "2025-03-01T10:00:00Z").json(),
+            tokyo("r-2", "rita@example.com", "2025-03-01T11:00:00Z").json()
+        ),
+    )
+    .await;
     assert_eq!(s, 200);
-    let before = wait_alerts(&c, &server.url(), "", |a| a.iter().any(|x| x["detector"] == "impossible_travel")).await;
+    let before = wait_alerts(&c, &server.url(), "", |a| {
+        a.iter().any(|x| x["detector"] == "impossible_travel")
+    })
+    .await;
     server.shutdown().await.unwrap();
 
     let server = start(config(dir.path())).await;
     let url = server.url();
     // Back in Paris two hours later: travel from Tokyo is impossible again; the engine
     // remembers Tokyo from before the restart.
-    let (s, v) = post(&c, &url, "/v1/evaluate", Some(INGEST),
-        paris("r-3", "rita@example.com", "2025-03-01T13:00:00Z").json()).await;
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/evaluate",
+        Some(INGEST),
+        paris("r-3", "rita@example.com", "2025-03-01T13:00:00Z").json(),
+    )
+    .await;
     assert_eq!(s, 200);
-    let travel: Vec<_> = v["reasons"].as_array().unwrap().iter().filter(|r| r["detector"] == "impossible_travel").collect();
+    let travel: Vec<_> = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["detector"] == "impossible_travel")
+        .collect();
     assert_eq!(travel.len(), 1, "{v}");
     let after = wait_alerts(&c, &url, "", |a| a.len() > before.len()).await;
-    let mut ids: Vec<&str> = after.iter().map(|a| a["alert_id"].as_str().unwrap()).collect();
-    assert_eq!(&ids[..before.len()], &before.iter().map(|a| a["alert_id"].as_str().unwrap()).collect::<Vec<_>>()[..]);
+    let mut ids: Vec<&str> = after
+        .iter()
+        .map(|a| a["alert_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &ids[..before.len()],
+        &before
+            .iter()
+            .map(|a| a["alert_id"].as_str().unwrap())
+            .collect::<Vec<_>>()[..]
+    );
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), after.len(), "no alert stored twice");
@@ -638,7 +947,8 @@ async fn restart_keeps_events_and_alerts_and_detection_continues() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_is_served_with_rustls_when_a_certificate_is_configured() {
     let dir = tempfile::tempdir().unwrap();
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let cert_path = dir.path().join("cert.pem");
     let key_path = dir.path().join("key.pem");
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
@@ -653,10 +963,17 @@ async fn tls_is_served_with_rustls_when_a_certificate_is_configured() {
         .tls_certs_only([reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap()])
         .build()
         .unwrap();
-    let resp = c.get(format!("{}/healthz", server.url())).send().await.unwrap();
+    let resp = c
+        .get(format!("{}/healthz", server.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     // Plain HTTP on the TLS port does not get an answer.
-    let plain = client().get(format!("http://{}/healthz", server.addr())).send().await;
+    let plain = client()
+        .get(format!("http://{}/healthz", server.addr()))
+        .send()
+        .await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
     server.shutdown().await.unwrap();
 }

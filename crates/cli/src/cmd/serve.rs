@@ -39,15 +39,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .and_then(Path::parent)
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    let mut server = ServerConfig::from_table(config.server.clone(), &base).map_err(|problems| {
-        anyhow::anyhow!(
-            "config {} has {} problem{}:\n  - {}",
-            args.config.as_deref().unwrap_or(Path::new("<defaults>")).display(),
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" },
-            problems.join("\n  - ")
-        )
-    })?;
+    let mut server =
+        ServerConfig::from_table(config.server.clone(), &base).map_err(|problems| {
+            anyhow::anyhow!(
+                "config {} has {} problem{}:\n  - {}",
+                args.config
+                    .as_deref()
+                    .unwrap_or(Path::new("<defaults>"))
+                    .display(),
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" },
+                problems.join("\n  - ")
+            )
+        })?;
     if let Some(listen) = args.listen {
         server.listen = listen;
     }
@@ -55,7 +59,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         server.data_dir = dir;
     }
     if server.tokens.is_empty() {
-        tracing::warn!("no [[server.tokens]] configured: every request but /healthz will be refused");
+        tracing::warn!(
+            "no [[server.tokens]] configured: every request but /healthz will be refused"
+        );
     }
     let pipeline = pipeline(&config)?;
 
@@ -93,7 +99,8 @@ fn pipeline(config: &Config) -> anyhow::Result<Pipeline> {
     let enricher = if config.enrich.geoip.is_empty() && config.enrich.intel.is_empty() {
         None
     } else {
-        let mut builder = jetlag_enrich::Enricher::builder().geoip_paths(config.enrich.geoip.iter().cloned());
+        let mut builder =
+            jetlag_enrich::Enricher::builder().geoip_paths(config.enrich.geoip.iter().cloned());
         for (class, path) in &config.enrich.intel {
             builder = builder.intel(*class, path.clone());
         }
@@ -114,13 +121,14 @@ fn pipeline(config: &Config) -> anyhow::Result<Pipeline> {
 async fn wait_for_stop() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

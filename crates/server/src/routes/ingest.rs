@@ -17,7 +17,12 @@ use crate::pipeline::{self, BodyError, Parsed, Pipeline, Reject};
 const INLINE_PARSE_BYTES: usize = 256 << 10;
 
 /// Decodes, parses and enriches a body; an error response when it is unusable as a whole.
-async fn prepare(state: &Shared, headers: &HeaderMap, body: Bytes, hec: bool) -> Result<Parsed, Response> {
+async fn prepare(
+    state: &Shared,
+    headers: &HeaderMap,
+    body: Bytes,
+    hec: bool,
+) -> Result<Parsed, Response> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").to_owned());
@@ -42,7 +47,10 @@ async fn prepare(state: &Shared, headers: &HeaderMap, body: Bytes, hec: bool) ->
     };
     match result {
         Ok(parsed) => {
-            state.metrics.events_rejected.inc_by(parsed.rejects.len() as u64);
+            state
+                .metrics
+                .events_rejected
+                .inc_by(parsed.rejects.len() as u64);
             Ok(parsed)
         }
         Err(BodyError::TooLarge(limit)) => Err(error(
@@ -84,7 +92,11 @@ struct IngestResponse {
 }
 
 /// `POST /v1/events`: any format `jetlag scan` reads; answers once the batch is durable.
-pub(crate) async fn events(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn events(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if body.is_empty() {
         return error(StatusCode::BAD_REQUEST, "empty body");
     }
@@ -267,7 +279,11 @@ struct Decision<'a> {
 }
 
 /// `POST /v1/evaluate`: one sign-in, decided and recorded synchronously.
-pub(crate) async fn evaluate(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn evaluate(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if body.is_empty() {
         return error(StatusCode::BAD_REQUEST, "empty body");
     }

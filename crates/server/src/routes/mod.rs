@@ -15,5 +15,8 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
 }
 
 pub(crate) async fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "no such endpoint (see /v1/openapi.json)")
+    error(
+        StatusCode::NOT_FOUND,
+        "no such endpoint (see /v1/openapi.json)",
+    )
 }

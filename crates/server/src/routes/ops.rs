@@ -56,12 +56,23 @@ pub(crate) async fn reload(State(state): State<Shared>) -> Response {
     let pipeline = state.pipeline.clone();
     match tokio::task::spawn_blocking(move || pipeline.reload()).await {
         Ok(Ok(changed)) => {
-            state.metrics.reloads.get_or_create(&OutcomeLabel { outcome: "ok" }).inc();
+            state
+                .metrics
+                .reloads
+                .get_or_create(&OutcomeLabel { outcome: "ok" })
+                .inc();
             Json(serde_json::json!({ "files_reloaded": changed })).into_response()
         }
         Ok(Err(e)) => {
-            state.metrics.reloads.get_or_create(&OutcomeLabel { outcome: "error" }).inc();
-            error(StatusCode::UNPROCESSABLE_ENTITY, &format!("reload failed, previous data kept: {e}"))
+            state
+                .metrics
+                .reloads
+                .get_or_create(&OutcomeLabel { outcome: "error" })
+                .inc();
+            error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("reload failed, previous data kept: {e}"),
+            )
         }
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "reload task failed"),
     }

@@ -40,7 +40,10 @@ pub(crate) async fn alerts(
         .into_response(),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "alerts query failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "the store could not be read")
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the store could not be read",
+            )
         }
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "query task failed"),
     }
@@ -59,12 +62,18 @@ pub(crate) async fn user(State(state): State<Shared>, Path(user): Path<String>) 
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             tracing::error!(error = %e, "user query failed");
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "the store could not be read");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the store could not be read",
+            );
         }
         Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "query task failed"),
     };
     if events.is_empty() && alerts.is_empty() {
-        return error(StatusCode::NOT_FOUND, &format!("no sign-ins or alerts for '{user}'"));
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("no sign-ins or alerts for '{user}'"),
+        );
     }
     // Risk: the highest alert score within 24 h before the user's latest activity.
     let latest = events
@@ -72,7 +81,8 @@ pub(crate) async fn user(State(state): State<Shared>, Path(user): Path<String>) 
         .map(|e| e.event.time)
         .chain(alerts.iter().map(|a| a.alert.time))
         .max();
-    let window_start = latest.and_then(|t| t.checked_sub(jiff::SignedDuration::from_hours(24)).ok());
+    let window_start =
+        latest.and_then(|t| t.checked_sub(jiff::SignedDuration::from_hours(24)).ok());
     let risk = alerts
         .iter()
         .filter(|a| window_start.is_none_or(|w| a.alert.time >= w))
@@ -110,7 +120,10 @@ pub(crate) async fn user(State(state): State<Shared>, Path(user): Path<String>) 
 
 fn sse_event(a: &StoredAlert) -> Event {
     let data = serde_json::to_string(&a.alert).unwrap_or_else(|_| "{}".to_owned());
-    Event::default().event("alert").id(a.seq.to_string()).data(data)
+    Event::default()
+        .event("alert")
+        .id(a.seq.to_string())
+        .data(data)
 }
 
 /// `GET /v1/stream`: new alerts as Server-Sent Events (`event: alert`, `id:` the alert
@@ -139,19 +152,21 @@ pub(crate) async fn stream(
     }
     let mut seen = backlog.last().map_or(last.unwrap_or(0), |a| a.seq);
     let backlog = stream::iter(backlog.into_iter().map(|a| Ok(sse_event(&a))));
-    let live = live.filter_map(move |item: Result<Arc<StoredAlert>, BroadcastStreamRecvError>| {
-        let out = match item {
-            Ok(a) if a.seq > seen => {
-                seen = a.seq;
-                Some(Ok(sse_event(&a)))
-            }
-            Ok(_) => None,
-            Err(BroadcastStreamRecvError::Lagged(n)) => Some(Ok(Event::default()
-                .event("lagged")
-                .data(format!("{n} alerts skipped; fetch them from /v1/alerts")))),
-        };
-        std::future::ready(out)
-    });
+    let live = live.filter_map(
+        move |item: Result<Arc<StoredAlert>, BroadcastStreamRecvError>| {
+            let out = match item {
+                Ok(a) if a.seq > seen => {
+                    seen = a.seq;
+                    Some(Ok(sse_event(&a)))
+                }
+                Ok(_) => None,
+                Err(BroadcastStreamRecvError::Lagged(n)) => Some(Ok(Event::default()
+                    .event("lagged")
+                    .data(format!("{n} alerts skipped; fetch them from /v1/alerts")))),
+            };
+            std::future::ready(out)
+        },
+    );
     let mut shutdown = state.shutdown.clone();
     let stop = async move {
         let _ = shutdown.wait_for(|stop| *stop).await;

@@ -17,9 +17,18 @@ pub fn config(dir: &Path) -> ServerConfig {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.join("data"),
         tokens: vec![
-            TokenConfig { token: INGEST.into(), role: Role::Ingest },
-            TokenConfig { token: READ.into(), role: Role::Read },
-            TokenConfig { token: ADMIN.into(), role: Role::Admin },
+            TokenConfig {
+                token: INGEST.into(),
+                role: Role::Ingest,
+            },
+            TokenConfig {
+                token: READ.into(),
+                role: Role::Read,
+            },
+            TokenConfig {
+                token: ADMIN.into(),
+                role: Role::Admin,
+            },
         ],
         lateness_secs: 3600,
         max_hold_ms: 150,
@@ -83,11 +92,29 @@ impl Okta<'_> {
 }
 
 pub fn paris<'a>(uuid: &'a str, user: &'a str, time: &'a str) -> Okta<'a> {
-    Okta { uuid, user, time, ip: "81.2.69.160", city: "Paris", country: "France", lat: 48.8566, lon: 2.3522 }
+    Okta {
+        uuid,
+        user,
+        time,
+        ip: "81.2.69.160",
+        city: "Paris",
+        country: "France",
+        lat: 48.8566,
+        lon: 2.3522,
+    }
 }
 
 pub fn tokyo<'a>(uuid: &'a str, user: &'a str, time: &'a str) -> Okta<'a> {
-    Okta { uuid, user, time, ip: "202.12.27.33", city: "Tokyo", country: "Japan", lat: 35.6762, lon: 139.6503 }
+    Okta {
+        uuid,
+        user,
+        time,
+        ip: "202.12.27.33",
+        city: "Tokyo",
+        country: "Japan",
+        lat: 35.6762,
+        lon: 139.6503,
+    }
 }
 
 /// POSTs `body` to `path` with `token`; returns status and JSON (Null if not JSON).
@@ -105,10 +132,18 @@ pub async fn post(
     let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
     let bytes = resp.bytes().await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
 }
 
-pub async fn get(c: &reqwest::Client, url: &str, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+pub async fn get(
+    c: &reqwest::Client,
+    url: &str,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, serde_json::Value) {
     let mut req = c.get(format!("{url}{path}"));
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -116,7 +151,10 @@ pub async fn get(c: &reqwest::Client, url: &str, path: &str, token: Option<&str>
     let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
     let bytes = resp.bytes().await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// Polls `/v1/alerts?{query}` until `pred` holds for the list, or panics after 10 s.
@@ -134,7 +172,10 @@ pub async fn wait_alerts(
         if pred(&alerts) {
             return alerts;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for alerts; last: {alerts:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for alerts; last: {alerts:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
