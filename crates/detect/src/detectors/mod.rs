@@ -2,7 +2,7 @@
 //!
 //! Each module holds its `Config` (the `[detect.<name>]` table, every field documented with
 //! its default and where the figure comes from) and the detector itself. To add one: create
-//! the module, add a field to [`DetectConfig`](crate::DetectConfig), a line to its
+//! the module, add a field to [`DetectConfig`], a line to its
 //! `validate`, and a line to [`build`].
 
 use jetlag_event::Country;
