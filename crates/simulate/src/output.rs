@@ -602,7 +602,7 @@ fn write_truth(cfg: &Config, plan: &Plan, events: u64, path: &Path) -> Result<(u
                         det,
                         vec![upn(*victim)],
                         legit - 60,
-                        at + 3600,
+                        at + 14 * 3600,
                         desc.clone(),
                     );
                 }
@@ -622,9 +622,19 @@ fn write_truth(cfg: &Config, plan: &Plan, events: u64, path: &Path) -> Result<(u
                 world::distance_km(home, dest)
             );
             let dets: &[&str] = if dest.country == home.country {
-                &["impossible_travel"]
+                &[
+                    "impossible_travel",
+                    "location_mismatch",
+                    "unfamiliar_signin",
+                ]
             } else {
-                &["impossible_travel", "new_country", "location_mismatch"]
+                &[
+                    "impossible_travel",
+                    "new_country",
+                    "location_mismatch",
+                    "off_hours",
+                    "unfamiliar_signin",
+                ]
             };
             for det in dets {
                 case(
