@@ -176,7 +176,17 @@ fn csv<R: BufRead>(
         match csv.read_byte_record(&mut record) {
             Ok(false) => return Ok(Layout::Csv),
             Ok(true) => {
-                let at = line + record.position().map_or(0, |p| p.line());
+                // The reader's start position counts the blank lines it skipped before
+                // the record; its position after the record is the next line. So the
+                // record's first line is the line after it, less the newlines in quoted
+                // fields, less one (never before the start position).
+                let start = record.position().map_or(1, |p| p.line());
+                let inner: u64 = record
+                    .iter()
+                    .map(|f| memchr::memchr_iter(b'\n', f).count() as u64)
+                    .sum();
+                let after = csv.position().line();
+                let at = line + after.saturating_sub(1 + inner).max(start);
                 if record.len() == 1 && record[0].trim_ascii().is_empty() {
                     continue;
                 }

@@ -1,0 +1,151 @@
+//! Every layout the reader knows, with the line numbers it reports.
+
+use std::io::Write;
+use std::ops::ControlFlow;
+
+use jetlag_read::{Item, Layout, read_input, read_slice};
+
+/// (line, what) for every item: the JSON text, `csv:` + fields, or `bad:` + reason.
+fn items(body: &[u8]) -> (Layout, Vec<(u64, String)>) {
+    let mut out = Vec::new();
+    let layout = read_slice("t", body, |raw| {
+        let what = match raw.item {
+            Item::Json(b) => String::from_utf8_lossy(b).into_owned(),
+            Item::CsvHeader(r) | Item::CsvRow(r) => {
+                let fields: Vec<_> = r
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect();
+                format!("csv:{}", fields.join("|"))
+            }
+            Item::Malformed(reason) => format!("bad:{reason}"),
+        };
+        out.push((raw.line, what));
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    (layout, out)
+}
+
+fn lines(v: &[(u64, String)]) -> Vec<u64> {
+    v.iter().map(|(l, _)| *l).collect()
+}
+
+#[test]
+fn ndjson_with_blank_lines_bom_and_crlf() {
+    let (layout, got) =
+        items(b"\xEF\xBB\xBF{\"a\":1}\r\n\n{\"a\":2}\n\xEF\xBB\xBF{\"a\":3}\n{\"a\":4}\n\n\n");
+    assert_eq!(layout, Layout::Ndjson);
+    assert_eq!(lines(&got), [1, 2, 3, 4, 5]);
+    assert_eq!(got[0].1, r#"{"a":1}"#);
+    assert_eq!(got[1].1, "bad:empty line");
+    assert!(got[3].1.starts_with("bad:byte order mark"));
+    assert_eq!(got[4].1, r#"{"a":4}"#); // trailing blank lines are not records
+}
+
+#[test]
+fn ndjson_whose_first_record_is_truncated_stays_ndjson() {
+    let (layout, got) = items(b"{\"a\":\n{\"a\":2}\n{\"a\":3}\n");
+    assert_eq!(layout, Layout::Ndjson);
+    assert_eq!(
+        got,
+        [
+            (1, "{\"a\":".into()),
+            (2, r#"{"a":2}"#.into()),
+            (3, r#"{"a":3}"#.into())
+        ]
+    );
+}
+
+#[test]
+fn wrappers_on_one_line_and_pretty_printed() {
+    let (layout, got) = items(
+        b"{\"@odata.context\":\"x\",\"value\":[{\"a\":1},{\"a\":2}]}\n{\"records\":[{\"a\":3}]}\n",
+    );
+    assert_eq!(layout, Layout::Ndjson);
+    assert_eq!(
+        got.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(),
+        [r#"{"a":1}"#, r#"{"a":2}"#, r#"{"a":3}"#]
+    );
+    assert_eq!(lines(&got), [1, 1, 2]);
+
+    let pretty = b"\n{\n  \"Records\": [\n    {\"a\": 1},\n    {\n      \"a\": 2\n    }\n  ]\n}\n";
+    let (layout, got) = items(pretty);
+    assert_eq!(layout, Layout::Document);
+    assert_eq!(lines(&got), [4, 5]);
+    let (_, got) = items(b"{\"items\":[{\"a\":1}], \"kind\":\"admin#reports#activities\"}");
+    assert_eq!(got, [(1, r#"{"a":1}"#.into())]);
+}
+
+#[test]
+fn a_plain_object_with_a_value_field_is_one_record() {
+    let (_, got) = items(b"{\"name\":\"x\",\"value\":\"y\"}\n");
+    assert_eq!(got, [(1, r#"{"name":"x","value":"y"}"#.into())]);
+}
+
+#[test]
+fn arrays_keep_the_elements_before_a_break() {
+    let (layout, got) = items(b"[\n {\"a\":1},\n {\"a\":2},\n {\"a\"");
+    assert_eq!(layout, Layout::Document);
+    assert_eq!(lines(&got), [2, 3, 4]);
+    assert!(got[2].1.starts_with("bad:broken JSON array"), "{got:?}");
+    let (_, got) = items(b"[]");
+    assert!(got.is_empty());
+}
+
+#[test]
+fn csv_with_header_and_quoted_fields() {
+    let (layout, got) =
+        items(b"\xEF\xBB\xBFtime,user\n\n2024-01-01T00:00:00Z,\"a, b\"\n2024-01-02T00:00:00Z,c\n");
+    assert_eq!(layout, Layout::Csv);
+    assert_eq!(
+        got,
+        [
+            (1, "csv:time|user".into()),
+            (3, "csv:2024-01-01T00:00:00Z|a, b".into()),
+            (4, "csv:2024-01-02T00:00:00Z|c".into())
+        ]
+    );
+}
+
+#[test]
+fn csv_lines_count_quoted_newlines() {
+    let (_, got) = items(b"time,user\n2024-01-01T00:00:00Z,\"a\nb\"\n2024-01-02T00:00:00Z,c\n");
+    assert_eq!(lines(&got), [1, 2, 4]);
+}
+
+#[test]
+fn empty_and_whitespace_inputs() {
+    assert_eq!(items(b"").0, Layout::Empty);
+    assert_eq!(items(b"  \n\n ").0, Layout::Empty);
+}
+
+#[test]
+fn gzip_by_magic_bytes_and_stop_on_request() {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for i in 0..1000 {
+        writeln!(enc, "{{\"i\":{i}}}").unwrap();
+    }
+    let gz = enc.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plain-name.json");
+    std::fs::write(&path, &gz).unwrap();
+    let mut seen = 0;
+    let layout = read_input(&jetlag_read::Input::Path(path), |raw| {
+        seen += 1;
+        assert_eq!(raw.line, seen);
+        if seen == 10 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!((layout, seen), (Layout::Ndjson, 10));
+    let err = read_input(
+        &jetlag_read::Input::Path(dir.path().join("missing")),
+        |_| ControlFlow::Continue(()),
+    )
+    .unwrap_err();
+    assert!(err.to_string().starts_with("cannot open"), "{err}");
+}
