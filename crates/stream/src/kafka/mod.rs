@@ -187,6 +187,14 @@ pub(crate) fn partitions<C: ConsumerContext>(
     Err(Error::kafka(what(), "topic does not exist"))
 }
 
+/// A failing thread stops the others: the worker leaves the group whole.
+fn stop_on_error(stop: &AtomicBool, r: Result<Summary, Error>) -> Result<Summary, Error> {
+    if r.is_err() {
+        stop.store(true, Ordering::Release);
+    }
+    r
+}
+
 /// Runs the worker until `stop` is set, or — in drain mode — every partition has finished.
 pub(crate) fn run(setup: Setup, stop: Arc<AtomicBool>) -> Result<Summary, Error> {
     create_topics(&setup)?;
@@ -211,7 +219,7 @@ pub(crate) fn run(setup: Setup, stop: Arc<AtomicBool>) -> Result<Summary, Error>
         threads.push(
             std::thread::Builder::new()
                 .name(format!("jetlag-{}", key.name()))
-                .spawn(move || detect::run(&setup, key, &producer, &stop))
+                .spawn(move || stop_on_error(&stop, detect::run(&setup, key, &producer, &stop)))
                 .map_err(|e| Error::kafka("cannot start a worker thread", e))?,
         );
     }
@@ -221,7 +229,7 @@ pub(crate) fn run(setup: Setup, stop: Arc<AtomicBool>) -> Result<Summary, Error>
         threads.push(
             std::thread::Builder::new()
                 .name("jetlag-ingest".into())
-                .spawn(move || ingest::run(&setup, &producer, &stop))
+                .spawn(move || stop_on_error(&stop, ingest::run(&setup, &producer, &stop)))
                 .map_err(|e| Error::kafka("cannot start a worker thread", e))?,
         );
     }

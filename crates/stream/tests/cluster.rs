@@ -1,0 +1,122 @@
+//! Three real `jetlag consume` workers on a multi-partition topic, one killed with
+//! `kill -9` mid-stream: the alerts on the alert topic equal a single-process `jetlag scan`
+//! of the same data, with no alert repeated.
+#![cfg(feature = "kafka")]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use support::{Broker, simulate, tansu_bin, wait, worker};
+
+const PARTITIONS: i32 = 4;
+
+fn config(broker: &Broker, sim: &support::Sim, dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("jetlag.toml");
+    let text = format!(
+        "{}\n[kafka]\nbrokers = {:?}\ntopics = [\"signins\"]\ngroup = \"it\"\nprefix = \"it\"\npartitions = {PARTITIONS}\nlateness_s = 0\ncheckpoint_interval_ms = 200\n[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n",
+        sim.enrich_toml(),
+        broker.addr
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn by_id(lines: impl IntoIterator<Item = String>) -> (BTreeMap<String, serde_json::Value>, usize) {
+    let mut map = BTreeMap::new();
+    let mut n = 0;
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+        map.insert(v["alert_id"].as_str().unwrap().to_owned(), v);
+        n += 1;
+    }
+    (map, n)
+}
+
+#[test]
+fn three_workers_one_killed_equal_a_scan_without_repeats() {
+    let Some(tansu) = tansu_bin() else { return };
+    let broker = Broker::start(&tansu);
+    let sim = simulate(150, 10);
+    assert!(sim.records.len() > 2000, "{} records", sim.records.len());
+    broker.create_topic("signins", PARTITIONS);
+    broker.produce("signins", PARTITIONS, &sim.records);
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&broker, &sim, dir.path());
+    let expected = sim.scan(&cfg);
+    assert!(
+        expected.len() >= 10,
+        "the simulation should raise alerts: {}",
+        expected.len()
+    );
+
+    let logs: Vec<_> = (0..3)
+        .map(|i| dir.path().join(format!("worker{i}.log")))
+        .collect();
+    let mut workers: Vec<_> = logs.iter().map(|l| worker(&cfg, l, &[])).collect();
+
+    // Kill worker 1 once checkpoints show the stream is under way, and before it is done.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let killed_at_checkpoints = loop {
+        let n = broker.read_all("it.state").len();
+        if n >= 3 {
+            break n;
+        }
+        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        assert!(
+            workers[1].try_wait().unwrap().is_none(),
+            "worker 1 ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let st = std::process::Command::new("kill")
+        .args(["-9", &workers[1].id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success(), "kill -9");
+    let _ = workers[1].wait();
+    let alerts_at_kill = broker.read_all("it.alerts").len();
+    eprintln!("killed worker 1 after {killed_at_checkpoints} checkpoints, {alerts_at_kill} alerts");
+    assert!(
+        alerts_at_kill < expected.len(),
+        "the kill came after every alert was out"
+    );
+
+    for i in [0, 2] {
+        wait(
+            &mut workers[i],
+            Duration::from_secs(240),
+            &format!("worker {i}"),
+            &logs[i],
+        );
+    }
+
+    let got: Vec<String> = broker
+        .read_all("it.alerts")
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    let (got_map, got_n) = by_id(got);
+    let (want_map, want_n) = by_id(expected);
+    assert_eq!(want_n, want_map.len(), "scan itself repeats no id");
+    assert_eq!(got_n, got_map.len(), "an alert was sent twice");
+    let missing: Vec<_> = want_map
+        .keys()
+        .filter(|k| !got_map.contains_key(*k))
+        .collect();
+    let extra: Vec<_> = got_map
+        .keys()
+        .filter(|k| !want_map.contains_key(*k))
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {} alerts (e.g. {:?}), {} extra (e.g. {:?})",
+        missing.len(),
+        missing.first().map(|k| &want_map[*k]),
+        extra.len(),
+        extra.first().map(|k| &got_map[*k])
+    );
+    assert_eq!(got_map, want_map, "same ids, same alert JSON");
+}
