@@ -703,3 +703,25 @@ fn issue5_config_tables_reject_unknown_keys_and_default_the_rest() {
     engine.finish(&mut out);
     assert!(out.iter().all(|a| a.detector != "password_spray"));
 }
+
+/// Local hours follow the time zone's rules across a DST change: 12:30 UTC is 07:30 in
+/// Chicago until 2 November 2025 and 06:30 after, so the same UTC habit turns off-hours.
+#[test]
+fn off_hours_follows_daylight_saving_changes() {
+    let roster = format!("{ROSTER_HEADER}dst@acme.com,,2015-01-05,US,,,,,America/Chicago\n");
+    let mut events = String::new();
+    for (month, day) in (28..=31).map(|d| (10, d)).chain((1..=10).map(|d| (11, d))) {
+        events.push_str(&format!(
+            "2025-{month:02}-{day:02}T12:30:00Z dst@acme.com success ip=73.1.1.1\n"
+        ));
+    }
+    let alerts = check(
+        &roster,
+        &events,
+        &["off_hours"],
+        &["off_hours medium user=dst@acme.com users=1 [dst@acme.com]"],
+    );
+    // Alerted on 9 November: 8 of 13 sign-ins (1–9 Nov at 06:30 CST) off-hours.
+    assert_eq!(alerts[0].evidence["off_hours_signins"], 8);
+    assert_eq!(alerts[0].evidence["signins"], 13);
+}

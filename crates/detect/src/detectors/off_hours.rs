@@ -94,7 +94,7 @@ impl Config {
 /// Sign-ins of one local day.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Day {
-    /// The local date as year·512 + month·32 + day (ordered like the date).
+    /// The local date as days since 1970-01-01.
     date: i32,
     /// Latest sign-in of the day, UTC seconds.
     last: i64,
@@ -107,8 +107,38 @@ struct Day {
     sy: f32,
 }
 
+/// A time zone's UTC offset and the span it holds for: the time zone rules (POSIX rules
+/// for recent years in "slim" TZif files) are evaluated once per transition, not per event.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct OffsetCache {
+    offset: i32,
+    from: i64,
+    until: i64,
+}
+
+impl OffsetCache {
+    /// The offset of `tz` at `at`, in seconds.
+    fn at(&mut self, tz: &jiff::tz::TimeZone, at: jiff::Timestamp) -> i64 {
+        let t = at.as_second();
+        if !(self.from <= t && t < self.until) {
+            let until = tz
+                .following(at)
+                .next()
+                .map_or(i64::MAX, |tr| tr.timestamp().as_second());
+            *self = OffsetCache {
+                offset: tz.to_offset(at).seconds(),
+                from: t,
+                until,
+            };
+        }
+        i64::from(self.offset)
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct UserState {
+    /// The user's time zone offset, cached until its next transition.
+    offset: OffsetCache,
     /// One bucket per local day, oldest first.
     days: Vec<Day>,
     /// Sums over `days`, kept so that an event costs no scan of the buckets.
@@ -170,17 +200,17 @@ impl Detector for OffHours {
         let Some(tz) = emp.work_timezone.as_ref() else {
             return;
         };
-        let local = tz.to_datetime(ev.time);
-        let hour = local.hour();
-        let date =
-            i32::from(local.year()) * 512 + i32::from(local.month()) * 32 + i32::from(local.day());
-        let off = hour < self.config.start_hour as i8 || hour >= self.config.end_hour as i8;
         let t = ev.time.as_second();
+        let window = i64::from(self.config.window_days) * 86_400;
+        let st = self.state.users.entry(ctx.user.0).or_default();
+        let local = t + st.offset.at(tz, ev.time);
+        let hour = local.rem_euclid(86_400) / 3600;
+        // Days since the epoch, local: ordered like the local date.
+        let date = local.div_euclid(86_400) as i32;
+        let off =
+            hour < i64::from(self.config.start_hour) || hour >= i64::from(self.config.end_hour);
         let utc_hour = t.rem_euclid(86_400) as f64 / 3600.0;
         let angle = (utc_hour * 15.0).to_radians();
-        let window = i64::from(self.config.window_days) * 86_400;
-
-        let st = self.state.users.entry(ctx.user.0).or_default();
         // Drop days that left the window (oldest first; a late event may leave one behind
         // until the next prune, which only makes the window a little longer).
         while st
