@@ -80,16 +80,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let alerts = read_alerts(&alerts_path)?;
 
     println!("\n== 3. top alerts");
-    let mut top: Vec<&Alert> = alerts.iter().collect();
-    top.sort_by(|a, b| {
-        (b.severity, b.score)
-            .cmp(&(a.severity, a.score))
-            .then_with(|| a.alert_id.cmp(&b.alert_id))
-    });
-    for a in top.iter().take(args.top) {
+    for a in top_alerts(&alerts, args.top) {
+        let mut summary = a.summary.clone();
+        if summary.chars().count() > 150 {
+            summary = summary.chars().take(149).collect::<String>() + "…";
+        }
         println!(
             "   {:<8} {:>3}  {:<17} {}",
-            a.severity, a.score, a.detector, a.summary
+            a.severity, a.score, a.detector, summary
         );
     }
     if alerts.is_empty() {
@@ -146,6 +144,36 @@ fn run_scan(argv: &[String], users_path: &Path) -> anyhow::Result<()> {
         bail!("the scan of the simulated logs failed");
     }
     Ok(())
+}
+
+/// The most severe alerts, one per (detector, user) and at most two per detector while
+/// others remain, so the listing shows the range of what was found.
+fn top_alerts(alerts: &[Alert], n: usize) -> Vec<&Alert> {
+    let mut sorted: Vec<&Alert> = alerts.iter().collect();
+    sorted.sort_by(|a, b| {
+        (b.severity, b.score)
+            .cmp(&(a.severity, a.score))
+            .then_with(|| a.alert_id.cmp(&b.alert_id))
+    });
+    let mut seen = std::collections::BTreeSet::new();
+    sorted.retain(|a| {
+        seen.insert((
+            a.detector.clone(),
+            a.user.clone().or(a.users.first().cloned()),
+        ))
+    });
+    let mut per: BTreeMap<&str, usize> = BTreeMap::new();
+    let (mut first, mut rest) = (Vec::new(), Vec::new());
+    for a in sorted {
+        let c = per.entry(a.detector.as_str()).or_default();
+        *c += 1;
+        if *c <= 2 { first.push(a) } else { rest.push(a) }
+    }
+    first.truncate(n);
+    let room = n - first.len();
+    first.extend(rest.into_iter().take(room));
+    first.sort_by_key(|a| std::cmp::Reverse((a.severity, a.score)));
+    first
 }
 
 fn read_alerts(path: &Path) -> anyhow::Result<Vec<Alert>> {
