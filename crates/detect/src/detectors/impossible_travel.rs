@@ -285,7 +285,10 @@ impl Detector for ImpossibleTravel {
         let w = self.config.window_size;
         let now = nanos(ev.time);
         let window = per_user(&mut self.state.windows, ctx.user);
-        if window.iter().any(|s| s.event_id == ev.event_id) {
+        if window
+            .iter()
+            .any(|s| s.time_ns == now && s.event_id == ev.event_id)
+        {
             return; // the same event again
         }
         // Sign-ins so old that any distance on Earth was flyable since can never pair.
