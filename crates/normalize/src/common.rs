@@ -91,10 +91,12 @@ pub(crate) fn user(value: Option<&str>, field: &'static str) -> Result<CompactSt
     if v.is_empty() {
         return Err(Error::Missing(field));
     }
-    if v.bytes().any(|b| b.is_ascii_uppercase()) || !v.is_ascii() {
-        Ok(CompactString::from(v.to_lowercase()))
+    if v.is_ascii() {
+        let mut out = CompactString::from(v);
+        out.make_ascii_lowercase();
+        Ok(out)
     } else {
-        Ok(CompactString::from(v))
+        Ok(CompactString::from(v.to_lowercase()))
     }
 }
 

@@ -34,7 +34,8 @@ fn wrapped(bytes: &[u8]) -> Option<&RawValue> {
         .find(|raw| raw.get().starts_with('['))
 }
 
-/// Cheap test before trying [`wrapped`]: does a wrapper key occur at all?
+/// Cheap test before trying [`wrapped`]: does a wrapper key followed by an array occur in
+/// the first 4 KiB? (A Google parameter's `"value": "x"` does not count.)
 fn may_be_wrapper(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(4096)];
     [
@@ -44,7 +45,13 @@ fn may_be_wrapper(bytes: &[u8]) -> bool {
         b"\"items\"",
     ]
     .iter()
-    .any(|key| memchr::memmem::find(head, key).is_some())
+    .any(|key| {
+        memchr::memmem::find_iter(head, key).any(|at| {
+            let rest = head[at + key.len()..].trim_ascii_start();
+            rest.strip_prefix(b":")
+                .is_some_and(|r| r.trim_ascii_start().starts_with(b"["))
+        })
+    })
 }
 
 /// One NDJSON line: a record, or a wrapper whose elements are records.
