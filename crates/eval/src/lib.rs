@@ -21,7 +21,7 @@
 mod error;
 mod report;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::BufRead;
 use std::path::Path;
 
@@ -190,10 +190,6 @@ fn names(a: &ScoredAlert) -> impl Iterator<Item = &str> {
         .chain(a.users.iter().map(String::as_str))
 }
 
-fn touches(a: &ScoredAlert, c: &TruthCase) -> bool {
-    c.start <= a.time && a.time <= c.end && names(a).any(|n| c.users.iter().any(|u| u == n))
-}
-
 /// Scores `alerts` against `truth`.
 pub fn evaluate(truth: &Truth, alerts: &[ScoredAlert], opts: Options) -> Report {
     let attacked: HashSet<&str> = truth
@@ -204,44 +200,48 @@ pub fn evaluate(truth: &Truth, alerts: &[ScoredAlert], opts: Options) -> Report 
         .collect();
     let benign_users = truth.org.users.saturating_sub(attacked.len() as u64);
     let mut scores: BTreeMap<String, DetectorScore> = BTreeMap::new();
-    let mut by_detector: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    // Cases indexed by user, so an alert only looks at the cases naming one of its users.
+    let mut by_user: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, c) in truth.cases.iter().enumerate() {
-        by_detector.entry(c.detector.as_str()).or_default().push(i);
+        for u in &c.users {
+            by_user.entry(u.as_str()).or_default().push(i);
+        }
         let s = scores.entry(c.detector.clone()).or_default();
         match c.kind {
             Label::Attack => s.expected += 1,
             Label::Benign => s.benign_cases += 1,
         }
     }
-    let considered: Vec<&ScoredAlert> = alerts
-        .iter()
-        .filter(|a| a.severity >= opts.min_severity)
-        .collect();
     let mut found: HashSet<usize> = HashSet::new();
-    for a in &considered {
+    let mut candidates: Vec<usize> = Vec::new();
+    for a in alerts.iter().filter(|a| a.severity >= opts.min_severity) {
+        candidates.clear();
+        for n in names(a) {
+            candidates.extend(by_user.get(n).map(Vec::as_slice).unwrap_or(&[]));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
         let s = scores.entry(a.detector.clone()).or_default();
         s.alerts += 1;
-        let own = by_detector
-            .get(a.detector.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let mut hit_attack = false;
-        for &i in own.iter().filter(|&&i| touches(a, &truth.cases[i])) {
-            match truth.cases[i].kind {
-                Label::Attack => {
-                    hit_attack = true;
+        let (mut own_attack, mut other_attack) = (false, false);
+        for &i in &candidates {
+            let c = &truth.cases[i];
+            if !(c.start <= a.time && a.time <= c.end) {
+                continue;
+            }
+            match (c.kind, c.detector == a.detector) {
+                (Label::Attack, true) => {
+                    own_attack = true;
                     found.insert(i);
                 }
-                Label::Benign => s.benign_hits += 1,
+                (Label::Attack, false) => other_attack = true,
+                (Label::Benign, true) => s.benign_hits += 1,
+                (Label::Benign, false) => {}
             }
         }
-        if hit_attack {
+        if own_attack {
             s.true_alerts += 1;
-        } else if truth
-            .cases
-            .iter()
-            .any(|c| c.kind == Label::Attack && touches(a, c))
-        {
+        } else if other_attack {
             s.collateral += 1;
         } else {
             s.false_alerts += 1;
