@@ -33,7 +33,7 @@ const CITIES: [(&str, &str, &str, f64, f64); 6] = [
 fn body(i: u64) -> String {
     let user = i % 5000;
     // Mostly home, now and then elsewhere: alerts at a realistic trickle.
-    let city = if i % 97 == 0 {
+    let city = if i.is_multiple_of(97) {
         (i / 97) as usize % 6
     } else {
         (user % 6) as usize

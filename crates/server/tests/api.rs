@@ -977,3 +977,95 @@ async fn tls_is_served_with_rustls_when_a_certificate_is_configured() {
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intel_lists_reload_on_admin_request_and_enrich_new_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("vpn.txt");
+    std::fs::write(&list, "# VPN exits\n192.0.2.0/24\n").unwrap();
+    let enricher = jetlag_enrich::Enricher::builder()
+        .intel(jetlag_event::NetClass::Vpn, &list)
+        .build()
+        .unwrap();
+    let pipeline = jetlag_server::Pipeline {
+        enricher: Some(Arc::new(enricher)),
+        ..jetlag_server::Pipeline::default()
+    };
+    let mut cfg = config(dir.path());
+    cfg.reload_poll_secs = 0; // only the explicit reload below
+    let server = jetlag_server::start(cfg, pipeline).await.unwrap();
+    let url = server.url();
+    let c = client();
+    let at = |uuid: &'static str, time: &'static str| Okta {
+        uuid,
+        user: "rex@example.com",
+        time,
+        ip: "198.51.100.23",
+        city: "Paris",
+        country: "France",
+        lat: 48.8566,
+        lon: 2.3522,
+    };
+    let (s, _) = post(
+        &c,
+        &url,
+        "/v1/events",
+        Some(INGEST),
+        at("i-1", "2025-03-01T10:00:00Z").json(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    // The list now names the user's address as a VPN exit too.
+    std::fs::write(&list, "# VPN exits\n192.0.2.0/24\n198.51.100.0/24\n").unwrap();
+    let (s, v) = post(&c, &url, "/v1/admin/reload", Some(ADMIN), "").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["files_reloaded"], 1);
+    let (s, _) = post(
+        &c,
+        &url,
+        "/v1/events",
+        Some(INGEST),
+        at("i-2", "2025-03-01T10:05:00Z").json(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, user) = get(&c, &url, "/v1/users/rex@example.com", Some(READ)).await;
+    let net = |id: &str| {
+        user["sign_ins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event_id"] == id)
+            .unwrap()["network"]
+            .clone()
+    };
+    assert_eq!(
+        net("i-1"),
+        serde_json::json!([]),
+        "stored as enriched at the time"
+    );
+    assert_eq!(net("i-2"), serde_json::json!(["vpn"]));
+    // A list that no longer loads keeps the previous data.
+    std::fs::remove_file(&list).unwrap();
+    let (s, v) = post(&c, &url, "/v1/admin/reload", Some(ADMIN), "").await;
+    assert_eq!(s, 422, "{v}");
+    let (s, _) = post(
+        &c,
+        &url,
+        "/v1/events",
+        Some(INGEST),
+        at("i-3", "2025-03-01T10:10:00Z").json(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, user) = get(&c, &url, "/v1/users/rex@example.com", Some(READ)).await;
+    let i3 = user["sign_ins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_id"] == "i-3")
+        .unwrap()
+        .clone();
+    assert_eq!(i3["network"], serde_json::json!(["vpn"]));
+    server.shutdown().await.unwrap();
+}
