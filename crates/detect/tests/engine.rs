@@ -303,3 +303,55 @@ fn alert_ids_are_stable_and_alerts_are_well_formed() {
     ids.dedup();
     assert_eq!(ids.len(), a.len(), "alert ids are unique");
 }
+
+#[test]
+fn hostile_values_never_panic() {
+    let mut evs = Vec::new();
+    for (i, (lat, lon, radius)) in [
+        (f64::NAN, 0.0, None),
+        (0.0, f64::INFINITY, None),
+        (95.0, 200.0, None),
+        (40.0, -74.0, Some(-5.0)),
+        (40.0, -74.0, Some(f64::NAN)),
+        (40.0, -74.0, Some(1e300)),
+        (-90.0, 180.0, Some(0.0)),
+        (90.0, -180.0, Some(0.0)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut b = at(
+            &format!("h{i}"),
+            "mallory@example.com",
+            "New York",
+            i as f64,
+        );
+        let g = b.0.geo.as_mut().unwrap();
+        g.lat = Some(lat);
+        g.lon = Some(lon);
+        g.radius_km = radius;
+        evs.push(b);
+    }
+    // The extremes of time jiff can represent, and an empty user / id.
+    for (i, t) in [
+        jiff::Timestamp::MIN,
+        jiff::Timestamp::MAX,
+        jiff::Timestamp::UNIX_EPOCH,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut b = at(&format!("t{i}"), "", "Moscow", 0.0).ua("").app("");
+        b.0.time = t;
+        b.0.event_id = "".into();
+        evs.push(b);
+    }
+    let alerts = feed(&mut engine(), &batch(&evs));
+    // (-90, 180) and (90, -180) are 20,000 km apart 1 minute apart: the only alert.
+    let it: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.detector == "impossible_travel")
+        .collect();
+    assert_eq!(it.len(), 1, "{alerts:#?}");
+    assert!(serde_json::to_string(&alerts).is_ok());
+}
