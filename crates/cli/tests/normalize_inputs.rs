@@ -36,12 +36,12 @@ fn bad_records_are_rejected_with_file_line_and_reason_and_the_rest_come_through(
     );
     let stderr = String::from_utf8(out.stderr).unwrap();
     let expect = [
-        (2, "truncated JSON"),
+        (2, "okta: truncated JSON"),
         (
             3,
             "okta: wrong type: invalid type: integer `42`, expected a string",
         ),
-        (4, "not valid UTF-8 (at byte 113)"),
+        (4, "okta: not valid UTF-8 (at byte 113)"),
         (5, "byte order mark in the middle of the input"),
         (6, "empty line"),
         (
