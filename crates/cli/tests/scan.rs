@@ -399,4 +399,15 @@ fn config_default_prints_a_valid_file_and_check_reports_problems() {
         .code(1)
         .stderr(predicates::str::contains("enrich.geoip[0]"))
         .stderr(predicates::str::contains("enrich.intel.darknet"));
+
+    // The [server] table is kept raw by jetlag-config and checked by jetlag-server.
+    let server = dir.path().join("server.toml");
+    std::fs::write(&server, "[server]\nlisten_on = \"127.0.0.1:1\"\n").unwrap();
+    jetlag()
+        .args(["config", "check"])
+        .arg(&server)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("server:"))
+        .stderr(predicates::str::contains("listen_on"));
 }

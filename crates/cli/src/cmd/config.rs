@@ -34,6 +34,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Action::Check { path } => match jetlag_config::Config::load(&path) {
             Ok(config) => {
+                // The tables kept raw for other crates are checked by them, here too.
+                let base = path.parent().unwrap_or(std::path::Path::new("."));
+                let mut problems = Vec::new();
+                if config.server.is_some()
+                    && let Err(p) =
+                        jetlag_server::ServerConfig::from_table(config.server.clone(), base)
+                {
+                    problems.extend(p);
+                }
+                if config.kafka.is_some()
+                    && let Err(p) = jetlag_stream::KafkaConfig::from_table(config.kafka.clone())
+                {
+                    problems.extend(p);
+                }
+                if !problems.is_empty() {
+                    eprintln!(
+                        "{}",
+                        jetlag_config::Error::Invalid {
+                            path: path.clone(),
+                            problems
+                        }
+                    );
+                    return Ok(ExitCode::from(1));
+                }
                 let detectors = jetlag_detect::Engine::new(
                     &config.detect,
                     std::sync::Arc::new(jetlag_roster::Roster::empty()),
