@@ -226,6 +226,26 @@ mod tests {
     }
 
     #[test]
+    fn every_score_setting_is_documented() {
+        let text = default_toml();
+        let score = toml::Table::try_from(ScoreConfig::default()).unwrap();
+        let docs = DETECTOR_DOCS
+            .iter()
+            .find(|d| d.name == "score")
+            .expect("docs of jetlag-score's Config");
+        for key in score.keys() {
+            let doc = docs.fields.iter().find(|(f, _)| f == key).map(|(_, d)| *d);
+            let first = doc
+                .and_then(|d| d.lines().next())
+                .unwrap_or_else(|| panic!("score.{key} has no doc comment"));
+            assert!(
+                text.contains(&format!("# {first}")),
+                "score.{key}: doc not printed"
+            );
+        }
+    }
+
+    #[test]
     fn the_enrich_section_documents_every_key() {
         let text = default_toml();
         for key in ["geoip = []", "intel = {}", "# Example: roster = "] {

@@ -2,7 +2,7 @@
 //!
 //! Read in two stages (STYLE.md rule 6): the file is parsed into raw serde types with
 //! `deny_unknown_fields`, one section at a time so that a mistake in one table does not hide
-//! the others; then [`Config::validate`]-style checks run over everything. All problems are
+//! the others; then every table is checked ([`Config::parse`]). All problems are
 //! reported at once, each named by its key path (`detect.impossible_travel.max_speed_kmh`).
 //!
 //! Shape:
