@@ -20,7 +20,8 @@ use jetlag_read::Input;
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct InputArgs {
     /// Input files: NDJSON, JSON (document, array, {"value":[…]}, {"records":[…]},
-    /// {"Records":[…]}) or CSV with a header row, any of them gzipped. `-` or none: stdin.
+    /// {"Records":[…]}, {"items":[…]}) or CSV with a header row, any of them gzipped. `-` or
+    /// none: stdin.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Record format; `auto` decides per record (CSV files are always read as csv).
