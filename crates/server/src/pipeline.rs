@@ -115,6 +115,30 @@ impl Pipeline {
         Ok(parsed)
     }
 
+    /// Parses a body expected to hold one sign-in (`/v1/evaluate`): a lone JSON record goes
+    /// straight to its vendor parser; anything else (a wrapper, NDJSON, CSV) through
+    /// [`Pipeline::parse`].
+    ///
+    /// # Errors
+    /// As [`Pipeline::parse`].
+    pub fn parse_one(&self, body: &[u8]) -> Result<Parsed, BodyError> {
+        if body.trim_ascii_start().starts_with(b"{") {
+            let mut warnings = Vec::new();
+            if let Ok(jetlag_normalize::Parsed::Event(mut ev)) =
+                jetlag_normalize::parse_json(body.trim_ascii(), Format::Auto, &mut warnings)
+            {
+                if let Some(e) = &self.enricher {
+                    e.enrich(&mut ev);
+                }
+                return Ok(Parsed {
+                    events: vec![ev],
+                    rejects: Vec::new(),
+                });
+            }
+        }
+        self.parse(body)
+    }
+
     /// Parses one vendor record (a Splunk HEC `event`), numbered `n` in its request.
     pub fn parse_record(&self, n: usize, record: &[u8], out: &mut Parsed) {
         let mut warnings = Vec::new();

@@ -16,12 +16,23 @@ use crate::pipeline::{self, BodyError, Parsed, Pipeline, Reject};
 /// Bodies larger than this are parsed off the async workers.
 const INLINE_PARSE_BYTES: usize = 256 << 10;
 
+/// How a body is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Any format `scan` reads.
+    Batch,
+    /// Splunk HEC event objects.
+    Hec,
+    /// One sign-in (`/v1/evaluate`).
+    One,
+}
+
 /// Decodes, parses and enriches a body; an error response when it is unusable as a whole.
 async fn prepare(
     state: &Shared,
     headers: &HeaderMap,
     body: Bytes,
-    hec: bool,
+    kind: Kind,
 ) -> Result<Parsed, Response> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
@@ -31,10 +42,10 @@ async fn prepare(
         let state = state.clone();
         move || -> Result<Parsed, BodyError> {
             let decoded = pipeline::decode_body(&body, encoding.as_deref(), limit)?;
-            if hec {
-                Ok(parse_hec(&state.pipeline, &decoded))
-            } else {
-                state.pipeline.parse(&decoded)
+            match kind {
+                Kind::Hec => Ok(parse_hec(&state.pipeline, &decoded)),
+                Kind::Batch => state.pipeline.parse(&decoded),
+                Kind::One => state.pipeline.parse_one(&decoded),
             }
         }
     };
@@ -100,7 +111,7 @@ pub(crate) async fn events(
     if body.is_empty() {
         return error(StatusCode::BAD_REQUEST, "empty body");
     }
-    let parsed = match prepare(&state, &headers, body, false).await {
+    let parsed = match prepare(&state, &headers, body, Kind::Batch).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
@@ -207,7 +218,7 @@ pub(crate) async fn hec(State(state): State<Shared>, headers: HeaderMap, body: B
     if body.is_empty() {
         return hec_reply(StatusCode::BAD_REQUEST, "No data", 5, None);
     }
-    let parsed = match prepare(&state, &headers, body, true).await {
+    let parsed = match prepare(&state, &headers, body, Kind::Hec).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
@@ -287,7 +298,7 @@ pub(crate) async fn evaluate(
     if body.is_empty() {
         return error(StatusCode::BAD_REQUEST, "empty body");
     }
-    let mut parsed = match prepare(&state, &headers, body, false).await {
+    let mut parsed = match prepare(&state, &headers, body, Kind::One).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
