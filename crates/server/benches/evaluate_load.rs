@@ -79,6 +79,14 @@ async fn run(rate: u64, secs: u64) {
         }],
         ..ServerConfig::default()
     };
+    let mut config = config;
+    if let Some(n) = std::env::var("SNAPSHOT_EVERY_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.snapshot_every_events = n;
+        config.snapshot_every_secs = 3600;
+    }
     let server = jetlag_server::start(config, Pipeline::default())
         .await
         .unwrap();
@@ -166,5 +174,21 @@ async fn run(rate: u64, secs: u64) {
         "events stored {}, alerts (first page) {alerts}",
         server.store().event_count().unwrap()
     );
+    // Server-side: time in the core per group commit (WAL + detection + fsync).
+    let metrics = client
+        .get(format!("{}/metrics", server.url()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in metrics.lines().filter(|l| {
+        l.starts_with("jetlag_commit_duration_seconds")
+            || l.starts_with("jetlag_request_duration_seconds_bucket")
+    }) {
+        println!("  {line}");
+    }
     server.shutdown().await.unwrap();
 }
