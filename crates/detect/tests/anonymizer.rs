@@ -90,3 +90,60 @@ fn malicious_listing_raises_the_score() {
     );
     assert!(bad[0].score > plain[0].score);
 }
+
+/// Okta's `isProxy` is set for VPN and Tor exits too: a consumer VPN the intel lists name
+/// is judged as a VPN (low), not as an open proxy (medium). A proxy nothing else explains
+/// is still a proxy.
+#[test]
+fn consumer_vpn_flagged_as_proxy_by_okta_is_a_vpn() {
+    let okta_vpn = at("e1", A, "Amsterdam", 0.0)
+        .net(NetClass::Vpn)
+        .net(NetClass::Proxy);
+    let alerts = check(&[okta_vpn], &["anonymizer low alice@example.com"]);
+    assert_eq!(alerts[0].evidence["class"], "vpn");
+    let okta_tor = at("e1", A, "Amsterdam", 0.0)
+        .net(NetClass::Tor)
+        .net(NetClass::Proxy);
+    check(&[okta_tor], &["anonymizer high alice@example.com"]);
+    let bare_proxy = at("e1", A, "Amsterdam", 0.0).net(NetClass::Proxy);
+    check(&[bare_proxy], &["anonymizer medium alice@example.com"]);
+}
+
+/// A recent hire who streams through a consumer VPN every evening: reported at medium the
+/// first evening, then as low context; Tor keeps its full weight every time.
+#[test]
+fn recent_hires_nightly_consumer_vpn_is_medium_once_then_low() {
+    let r = roster(&[(A, Some("2025-02-01"), Some("IN"))]);
+    let evenings: Vec<support::B> = (0..4)
+        .map(|d| at(&format!("v{d}"), A, "Amsterdam", f64::from(d) * 1440.0).net(NetClass::Vpn))
+        .collect();
+    let alerts = check_with(
+        &Default::default(),
+        &r,
+        &evenings,
+        &[
+            "anonymizer medium alice@example.com",
+            "anonymizer low alice@example.com",
+            "anonymizer low alice@example.com",
+            "anonymizer low alice@example.com",
+        ],
+    );
+    assert_eq!(alerts[1].evidence["repeat"], true);
+    assert!(
+        alerts[1].summary.contains("already reported"),
+        "{}",
+        alerts[1].summary
+    );
+    let tor: Vec<support::B> = (0..2)
+        .map(|d| at(&format!("t{d}"), A, "Amsterdam", f64::from(d) * 1440.0).net(NetClass::Tor))
+        .collect();
+    check_with(
+        &Default::default(),
+        &r,
+        &tor,
+        &[
+            "anonymizer critical alice@example.com",
+            "anonymizer critical alice@example.com",
+        ],
+    );
+}

@@ -149,3 +149,33 @@ fn the_roster_work_country_is_never_new() {
         &["new_country medium alice@example.com"],
     );
 }
+
+/// A business trip to a country where the company has an office (here 3 of 29 users sign
+/// in from the UK) is low context, for a recent hire too; the same trip to a country no
+/// colleague uses stays medium or above.
+#[test]
+fn business_trip_to_an_office_country_many_colleagues_use_is_low() {
+    let r = roster(&[(A, Some("2025-02-01"), Some("US"))]);
+    let mut evs = org(25, "New York", "us");
+    evs.extend(org(3, "London", "gb"));
+    evs.push(at("e1", A, "New York", 0.0));
+    let trip = [evs.clone(), vec![at("e2", A, "London", 24.0 * 60.0)]].concat();
+    let alerts = check_with(
+        &Default::default(),
+        &r,
+        &trip,
+        &["new_country low alice@example.com"],
+    );
+    assert!(
+        alerts[0].summary.contains("common in the org"),
+        "{}",
+        alerts[0].summary
+    );
+    let rare = [evs, vec![at("e2", A, "Lagos", 24.0 * 60.0)]].concat();
+    check_with(
+        &Default::default(),
+        &r,
+        &rare,
+        &["new_country medium+ alice@example.com"],
+    );
+}

@@ -144,3 +144,99 @@ fn the_score_rises_with_the_number_of_unfamiliar_features() {
     let s = |a: &[jetlag_event::Alert]| a[0].evidence["log10_likelihood_ratio"].as_f64().unwrap();
     assert!(s(&a4) > s(&a2) + 1.0, "{} vs {}", s(&a4), s(&a2));
 }
+
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
+
+/// [`history`] plus three colleagues of the London office with three sign-ins each, so
+/// that the UK is a country the population uses.
+fn history_with_london_office() -> Vec<B> {
+    let mut evs = history();
+    for u in 0..3 {
+        for k in 0..3 {
+            evs.push(
+                at(
+                    &format!("l{u}-{k}"),
+                    &format!("london{u}@example.com"),
+                    "London",
+                    -110.0 + f64::from(k) * 5.0 + f64::from(u),
+                )
+                .asn(5089)
+                .ua(WIN_CHROME)
+                .app("Office 365"),
+            );
+        }
+    }
+    evs
+}
+
+/// Alice on a business trip to London: a hotel network, 02:00 at home, the UK new for her
+/// but used by colleagues — her own laptop and apps.
+fn hotel_in_london(id: &str) -> B {
+    at(id, A, "London", 12.0 * 60.0)
+        .asn(64_512)
+        .ua(WIN_CHROME)
+        .app("Office 365")
+}
+
+fn hire_roster(hired: &str) -> Roster {
+    support::roster(&[(A, Some(hired), Some("US"))])
+}
+
+/// A traveller's hotel network and jet-lagged hours are explained by ordinary travel: low,
+/// and the summary says why. The same sign-in with a new device stays low for a long-tenured
+/// user and is medium for a recent hire.
+#[test]
+fn business_trip_with_hotel_network_and_jet_lagged_hours_stays_low() {
+    let mut config = only_unfamiliar();
+    config.unfamiliar_signin.threshold = 1.0; // alert on anything, to see the severity
+    let tenured = hire_roster("2015-01-01");
+    let evs = |x: B| [history_with_london_office(), vec![x]].concat();
+    let trip = check_with(
+        &config,
+        &tenured,
+        &evs(hotel_in_london("x1")),
+        &["unfamiliar_signin low alice@example.com"],
+    );
+    assert!(
+        trip[0].summary.contains("ordinary travel"),
+        "{}",
+        trip[0].summary
+    );
+    assert_eq!(trip[0].evidence["strong"].as_array().unwrap().len(), 0);
+    let phone = hotel_in_london("x1").ua(IPHONE);
+    check_with(
+        &config,
+        &tenured,
+        &evs(phone.clone()),
+        &["unfamiliar_signin low alice@example.com"],
+    );
+    let recent = check_with(
+        &config,
+        &hire_roster("2025-02-01"),
+        &evs(phone),
+        &["unfamiliar_signin medium+ alice@example.com"],
+    );
+    assert!(
+        recent[0].summary.contains("recent hire"),
+        "{}",
+        recent[0].summary
+    );
+}
+
+/// A hotel network and odd hours in a high-risk country are not ordinary travel.
+#[test]
+fn a_high_risk_country_is_medium_even_with_a_familiar_device() {
+    let mut config = only_unfamiliar();
+    config.unfamiliar_signin.threshold = 1.0;
+    let moscow = at("x1", A, "Moscow", 12.0 * 60.0)
+        .asn(64_512)
+        .ua(WIN_CHROME)
+        .app("Office 365");
+    let alerts = check_with(
+        &config,
+        &hire_roster("2015-01-01"),
+        &[history_with_london_office(), vec![moscow]].concat(),
+        &["unfamiliar_signin medium+ alice@example.com"],
+    );
+    assert_eq!(alerts[0].evidence["high_risk_country"], true);
+}

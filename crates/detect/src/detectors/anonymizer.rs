@@ -6,6 +6,13 @@
 //! is common and iCloud Private Relay is on by default for many iPhones) and rises for recent
 //! hires. An IP also listed as the org's own (`corporate`) is not an anonymizer. Each user
 //! alerts once per class per `realert_hours`.
+//!
+//! The class is the most specific one the IP carries: a vendor's generic proxy flag (Okta's
+//! `isProxy` is set for VPN and Tor exits too) yields to an intel list that names the service,
+//! so a consumer VPN flagged as a proxy is judged as a VPN. Only a proxy nothing else
+//! explains is judged as a proxy. Repeats are context: once a user has been reported for a
+//! class, later alerts for it (outside Tor) drop the recent-hire bonus, so a new hire's
+//! nightly consumer VPN is reported at medium once, then at its class's own severity.
 
 use jetlag_event::{Alert, NetClass, Outcome, Severity, SignIn};
 use rustc_hash::FxHashMap;
@@ -19,7 +26,7 @@ use crate::{Error, alert_id};
 
 const NAME: &str = "anonymizer";
 
-/// The anonymizing classes, most severe first.
+/// The anonymizing classes, most severe first (the order of the per-user state).
 const CLASSES: [NetClass; 5] = [
     NetClass::Tor,
     NetClass::Proxy,
@@ -27,6 +34,10 @@ const CLASSES: [NetClass; 5] = [
     NetClass::Hosting,
     NetClass::Relay,
 ];
+
+/// The order in which a class is chosen for an IP that carries several: the most specific
+/// first, the generic proxy flag last (indexes into [`CLASSES`]).
+const SPECIFIC_FIRST: [usize; 5] = [0, 2, 3, 4, 1];
 
 /// `[detect.anonymizer]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,7 +59,8 @@ pub struct Config {
     /// Score of a privacy relay (iCloud Private Relay). Default 15 (low): on by default for
     /// many iCloud+ subscribers.
     pub relay_score: u8,
-    /// Added for a recent hire. Default 15.
+    /// Added for a recent hire the first time they are reported for a class (for Tor, every
+    /// time). Default 15.
     pub recent_hire_bonus: u8,
     /// Added when the IP is also on a `malicious` list. Default 15.
     pub malicious_bonus: u8,
@@ -141,7 +153,10 @@ impl Detector for Anonymizer {
         if ev.outcome != Outcome::Success || ev.network.contains(NetClass::Corporate) {
             return;
         }
-        let Some(i) = CLASSES.iter().position(|c| ev.network.contains(*c)) else {
+        let Some(i) = SPECIFIC_FIRST
+            .into_iter()
+            .find(|&i| ev.network.contains(CLASSES[i]))
+        else {
             return;
         };
         let class = CLASSES[i];
@@ -153,11 +168,13 @@ impl Detector for Anonymizer {
             return;
         }
         user.last[i] = hour;
+        // Reported before for this class: the habit is known, only Tor stays at full weight.
+        let repeat = last != 0 && class != NetClass::Tor;
 
         let recent_hire = ctx.is_recent_hire(ev.time, self.config.recent_hire_days);
         let malicious = ev.network.contains(NetClass::Malicious);
         let mut score = u32::from(self.config.score(class));
-        if recent_hire {
+        if recent_hire && !repeat {
             score += u32::from(self.config.recent_hire_bonus);
         }
         if malicious {
@@ -187,6 +204,9 @@ impl Detector for Anonymizer {
         if recent_hire {
             summary.push_str("; the user is a recent hire");
         }
+        if repeat {
+            summary.push_str("; already reported for this user before");
+        }
         summary.push_str(": ask the user why, and check the session if they cannot say.");
         let classes: Vec<&str> = ev.network.iter().map(|c| c.as_str()).collect();
         out.push(Alert {
@@ -207,6 +227,7 @@ impl Detector for Anonymizer {
                 "as_org": ev.as_org.as_deref(),
                 "country": ev.geo.as_ref().and_then(|g| g.country).map(|c| c.as_str().to_string()),
                 "recent_hire": recent_hire,
+                "repeat": repeat,
             }),
         });
     }

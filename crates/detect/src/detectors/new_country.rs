@@ -5,6 +5,11 @@
 //! corporate egress, satellite) say nothing about the user's country and are left out. A
 //! user with no history yet is judged from the first event against the roster's
 //! `work_country` and the org's baseline: there is no blind learning period.
+//!
+//! Severity is the country's rarity in the org: a country 5 % or more of the users sign in
+//! from (an office country, the usual business trip) is `low` context even for a recent
+//! hire; under `rare_share` it is medium, under a tenth of it more; high-risk countries,
+//! a roster mismatch on a first sign-in and recent hires add to that.
 
 use jetlag_event::{Alert, Country, NetClasses, Outcome, Severity, SignIn};
 use rustc_hash::FxHashMap;
@@ -189,23 +194,27 @@ impl Detector for NewCountry {
         }
 
         let recent_hire = ctx.is_recent_hire(ev.time, self.config.recent_hire_days);
-        let mut score = 30.0;
+        // Low (20) for a country many colleagues use — a business trip to an office
+        // country; medium from rarity (under `rare_share`), a high-risk country, or a
+        // roster mismatch on a newcomer or a recent hire in a country the org barely knows.
+        let mut score = 20.0;
         let rarity = if !baseline {
+            score += 10.0;
             "the org has too few users yet to say how rare it is".to_string()
         } else if share < self.config.rare_share / 10.0 {
-            score += 30.0;
+            score += 35.0;
             format!("{in_country} of {org_users} users have used it before")
         } else if share < self.config.rare_share {
-            score += 20.0;
+            score += 25.0;
             format!("only {in_country} of {org_users} users have used it before")
-        } else if share < self.config.rare_share * 10.0 {
+        } else if share < self.config.rare_share * 5.0 {
             score += 10.0;
             format!("{in_country} of {org_users} users have used it before")
         } else {
             format!("it is common in the org ({in_country} of {org_users} users)")
         };
         if high_risk {
-            score += 25.0;
+            score += 30.0;
         }
         if first && work.is_some() {
             score += 10.0;

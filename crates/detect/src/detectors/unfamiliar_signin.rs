@@ -19,9 +19,18 @@
 //! value is rare in the population; a brand-new user is judged by population rarity alone (no
 //! blind learning period). It alerts when the score reaches `threshold` and names the
 //! unfamiliar features. Only successful sign-ins are scored and learned from.
+//!
+//! Severity is not the score alone: a business trip changes the network (a hotel's ASN) and
+//! the hours (jet lag, counted in the home time zone) and often the country, all at once,
+//! and the likelihood ratio multiplies them as if they were independent evidence. So the
+//! ASN and the hour are *context*, and so is a country that at least `common_share` of the
+//! population's sign-ins come from; the *strong* features are a new user agent, a new app
+//! and a new country that is rare in the population or on the high-risk list. An alert is
+//! `low` (it says the unfamiliarity fits ordinary travel) unless it has two strong features,
+//! or one with a recent hire or a high-risk country; those are medium or above.
 
 use compact_str::CompactString;
-use jetlag_event::{Alert, NetClasses, Outcome, Severity, SignIn};
+use jetlag_event::{Alert, Country, NetClasses, Outcome, Severity, SignIn};
 use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHasher};
@@ -30,7 +39,9 @@ use serde_json::{Map, Value, json};
 
 use crate::config::Problems;
 use crate::detector::{Context, Detector, StateKey};
-use crate::detectors::{decode, encode, per_user};
+use crate::detectors::{
+    decode, default_high_risk_countries, default_recent_hire_days, encode, per_user,
+};
 use crate::{Error, alert_id};
 
 const NAME: &str = "unfamiliar_signin";
@@ -61,6 +72,16 @@ pub struct Config {
     /// Successful sign-ins the population must have before anything alerts. Default 50:
     /// with fewer, every value looks rare.
     pub min_population: u32,
+    /// A country at least this share of the population's sign-ins come from is an ordinary
+    /// travel destination: new for the user, it is context, not a strong feature. Default
+    /// 0.01 (1 %): the office countries and the usual business trips of an org.
+    pub common_share: f64,
+    /// Countries (ISO alpha-2) that, new for the user, make an alert medium or above.
+    /// Default KP, CN, RU, IR, BY, SY, CU.
+    pub high_risk_countries: Vec<Country>,
+    /// Users hired fewer than this many days before the sign-in are recent hires: one
+    /// strong feature makes their alert medium. Default 90.
+    pub recent_hire_days: i64,
 }
 
 impl Default for Config {
@@ -71,6 +92,9 @@ impl Default for Config {
             user_prior_weight: 2.0,
             attacker_uniform_share: 0.3,
             min_population: 50,
+            common_share: 0.01,
+            high_risk_countries: default_high_risk_countries(),
+            recent_hire_days: default_recent_hire_days(),
         }
     }
 }
@@ -85,6 +109,8 @@ impl Config {
             0.0,
             1.0,
         );
+        p.in_range("common_share", self.common_share, 0.0, 1.0);
+        p.in_range("recent_hire_days", self.recent_hire_days, 0, 3650);
     }
 }
 
@@ -364,7 +390,8 @@ impl Detector for UnfamiliarSignin {
         let score = product.log10();
         let ready = self.state.events >= u64::from(self.config.min_population);
         if ready && score >= self.config.threshold {
-            self.alert(ev, &values, &terms, score, out);
+            let recent_hire = ctx.is_recent_hire(ev.time, self.config.recent_hire_days);
+            self.alert(ev, &values, &terms, score, recent_hire, out);
         }
 
         // Learn.
@@ -395,8 +422,10 @@ impl UnfamiliarSignin {
         values: &[Option<u16>; 5],
         terms: &[Option<Term>; 5],
         score: f64,
+        recent_hire: bool,
         out: &mut Vec<Alert>,
     ) {
+        let country = ev.geo.as_ref().and_then(|g| g.country);
         let shown = |f: usize, v: u16| -> String {
             let v = u32::from(v);
             match f {
@@ -418,6 +447,8 @@ impl UnfamiliarSignin {
             }
         };
         let mut unfamiliar = Vec::new();
+        let mut strong = Vec::new();
+        let mut high_risk = false;
         let mut features = Map::new();
         for f in 0..5 {
             let (Some(v), Some(t)) = (values[f], &terms[f]) else {
@@ -426,7 +457,20 @@ impl UnfamiliarSignin {
             let llr = t.llr.log10();
             let value = shown(f, v);
             if t.user_count == 0 && llr >= 0.5 {
-                unfamiliar.push(format!("{} {value}", FEATURES[f].replace('_', "-")));
+                let named = format!("{} {value}", FEATURES[f].replace('_', "-"));
+                let is_strong = match f {
+                    0 => {
+                        high_risk =
+                            country.is_some_and(|c| self.config.high_risk_countries.contains(&c));
+                        high_risk || t.population_share < self.config.common_share
+                    }
+                    2 | 3 => true,
+                    _ => false, // the ASN and the hour change with any trip
+                };
+                if is_strong {
+                    strong.push(named.clone());
+                }
+                unfamiliar.push(named);
             }
             features.insert(
                 FEATURES[f].to_string(),
@@ -439,9 +483,16 @@ impl UnfamiliarSignin {
                 }),
             );
         }
-        let score_0_100 = (20.0 + 10.0 * score).round().clamp(0.0, 84.0) as u8;
-        let summary = format!(
-            "{} signed in with {} never seen for this user (about {} times likelier an attacker than the user): confirm with the user that it was them.",
+        let escalate = strong.len() >= 2 || (!strong.is_empty() && (recent_hire || high_risk));
+        let raw = (20.0 + 10.0 * score).round();
+        let score_0_100 = if escalate {
+            let bonus = if recent_hire { 5.0 } else { 0.0 } + if high_risk { 10.0 } else { 0.0 };
+            (raw.max(40.0) + bonus).clamp(0.0, 84.0) as u8
+        } else {
+            raw.clamp(0.0, 39.0) as u8
+        };
+        let mut summary = format!(
+            "{} signed in with {} never seen for this user (about {} times likelier an attacker than the user)",
             ev.user,
             if unfamiliar.is_empty() {
                 "a combination".to_string()
@@ -450,6 +501,23 @@ impl UnfamiliarSignin {
             },
             crate::detectors::thousands(10f64.powf(score.min(12.0)))
         );
+        if strong.is_empty() {
+            summary.push_str(
+                "; a new network, new hours and a country colleagues use fit ordinary travel",
+            );
+        } else if !escalate {
+            summary.push_str(&format!(
+                "; only {} is strongly unfamiliar, the rest fits ordinary travel",
+                strong[0]
+            ));
+        }
+        if high_risk {
+            summary.push_str("; a high-risk country");
+        }
+        if recent_hire {
+            summary.push_str("; the user is a recent hire");
+        }
+        summary.push_str(": confirm with the user that it was them.");
         out.push(Alert {
             alert_id: alert_id(NAME, [ev.event_id.as_str()]),
             detector: NAME.to_string(),
@@ -464,6 +532,9 @@ impl UnfamiliarSignin {
                 "log10_likelihood_ratio": (score * 100.0).round() / 100.0,
                 "threshold": self.config.threshold,
                 "unfamiliar": unfamiliar,
+                "strong": strong,
+                "high_risk_country": high_risk,
+                "recent_hire": recent_hire,
                 "features": Value::Object(features),
             }),
         });
