@@ -725,3 +725,52 @@ fn off_hours_follows_daylight_saving_changes() {
     assert_eq!(alerts[0].evidence["off_hours_signins"], 8);
     assert_eq!(alerts[0].evidence["signins"], 13);
 }
+
+/// Six long-tenured colleagues of one tenant and one new hire on a conference hotel's IP:
+/// low context, not a farm. The same crowd from two tenants, or with a second new hire, is
+/// a farm pattern again (high).
+#[test]
+fn conference_hotel_of_long_tenured_colleagues_is_low() {
+    let mut roster = ROSTER_HEADER.to_owned();
+    let hotel = |tenant_of: &dyn Fn(usize) -> &'static str| {
+        let mut events = String::new();
+        for i in 0..7 {
+            events.push_str(&format!(
+                "2025-06-03T15:{:02}:00Z c{i}@acme.com success ip=203.0.113.40 tenant={} org=Example_Hospitality_Networks cc=GB city=London\n",
+                i * 3,
+                tenant_of(i)
+            ));
+        }
+        events
+    };
+    for i in 0..7 {
+        let hired = if i == 0 { "2025-05-01" } else { "2016-09-01" };
+        roster.push_str(&format!("c{i}@acme.com,,{hired},US,,,,,\n"));
+    }
+    let one_tenant = hotel(&|_| "acme");
+    let alerts = check(
+        &roster,
+        &one_tenant,
+        &["shared_ip"],
+        &["shared_ip low user=- users=7"],
+    );
+    assert_eq!(alerts[0].evidence["long_tenured_one_tenant"], true);
+    assert!(
+        alerts[0].summary.contains("conference"),
+        "{}",
+        alerts[0].summary
+    );
+    check(
+        &roster,
+        &hotel(&|i| if i < 4 { "acme" } else { "globex" }),
+        &["shared_ip"],
+        &["shared_ip high user=- users=7"],
+    );
+    let second_hire = roster.replace("c1@acme.com,,2016-09-01", "c1@acme.com,,2025-05-20");
+    check(
+        &second_hire,
+        &one_tenant,
+        &["shared_ip"],
+        &["shared_ip high user=- users=7"],
+    );
+}

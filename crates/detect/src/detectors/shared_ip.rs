@@ -13,6 +13,11 @@
 //! batch), listing every identity behind the IP; identities joining later start another
 //! report, identities already reported never re-alert. The incident ends when fewer than
 //! `min_users` identities remain active within the window.
+//!
+//! Severity: medium and above only when something points at a farm — at least two members
+//! who are recent hires or unknown to the roster, several tenants, a residential IP, or a
+//! crowd of `3 × min_users`; colleagues of one tenant who are (all but one) long-tenured
+//! on a hotel or offsite IP are reported as `low` context.
 
 use std::net::IpAddr;
 
@@ -145,9 +150,18 @@ struct Member {
     first_event: CompactString,
     first_time: i64,
     last_time: i64,
-    recent_hire: bool,
+    /// [`LONG_TENURED`], [`RECENT_HIRE`] or [`UNKNOWN_TENURE`], judged when the user joins
+    /// (a `u8` that reads the `bool` this field once was: `false` → long-tenured).
+    tenure: u8,
     reported: bool,
 }
+
+/// [`Member::tenure`]: in the roster, hired `recent_hire_days` or more before the sign-in.
+const LONG_TENURED: u8 = 0;
+/// [`Member::tenure`]: hired fewer than `recent_hire_days` before the sign-in.
+const RECENT_HIRE: u8 = 1;
+/// [`Member::tenure`]: not in the roster, or no hire date.
+const UNKNOWN_TENURE: u8 = 2;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct IpState {
@@ -273,7 +287,7 @@ impl SharedIp {
             .collect();
         let recent: Vec<&str> = members
             .iter()
-            .filter(|m| m.recent_hire)
+            .filter(|m| m.tenure == RECENT_HIRE)
             .map(|m| m.user.as_str())
             .collect();
         let mut tenants: Vec<&str> = members.iter().filter_map(|m| m.tenant.as_deref()).collect();
@@ -292,7 +306,18 @@ impl SharedIp {
         let hires = (recent.len().min(3) as u32) * 8;
         let cross_tenant = if tenants.len() >= 2 { 15 } else { 0 };
         let residential = if residential_flag { 10 } else { 0 };
-        let score = (40 + extra + hires + cross_tenant + residential).min(100) as u8;
+        // Colleagues of one tenant, all but at most one known to the roster as long-tenured,
+        // on an IP that is neither residential nor a crowd: a conference hotel or a team
+        // offsite, reported as `low` context. A farm needs new or unknown identities, several
+        // tenants, a home connection or a crowd (then: name the IP `corporate` if it is yours).
+        let not_tenured = members.iter().filter(|m| m.tenure != LONG_TENURED).count();
+        let crowd = n >= 3 * min_users;
+        let suspicious = not_tenured >= 2 || tenants.len() >= 2 || residential_flag || crowd;
+        let score = if suspicious {
+            (40 + extra + hires + cross_tenant + residential).min(100) as u8
+        } else {
+            (25 + extra + hires).min(39) as u8
+        };
         let severity = Severity::from_score(score);
 
         let ip_text = ip.to_string();
@@ -317,6 +342,9 @@ impl SharedIp {
                 }
             });
         let mut traits = Vec::new();
+        if !suspicious {
+            traits.push("one tenant, long-tenured staff".to_string());
+        }
         if !recent.is_empty() {
             traits.push(format!(
                 "{} hired in the last {} days",
@@ -337,8 +365,13 @@ impl SharedIp {
         } else {
             "IP"
         };
+        let verdict = if suspicious {
+            "a laptop-farm pattern: find out who physically holds these devices"
+        } else {
+            "likely a conference hotel or an offsite: confirm the event, list the IP as `corporate` if it is the org's"
+        };
         let summary = format!(
-            "{n} accounts{traits} signed in successfully from one {kind} {ip_text}{org} within {window_hours} h — a laptop-farm pattern: find out who physically holds these devices"
+            "{n} accounts{traits} signed in successfully from one {kind} {ip_text}{org} within {window_hours} h — {verdict}"
         );
         let evidence = serde_json::json!({
             "ip": ip_text,
@@ -347,6 +380,7 @@ impl SharedIp {
             "recent_hires": recent,
             "tenants": tenants,
             "residential": residential_flag,
+            "long_tenured_one_tenant": !suspicious,
             "asn": st.asn,
             "as_org": st.as_org,
             "country": st.country,
@@ -450,7 +484,13 @@ impl Detector for SharedIp {
                     first_time: t,
                     last_time: t,
                     // Judged when the user joins: no date arithmetic per event.
-                    recent_hire: ctx.is_recent_hire(ev.time, recent_hire_days),
+                    tenure: if ctx.is_recent_hire(ev.time, recent_hire_days) {
+                        RECENT_HIRE
+                    } else if ctx.employee.is_some_and(|e| e.hire_date.is_some()) {
+                        LONG_TENURED
+                    } else {
+                        UNKNOWN_TENURE
+                    },
                     reported: false,
                 });
                 true
