@@ -96,8 +96,6 @@ fn every_injected_attack_type_is_found() {
 }
 
 #[test]
-#[ignore = "fails until anonymizer, new_country, shared_ip and unfamiliar_signin meet the \
-            noise bar (issue 6 report has the figures); run with --ignored"]
 fn benign_users_raise_at_most_5_false_alerts_per_1000() {
     let mut noisy = Vec::new();
     for seed in SEEDS {
