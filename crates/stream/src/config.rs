@@ -24,6 +24,8 @@ pub enum Stage {
     User,
     /// Stage 2: run the cross-identity detectors on the IP and device topics.
     Cross,
+    /// Deliver the alert topic to the webhooks (`[[kafka.webhooks]]`).
+    Deliver,
 }
 
 impl std::str::FromStr for Stage {
@@ -32,7 +34,10 @@ impl std::str::FromStr for Stage {
         match s {
             "user" => Ok(Stage::User),
             "cross" => Ok(Stage::Cross),
-            other => Err(format!("unknown stage '{other}' (expected user or cross)")),
+            "deliver" => Ok(Stage::Deliver),
+            other => Err(format!(
+                "unknown stage '{other}' (expected user, cross or deliver)"
+            )),
         }
     }
 }
@@ -68,6 +73,22 @@ pub struct KafkaConfig {
     pub metrics_listen: Option<String>,
     /// librdkafka properties for every client (security, SASL, TLS, timeouts).
     pub properties: BTreeMap<String, String>,
+    /// Webhooks the `deliver` stage POSTs every alert to.
+    pub webhooks: Vec<Webhook>,
+    /// Attempts per alert and webhook before it goes to `<prefix>.dead-letter`.
+    pub webhook_attempts: u32,
+    /// Back-off before the first retry, doubled each time (milliseconds).
+    pub webhook_backoff_ms: u64,
+}
+
+/// A webhook: alerts are POSTed as JSON, signed `X-Jetlag-Signature: sha256=<hex HMAC>`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// `http://` or `https://` URL.
+    pub url: String,
+    /// HMAC-SHA256 key of the signature.
+    pub secret: String,
 }
 
 /// The on-disk `[kafka]` table.
@@ -100,6 +121,12 @@ struct Raw {
     metrics_listen: Option<String>,
     /// librdkafka properties, passed through.
     properties: BTreeMap<String, String>,
+    /// `[[kafka.webhooks]]` of `url` and `secret`.
+    webhooks: Vec<Webhook>,
+    /// Attempts per alert and webhook. Default 5.
+    webhook_attempts: u32,
+    /// First retry back-off, ms, doubled each time. Default 500.
+    webhook_backoff_ms: u64,
 }
 
 impl Default for Raw {
@@ -118,6 +145,9 @@ impl Default for Raw {
             checkpoint_interval_ms: 1000,
             metrics_listen: None,
             properties: BTreeMap::new(),
+            webhooks: Vec::new(),
+            webhook_attempts: 5,
+            webhook_backoff_ms: 500,
         }
     }
 }
@@ -218,6 +248,24 @@ impl KafkaConfig {
                 ));
             }
         }
+        for (i, w) in raw.webhooks.iter().enumerate() {
+            if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+                problems.push(format!(
+                    "kafka.webhooks[{i}].url: '{}' is not an http(s) URL",
+                    w.url
+                ));
+            }
+            if w.secret.is_empty() {
+                problems.push(format!("kafka.webhooks[{i}].secret: must not be empty"));
+            }
+        }
+        if stages.contains(&Stage::Deliver) && raw.webhooks.is_empty() {
+            problems
+                .push("kafka.stages: 'deliver' needs at least one [[kafka.webhooks]]".to_owned());
+        }
+        if raw.webhook_attempts == 0 {
+            problems.push("kafka.webhook_attempts: must be at least 1".to_owned());
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -235,6 +283,9 @@ impl KafkaConfig {
             checkpoint_interval_ms: raw.checkpoint_interval_ms,
             metrics_listen: raw.metrics_listen,
             properties: raw.properties,
+            webhooks: raw.webhooks,
+            webhook_attempts: raw.webhook_attempts,
+            webhook_backoff_ms: raw.webhook_backoff_ms,
         })
     }
 
@@ -294,6 +345,19 @@ mod tests {
                 .iter()
                 .any(|p| p.starts_with("kafka.properties.group.id: "))
         );
+    }
+
+    #[test]
+    fn webhooks_are_checked() {
+        let c = parse("topics = [\"a\"]\nstages = [\"deliver\"]\n[[webhooks]]\nurl = \"https://soar.example/hook\"\nsecret = \"s\"").unwrap();
+        assert_eq!(c.stages, [Stage::Deliver]);
+        assert_eq!(c.webhooks[0].url, "https://soar.example/hook");
+        let problems =
+            parse("topics = [\"a\"]\nstages = [\"deliver\"]\nwebhook_attempts = 0").unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        let problems =
+            parse("topics = [\"a\"]\n[[webhooks]]\nurl = \"ftp://x\"\nsecret = \"\"").unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
     }
 
     #[test]

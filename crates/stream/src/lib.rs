@@ -15,6 +15,9 @@
 //! or a `kill -9` — resumes from there, and drops the repeats of alerts already sent. Alerts
 //! go to the alert topic as alert JSON keyed by alert id.
 //!
+//! - **deliver** ([`Stage::Deliver`]) posts the alert topic to the `[[kafka.webhooks]]`
+//!   (HMAC-signed, retried, dead-lettered to `<prefix>.dead-letter`).
+//!
 //! The front door is [`run`], given a [`Setup`]. Without the `kafka` cargo feature the same
 //! API exists and [`run`] returns [`Error::Disabled`] (STYLE.md rule 5).
 #![deny(missing_docs)]
@@ -32,7 +35,7 @@ mod kafka;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-pub use config::{KafkaConfig, Stage};
+pub use config::{KafkaConfig, Stage, Webhook};
 pub use error::Error;
 pub use key::Key;
 pub use metrics::Metrics;

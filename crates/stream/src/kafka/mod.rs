@@ -1,6 +1,7 @@
 //! The Kafka backend (cargo feature `kafka`): librdkafka clients, topic set-up and the
 //! worker threads — one ingest thread (stage 1) and one detect thread per keyed stream.
 
+mod deliver;
 mod detect;
 mod ingest;
 mod state;
@@ -99,6 +100,9 @@ pub(crate) fn consumer(
     c.set("heartbeat.interval.ms", "1000");
     c.set("statistics.interval.ms", "1000");
     c.set("partition.assignment.strategy", "range");
+    // Latency over batching: records are small and stages wait on each other's watermarks.
+    c.set("fetch.wait.max.ms", "20");
+    c.set("fetch.error.backoff.ms", "50");
     for (k, v) in client_config(setup).config_map() {
         c.set(k, v);
     }
@@ -121,7 +125,7 @@ fn producer(setup: &Setup) -> Result<Producer_, Error> {
     c.set("max.in.flight.requests.per.connection", "1");
     c.set("enable.idempotence", "false");
     c.set("acks", "all");
-    c.set("linger.ms", "5");
+    c.set("linger.ms", "2");
     c.set("message.max.bytes", "67108864");
     c.set("compression.type", "none");
     for (k, v) in client_config(setup).config_map() {
@@ -230,6 +234,16 @@ pub(crate) fn run(setup: Setup, stop: Arc<AtomicBool>) -> Result<Summary, Error>
             std::thread::Builder::new()
                 .name("jetlag-ingest".into())
                 .spawn(move || stop_on_error(&stop, ingest::run(&setup, &producer, &stop)))
+                .map_err(|e| Error::kafka("cannot start a worker thread", e))?,
+        );
+    }
+    if stages.contains(&Stage::Deliver) {
+        let (setup, producer, stop) =
+            (Arc::clone(&setup), Arc::clone(&producer), Arc::clone(&stop));
+        threads.push(
+            std::thread::Builder::new()
+                .name("jetlag-deliver".into())
+                .spawn(move || stop_on_error(&stop, deliver::run(&setup, &producer, &stop)))
                 .map_err(|e| Error::kafka("cannot start a worker thread", e))?,
         );
     }

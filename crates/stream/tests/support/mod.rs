@@ -63,7 +63,7 @@ pub fn tansu_bin() -> Option<PathBuf> {
 
 /// A running broker; stopped (killed) on drop, its storage deleted.
 pub struct Broker {
-    child: Child,
+    child: Option<Child>,
     pub addr: String,
     _dir: tempfile::TempDir,
 }
@@ -101,9 +101,18 @@ impl Broker {
             std::thread::sleep(Duration::from_millis(100));
         }
         Broker {
-            child,
+            child: Some(child),
             addr,
             _dir: dir,
+        }
+    }
+
+    /// A broker someone else runs.
+    pub fn external(addr: &str) -> Broker {
+        Broker {
+            child: None,
+            addr: addr.to_owned(),
+            _dir: tempfile::tempdir().unwrap(),
         }
     }
 
@@ -217,8 +226,10 @@ impl Broker {
 
 impl Drop for Broker {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
