@@ -774,3 +774,37 @@ fn conference_hotel_of_long_tenured_colleagues_is_low() {
         &["shared_ip high user=- users=7"],
     );
 }
+
+/// A recent hire already seen at the claimed Austin office flies to New York for three
+/// days: a business trip, low (before: high on the first sign-in). A new hire never seen in
+/// Austin who signs in from New York is still high at once.
+#[test]
+fn recent_hire_on_one_domestic_trip_after_signing_in_at_work_is_low() {
+    let roster = format!(
+        "{ROSTER_HEADER}ann@acme.com,,2025-05-19,US,Texas,Austin,30.27,-97.74,America/Chicago\nbob@acme.com,,2025-05-19,US,Texas,Austin,30.27,-97.74,America/Chicago\n"
+    );
+    let mut events = String::from(
+        "2025-06-02T14:00:00Z ann@acme.com success ip=73.1.1.1 cc=US city=Austin lat=30.27 lon=-97.74 r=20\n",
+    );
+    for day in 3..=5 {
+        for h in [13, 17] {
+            events.push_str(&format!(
+                "2025-06-{day:02}T{h}:00:00Z ann@acme.com success ip=96.2.2.2 cc=US city=New_York lat=40.71 lon=-74.0 r=20\n"
+            ));
+        }
+    }
+    events.push_str(
+        "2025-06-03T13:30:00Z bob@acme.com success ip=96.2.2.3 cc=US city=New_York lat=40.71 lon=-74.0 r=20\n",
+    );
+    let alerts = check(
+        &roster,
+        &events,
+        &["location_mismatch"],
+        &[
+            "location_mismatch high user=bob@acme.com users=1 [bob@acme.com]",
+            "location_mismatch low user=ann@acme.com users=1 [ann@acme.com]",
+        ],
+    );
+    assert_eq!(alerts[1].evidence["seen_at_work"], true);
+    assert_eq!(alerts[0].evidence["seen_at_work"], false);
+}

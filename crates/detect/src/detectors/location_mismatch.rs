@@ -9,8 +9,11 @@
 //! about where the user is and are left out.
 //!
 //! "Repeatedly": `min_signins` successful sign-ins (default 2) from one other place within
-//! `window_days`; one is enough for a recent hire. A long-tenured employee's business trip
-//! stays low until it persists over `persistent_days` distinct days. State is keyed by user
+//! `window_days`; one is enough for a recent hire who has never signed in from the work
+//! location. A recent hire already seen there is demonstrably where HR says: their trip
+//! (outside the high-risk countries) is judged like a long-tenured employee's, whose business trip stays low until it persists
+//! over `persistent_days` distinct days (a farm's identities never sign in from the claimed
+//! city; one bit per user remembers who did). State is keyed by user
 //! and only kept for users with a mismatch. Re-alert policy: one alert per user and place,
 //! and another only when its severity rises.
 
@@ -112,11 +115,32 @@ struct State {
     users: FxHashMap<u32, Vec<Place>>,
 }
 
+/// One bit per interned user id: signed in from the work location at least once. Saved
+/// after [`State`], so that a snapshot written before it existed still loads.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct AtWork(Vec<u64>);
+
+impl AtWork {
+    fn get(&self, user: u32) -> bool {
+        let i = user as usize;
+        self.0.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
+    }
+
+    fn set(&mut self, user: u32) {
+        let i = user as usize;
+        if i / 64 >= self.0.len() {
+            self.0.resize(i / 64 + 1, 0);
+        }
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+}
+
 /// The `location_mismatch` detector.
 #[derive(Debug, Clone)]
 pub struct LocationMismatch {
     config: Config,
     state: State,
+    at_work: AtWork,
 }
 
 impl LocationMismatch {
@@ -125,6 +149,7 @@ impl LocationMismatch {
         LocationMismatch {
             config: config.clone(),
             state: State::default(),
+            at_work: AtWork::default(),
         }
     }
 }
@@ -163,6 +188,7 @@ impl Detector for LocationMismatch {
             },
         };
         if !mismatch {
+            self.at_work.set(ctx.user.0);
             return;
         }
         let place = geo.country;
@@ -203,8 +229,13 @@ impl Detector for LocationMismatch {
         }
 
         let recent = ctx.is_recent_hire(ev.time, self.config.recent_hire_days);
+        let seen_at_work = self.at_work.get(ctx.user.0);
         let tenure_known = emp.hire_date.is_some();
-        let needed = if recent {
+        let high_risk = place.is_some_and(|c| self.config.high_risk_countries.contains(&c));
+        // A recent hire already seen at the work location is on a trip, not an impostor —
+        // unless the trip is to a high-risk country.
+        let judged_recent = recent && (!seen_at_work || high_risk);
+        let needed = if judged_recent {
             self.config.recent_hire_min_signins
         } else {
             self.config.min_signins
@@ -212,7 +243,7 @@ impl Detector for LocationMismatch {
         if p.signins < needed {
             return;
         }
-        let mut score: u32 = if recent {
+        let mut score: u32 = if judged_recent {
             70
         } else if !tenure_known {
             50
@@ -221,7 +252,6 @@ impl Detector for LocationMismatch {
         } else {
             30
         };
-        let high_risk = place.is_some_and(|c| self.config.high_risk_countries.contains(&c));
         if high_risk {
             score += 15;
         }
@@ -248,8 +278,13 @@ impl Detector for LocationMismatch {
             (Some(city), None) => city.to_string(),
             (None, None) => "another place".to_owned(),
         };
-        let who = if recent {
+        let who = if judged_recent {
             format!("{} (a recent hire)", ev.user)
+        } else if recent {
+            format!(
+                "{} (a recent hire, already seen at the work location)",
+                ev.user
+            )
         } else {
             ev.user.to_string()
         };
@@ -280,6 +315,7 @@ impl Detector for LocationMismatch {
             "signins": p.signins,
             "days": p.days,
             "recent_hire": recent,
+            "seen_at_work": seen_at_work,
             "high_risk_country": high_risk,
             "first_seen": jiff::Timestamp::from_second(p.first_time).ok(),
         });
@@ -304,11 +340,18 @@ impl Detector for LocationMismatch {
     }
 
     fn save_state(&self) -> Result<Vec<u8>, Error> {
-        postcard::to_allocvec(&self.state).map_err(|e| Error::encode(NAME, e))
+        postcard::to_allocvec(&(&self.state, &self.at_work)).map_err(|e| Error::encode(NAME, e))
     }
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.state = postcard::from_bytes(bytes).map_err(|e| Error::decode(NAME, e))?;
+        // Snapshots written before `AtWork` hold the `State` alone.
+        match postcard::from_bytes::<(State, AtWork)>(bytes) {
+            Ok((state, at_work)) => (self.state, self.at_work) = (state, at_work),
+            Err(_) => {
+                self.state = postcard::from_bytes(bytes).map_err(|e| Error::decode(NAME, e))?;
+                self.at_work = AtWork::default();
+            }
+        }
         Ok(())
     }
 }
