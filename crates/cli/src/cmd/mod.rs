@@ -42,14 +42,14 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
+pub mod config;
+pub mod consume;
+pub mod demo;
+pub mod enrich_args;
+pub mod eval;
+pub mod geoip;
 pub mod input;
 pub mod normalize;
 pub mod scan;
-pub mod geoip;
-pub mod enrich_args;
-pub mod config;
-pub mod simulate;
-pub mod eval;
-pub mod demo;
 pub mod serve;
-pub mod consume;
+pub mod simulate;
