@@ -12,7 +12,7 @@ use jetlag_event::NetClass;
 pub struct EnrichArgs {
     /// GeoIP database (repeatable): a MaxMind-format .mmdb of any vendor (City, Country, ASN,
     /// ISP, Connection-Type, Anonymous-IP; MaxMind, DB-IP, IPinfo, ip-location-db) or a CSV
-    /// of ranges (start,end,country[,region,city,lat,lon] or start,end,asn,org), gz or not.
+    /// of ranges (`start,end,country[,region,city,lat,lon]` or `start,end,asn,org`), gz or not.
     #[arg(long = "geoip", value_name = "PATH")]
     pub geoip: Vec<PathBuf>,
     /// Intel list of CLASS (repeatable): tor, vpn, proxy, relay, hosting, corporate, mobile,
