@@ -212,6 +212,38 @@ fn laptop_farm_of_13_identities_across_two_tenants_is_one_critical_alert() {
     );
 }
 
+/// Graph `signIn` and Okta records carry no tenant id: the farm's two employers still show
+/// as two organisations through the users' e-mail domains.
+#[test]
+fn laptop_farm_without_tenant_ids_is_cross_tenant_by_email_domain() {
+    let mut roster = ROSTER_HEADER.to_owned();
+    let mut events = String::new();
+    for i in 0..6 {
+        let user = if i < 3 {
+            format!("dev{i}@acme.com")
+        } else {
+            format!("eng{i}@globex.io")
+        };
+        roster.push_str(&format!(
+            "{user},,2016-01-04,US,Texas,Dallas,,,America/Chicago\n"
+        ));
+        events.push_str(&format!(
+            "2025-06-02T13:{:02}:00Z {user} success ip=73.45.12.9 asn=7922 org=Some_ISP cc=US city=Dallas dev=laptop-{i}\n",
+            2 * i
+        ));
+    }
+    let alerts = check(
+        &roster,
+        &events,
+        &["shared_ip"],
+        &["shared_ip medium user=- users=6"],
+    );
+    assert_eq!(
+        alerts[0].evidence["tenants"],
+        serde_json::json!(["acme.com", "globex.io"])
+    );
+}
+
 /// Two people of one household, on one home IP for a fortnight: never an alert.
 #[test]
 fn household_of_two_is_quiet() {

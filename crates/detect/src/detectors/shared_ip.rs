@@ -479,7 +479,7 @@ impl Detector for SharedIp {
                 st.oldest = st.oldest.min(t);
                 st.members.push(Member {
                     user: ev.user.clone(),
-                    tenant: ev.tenant.clone(),
+                    tenant: tenant_of(ev),
                     first_event: ev.event_id.clone(),
                     first_time: t,
                     last_time: t,
@@ -522,4 +522,16 @@ impl Detector for SharedIp {
         self.state = postcard::from_bytes(bytes).map_err(|e| Error::decode(NAME, e))?;
         Ok(())
     }
+}
+
+/// The organisation a sign-in belongs to: the record's tenant, else the domain of an e-mail
+/// style user. Graph `signIn` and Okta System Log records carry no tenant id, yet a farm that
+/// serves two employers shows as two domains; without this the cross-tenant signal would be
+/// blind for those sources.
+fn tenant_of(ev: &SignIn) -> Option<CompactString> {
+    if let Some(t) = &ev.tenant {
+        return Some(t.clone());
+    }
+    let (_, domain) = ev.user.rsplit_once('@')?;
+    (!domain.is_empty()).then(|| CompactString::from(domain))
 }
