@@ -213,35 +213,54 @@ fn laptop_farm_of_13_identities_across_two_tenants_is_one_critical_alert() {
 }
 
 /// Graph `signIn` and Okta records carry no tenant id: the farm's two employers still show
-/// as two organisations through the users' e-mail domains.
+/// as two organisations through the users' e-mail domains, and with a recent hire among
+/// them that is a farm's shape, not a hotel's. The same staff all long-tenured (a trade
+/// fair's Wi-Fi) stays low.
 #[test]
 fn laptop_farm_without_tenant_ids_is_cross_tenant_by_email_domain() {
-    let mut roster = ROSTER_HEADER.to_owned();
-    let mut events = String::new();
-    for i in 0..6 {
-        let user = if i < 3 {
-            format!("dev{i}@acme.com")
-        } else {
-            format!("eng{i}@globex.io")
-        };
-        roster.push_str(&format!(
-            "{user},,2016-01-04,US,Texas,Dallas,,,America/Chicago\n"
-        ));
-        events.push_str(&format!(
-            "2025-06-02T13:{:02}:00Z {user} success ip=73.45.12.9 asn=7922 org=Some_ISP cc=US city=Dallas dev=laptop-{i}\n",
-            2 * i
-        ));
-    }
+    let case = |hired_recently: &[usize]| {
+        let mut roster = ROSTER_HEADER.to_owned();
+        let mut events = String::new();
+        for i in 0..6 {
+            let user = if i < 3 {
+                format!("dev{i}@acme.com")
+            } else {
+                format!("eng{i}@globex.io")
+            };
+            let hired = if hired_recently.contains(&i) {
+                "2025-05-20"
+            } else {
+                "2016-01-04"
+            };
+            roster.push_str(&format!(
+                "{user},,{hired},US,Texas,Dallas,,,America/Chicago\n"
+            ));
+            events.push_str(&format!(
+                "2025-06-02T13:{:02}:00Z {user} success ip=73.45.12.9 asn=7922 org=Some_ISP cc=US city=Dallas dev=laptop-{i}\n",
+                2 * i
+            ));
+        }
+        (roster, events)
+    };
+    let (roster, events) = case(&[0]);
     let alerts = check(
         &roster,
         &events,
         &["shared_ip"],
-        &["shared_ip medium user=- users=6"],
+        &["shared_ip high user=- users=6"],
     );
     assert_eq!(
         alerts[0].evidence["tenants"],
         serde_json::json!(["acme.com", "globex.io"])
     );
+    let (roster, events) = case(&[]);
+    let alerts = check(
+        &roster,
+        &events,
+        &["shared_ip"],
+        &["shared_ip low user=- users=6"],
+    );
+    assert_eq!(alerts[0].evidence["long_tenured_staff"], true);
 }
 
 /// Two people of one household, on one home IP for a fortnight: never an alert.
@@ -786,7 +805,7 @@ fn conference_hotel_of_long_tenured_colleagues_is_low() {
         &["shared_ip"],
         &["shared_ip low user=- users=7"],
     );
-    assert_eq!(alerts[0].evidence["long_tenured_one_tenant"], true);
+    assert_eq!(alerts[0].evidence["long_tenured_staff"], true);
     assert!(
         alerts[0].summary.contains("conference"),
         "{}",

@@ -306,17 +306,21 @@ impl SharedIp {
         let hires = (recent.len().min(3) as u32) * 8;
         let cross_tenant = if tenants.len() >= 2 { 15 } else { 0 };
         let residential = if residential_flag { 10 } else { 0 };
-        // Colleagues of one tenant, all but at most one known to the roster as long-tenured,
-        // on an IP that is neither residential nor a crowd: a conference hotel or a team
-        // offsite, reported as `low` context. A farm needs new or unknown identities, several
-        // tenants, a home connection or a crowd (then: name the IP `corporate` if it is yours).
+        // Staff all but at most one known to the roster as long-tenured, on an IP that is
+        // neither residential nor a crowd: a conference hotel or a team offsite — of one
+        // employer or, at a trade fair, several — reported as `low` context. A farm needs new
+        // or unknown identities (several, or one among several tenants), a home connection or
+        // a crowd (then: name the IP `corporate` if it is yours).
         let not_tenured = members.iter().filter(|m| m.tenure != LONG_TENURED).count();
         let crowd = n >= 3 * min_users;
-        let suspicious = not_tenured >= 2 || tenants.len() >= 2 || residential_flag || crowd;
+        let suspicious = not_tenured >= 2
+            || (tenants.len() >= 2 && not_tenured >= 1)
+            || residential_flag
+            || crowd;
         let score = if suspicious {
             (40 + extra + hires + cross_tenant + residential).min(100) as u8
         } else {
-            (25 + extra + hires).min(39) as u8
+            (25 + extra + hires + cross_tenant).min(39) as u8
         };
         let severity = Severity::from_score(score);
 
@@ -343,7 +347,7 @@ impl SharedIp {
             });
         let mut traits = Vec::new();
         if !suspicious {
-            traits.push("one tenant, long-tenured staff".to_string());
+            traits.push("long-tenured staff".to_string());
         }
         if !recent.is_empty() {
             traits.push(format!(
@@ -380,7 +384,7 @@ impl SharedIp {
             "recent_hires": recent,
             "tenants": tenants,
             "residential": residential_flag,
-            "long_tenured_one_tenant": !suspicious,
+            "long_tenured_staff": !suspicious,
             "asn": st.asn,
             "as_org": st.as_org,
             "country": st.country,
