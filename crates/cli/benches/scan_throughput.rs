@@ -11,8 +11,8 @@
 //!    `normalize` (read + parse), `normalize --geoip` (+ enrich with the real DB-IP Lite City
 //!    database, + JSON output), `scan --geoip` (the whole path: read, parse, enrich, order,
 //!    detect, write alerts). Each is measured with `wait4`: CPU seconds (user + system) and
-//!    peak resident memory. `jetlag` is single-threaded, so events per CPU second is events
-//!    per second per core.
+//!    peak resident memory. Events per CPU second (all threads: `scan` enriches on a
+//!    second one) is events per second per core.
 //! 3. In this process, feeds the enriched events to `jetlag_detect::Engine` under a counting
 //!    allocator: the heap the engine holds after the run, divided by its users, is the
 //!    detector state per user; the `--state` snapshot size per user is printed beside it.
