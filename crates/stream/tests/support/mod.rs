@@ -116,6 +116,11 @@ impl Broker {
         }
     }
 
+    /// The broker's process id (`None` for an external broker).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn config(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.addr);
