@@ -15,8 +15,12 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-/// The `jetlag` binary of this build (`cargo test --workspace` builds it first).
+/// The `jetlag` binary of this build (`cargo test --workspace` builds it first), or
+/// `$JETLAG_BIN` (benches compare builds with it).
 pub fn jetlag_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("JETLAG_BIN") {
+        return PathBuf::from(bin);
+    }
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> → target/<profile>/jetlag
     let bin = exe
