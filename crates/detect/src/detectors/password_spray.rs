@@ -16,14 +16,13 @@
 
 use std::net::IpAddr;
 
-use compact_str::CompactString;
 use jetlag_event::{Alert, NetClass, Outcome, Severity, SignIn};
 use jetlag_roster::Roster;
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::incident::{Incidents, Member};
 use crate::config::Problems;
-use crate::{Context, Detector, Error, StateKey, alert_id};
+use crate::{Context, Detector, Error, StateKey, UserId, alert_id};
 
 const NAME: &str = "password_spray";
 
@@ -81,26 +80,14 @@ impl Config {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Target {
-    user: CompactString,
-    first_event: CompactString,
-    first_time: i64,
-    last_time: i64,
-    reported: bool,
-}
-
+/// What `password_spray` keeps per IP besides its targets (the group's members; the group's
+/// `last_seen` is the time of the IP's latest failure).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct IpState {
-    targets: Vec<Target>,
+struct Spray {
     /// Failed sign-ins in the live spray.
     failures: u64,
-    last_failure: i64,
-    /// Time of the newest target while a spray is live; `None` when none is.
-    spray_join: Option<i64>,
-    pending: bool,
-    /// Accounts already reported as broken into from this IP.
-    compromised: Vec<CompactString>,
+    /// Accounts already reported as broken into from this IP ([`UserId`] numbers).
+    compromised: Vec<u32>,
     /// Distinct targets and score of the last report of the live spray (0: none yet).
     reported_targets: usize,
     reported_score: u8,
@@ -108,11 +95,7 @@ struct IpState {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct State {
-    ips: FxHashMap<IpAddr, IpState>,
-    clock: i64,
-    next_sweep: i64,
-    pending: Vec<IpAddr>,
-    next_due: i64,
+    ips: Incidents<IpAddr, (), Spray>,
 }
 
 /// The `password_spray` detector.
@@ -126,8 +109,8 @@ pub struct PasswordSpray {
 enum Trigger<'a> {
     /// The spray itself (failures only).
     Spray,
-    /// A success from the spraying IP.
-    Success(&'a SignIn),
+    /// A success from the spraying IP, of the given user.
+    Success(&'a SignIn, UserId),
 }
 
 impl PasswordSpray {
@@ -135,10 +118,7 @@ impl PasswordSpray {
     pub fn new(config: &Config) -> PasswordSpray {
         PasswordSpray {
             config: config.clone(),
-            state: State {
-                next_due: i64::MAX,
-                ..State::default()
-            },
+            state: State::default(),
         }
     }
 
@@ -154,80 +134,54 @@ impl PasswordSpray {
         i64::from(self.config.success_window_minutes) * 60
     }
 
-    fn flush_due(&mut self, now: i64, out: &mut Vec<Alert>) {
-        if now < self.state.next_due {
-            return;
-        }
-        let settle = self.settle();
-        let mut due = Vec::new();
-        let mut next_due = i64::MAX;
-        let ips = &self.state.ips;
-        self.state.pending.retain(|ip| {
-            let Some(join) = ips
-                .get(ip)
-                .filter(|st| st.pending)
-                .and_then(|st| st.spray_join)
-            else {
-                return false;
-            };
-            let at = join.saturating_add(settle);
-            if at <= now {
-                due.push(*ip);
-                false
-            } else {
-                next_due = next_due.min(at);
-                true
-            }
-        });
-        self.state.next_due = next_due;
-        due.sort_unstable();
-        for ip in due {
-            self.report(ip, Trigger::Spray, out);
-        }
-    }
-
     fn report(&mut self, ip: IpAddr, trigger: Trigger<'_>, out: &mut Vec<Alert>) {
         let window_minutes = self.config.window_minutes;
         let min_users = self.config.min_users;
-        let Some(st) = self.state.ips.get_mut(&ip) else {
+        let ips = &mut self.state.ips;
+        let Some(st) = ips.groups.get_mut(&ip) else {
             return;
         };
+        let texts = &ips.texts;
         st.pending = false;
-        let n = st.targets.len();
+        let n = st.members.len();
         let spray_score = (50 + (n.saturating_sub(min_users) / 10).min(20)) as u8;
         if matches!(trigger, Trigger::Spray) {
             // A live spray is re-reported only when its targets have doubled or its score
             // band rose: a slow spray running for days is one alert, not one per burst.
-            if st.reported_targets > 0
-                && n < 2 * st.reported_targets
-                && Severity::from_score(spray_score) <= Severity::from_score(st.reported_score)
+            if st.extra.reported_targets > 0
+                && n < 2 * st.extra.reported_targets
+                && Severity::from_score(spray_score)
+                    <= Severity::from_score(st.extra.reported_score)
             {
                 return;
             }
-            st.reported_score = spray_score;
+            st.extra.reported_score = spray_score;
         }
-        st.reported_targets = st.reported_targets.max(n);
-        let mut targets: Vec<&Target> = st.targets.iter().collect();
+        st.extra.reported_targets = st.extra.reported_targets.max(n);
+        let mut targets: Vec<&Member<()>> = st.members.as_slice().iter().collect();
         targets.sort_by(|a, b| {
-            (a.first_time, a.first_event.as_str()).cmp(&(b.first_time, b.first_event.as_str()))
+            (a.first_time, texts.get(a.first_event)).cmp(&(b.first_time, texts.get(b.first_event)))
         });
-        let mut event_ids: Vec<String> =
-            targets.iter().map(|t| t.first_event.to_string()).collect();
-        let mut users: Vec<String> = targets.iter().map(|t| t.user.to_string()).collect();
+        let mut event_ids: Vec<String> = targets
+            .iter()
+            .map(|t| texts.get(t.first_event).into())
+            .collect();
+        let mut users: Vec<String> = targets.iter().map(|t| texts.get(t.name).into()).collect();
         let new_targets = targets.iter().filter(|t| !t.reported).count();
         let ip_text = ip.to_string();
+        let failures = st.extra.failures;
+        let last_failure = st.last_seen;
         let (severity, score, time, compromised, summary) = match trigger {
             Trigger::Spray => {
                 let score = spray_score;
-                let time = st.spray_join.unwrap_or(st.last_failure);
+                let time = st.join().unwrap_or(last_failure);
                 let summary = format!(
-                    "{ip_text} failed to sign in to {n} different accounts ({} attempts) within {window_minutes} min — a password spray: block the IP and check these accounts for weak passwords",
-                    st.failures
+                    "{ip_text} failed to sign in to {n} different accounts ({failures} attempts) within {window_minutes} min — a password spray: block the IP and check these accounts for weak passwords",
                 );
                 (Severity::from_score(score), score, time, None, summary)
             }
-            Trigger::Success(ev) => {
-                let was_target = targets.iter().any(|t| t.user == ev.user);
+            Trigger::Success(ev, user) => {
+                let was_target = targets.iter().any(|t| t.user == user.0);
                 let score = if was_target { 95 } else { 90 };
                 event_ids.push(ev.event_id.to_string());
                 if !was_target {
@@ -256,15 +210,13 @@ impl PasswordSpray {
             "ip": ip_text,
             "distinct_targets": n,
             "new_targets": new_targets,
-            "failures": st.failures,
+            "failures": failures,
             "window_minutes": window_minutes,
             "first_failure": targets.first().and_then(|t| jiff::Timestamp::from_second(t.first_time).ok()),
-            "last_failure": jiff::Timestamp::from_second(st.last_failure).ok(),
+            "last_failure": jiff::Timestamp::from_second(last_failure).ok(),
             "compromised": compromised.as_slice(),
         });
-        for t in &mut st.targets {
-            t.reported = true;
-        }
+        st.mark_reported();
         out.push(Alert {
             alert_id: id,
             detector: NAME.into(),
@@ -278,14 +230,6 @@ impl PasswordSpray {
             evidence,
         });
     }
-
-    fn sweep(&mut self, now: i64) {
-        let horizon = now.saturating_sub(self.window().max(self.success_window()));
-        self.state
-            .ips
-            .retain(|_, st| st.last_failure >= horizon || st.pending);
-        self.state.next_sweep = now.saturating_add((self.window() / 4).max(60));
-    }
 }
 
 impl Detector for PasswordSpray {
@@ -297,83 +241,56 @@ impl Detector for PasswordSpray {
         StateKey::Ip
     }
 
-    fn observe(&mut self, ev: &SignIn, _ctx: &Context<'_>, out: &mut Vec<Alert>) {
+    fn observe(&mut self, ev: &SignIn, ctx: &Context<'_>, out: &mut Vec<Alert>) {
         if !self.config.enabled {
             return;
         }
         let t = ev.time.as_second();
-        self.state.clock = self.state.clock.max(t);
-        let now = self.state.clock;
-        self.flush_due(now, out);
-        if now >= self.state.next_sweep {
-            self.sweep(now);
+        let now = self.state.ips.tick(t);
+        let (window, settle) = (self.window(), self.settle());
+        let keep = window.max(self.success_window());
+        for ip in self.state.ips.due(now, settle) {
+            self.report(ip, Trigger::Spray, out);
         }
+        self.state.ips.sweep(now, keep, (window / 4).max(60));
         let Some(ip) = ev.ip else { return };
         if ev.network.contains(NetClass::Corporate) {
             return;
         }
         match ev.outcome {
             Outcome::Failure => {
-                let horizon = now.saturating_sub(self.window());
+                let horizon = now.saturating_sub(window);
                 let min_users = self.config.min_users;
-                let keep = self.window().max(self.success_window());
-                let settle = self.settle();
-                let st = self.state.ips.entry(ip).or_default();
-                st.targets.retain(|x| x.last_time >= horizon);
-                let live = st.spray_join.is_some() && now.saturating_sub(st.last_failure) <= keep;
-                if st.spray_join.is_some() && !live && st.targets.len() < min_users {
-                    // The spray is over: a later one is a new incident.
-                    st.spray_join = None;
-                    st.pending = false;
-                    st.compromised.clear();
-                    st.reported_targets = 0;
-                    st.reported_score = 0;
-                    for x in &mut st.targets {
-                        x.reported = false;
+                self.state.ips.update(&ip, |mut entry| {
+                    let st = &mut *entry.group;
+                    st.prune(horizon);
+                    let live = st.join().is_some() && now.saturating_sub(st.last_seen) <= keep;
+                    if st.join().is_some() && !live && st.members.len() < min_users {
+                        // The spray is over: a later one is a new incident.
+                        st.end_incident();
+                        st.extra.compromised.clear();
+                        st.extra.reported_targets = 0;
+                        st.extra.reported_score = 0;
                     }
-                }
-                if st.targets.is_empty() {
-                    st.failures = 0;
-                }
-                st.failures += 1;
-                st.last_failure = st.last_failure.max(t);
-                let joined = match st.targets.iter_mut().find(|x| x.user == ev.user) {
-                    Some(x) => {
-                        x.last_time = x.last_time.max(t);
-                        false
+                    if st.members.is_empty() {
+                        st.extra.failures = 0;
                     }
-                    None => {
-                        st.targets.push(Target {
-                            user: ev.user.clone(),
-                            first_event: ev.event_id.clone(),
-                            first_time: t,
-                            last_time: t,
-                            reported: false,
-                        });
-                        true
-                    }
-                };
-                if st.targets.len() >= min_users && (joined || st.spray_join.is_none()) {
-                    st.spray_join = Some(st.spray_join.map_or(t, |j| j.max(t)));
-                    if !st.pending {
-                        st.pending = true;
-                        self.state.pending.push(ip);
-                    }
-                    self.state.next_due = self.state.next_due.min(t.saturating_add(settle));
-                }
+                    st.extra.failures += 1;
+                    st.last_seen = st.last_seen.max(t);
+                    entry.sign_in(&ip, ctx.user, ev, t, min_users, settle, || ());
+                });
             }
             Outcome::Success => {
                 let success_window = self.success_window();
-                let Some(st) = self.state.ips.get_mut(&ip) else {
+                let Some(st) = self.state.ips.groups.get_mut(&ip) else {
                     return;
                 };
-                let live =
-                    st.spray_join.is_some() && t.saturating_sub(st.last_failure) <= success_window;
-                if !live || st.compromised.contains(&ev.user) {
+                let live = st.join().is_some() && t.saturating_sub(st.last_seen) <= success_window;
+                if !live || st.extra.compromised.contains(&ctx.user.0) {
                     return;
                 }
-                st.compromised.push(ev.user.clone());
-                self.report(ip, Trigger::Success(ev), out);
+                st.extra.compromised.push(ctx.user.0);
+                self.report(ip, Trigger::Success(ev, ctx.user), out);
             }
             Outcome::Unknown => {}
         }
@@ -381,8 +298,9 @@ impl Detector for PasswordSpray {
 
     fn finish(&mut self, _roster: &Roster, out: &mut Vec<Alert>) {
         if self.config.enabled {
-            self.state.next_due = i64::MIN;
-            self.flush_due(i64::MAX, out);
+            for ip in self.state.ips.all_pending(self.settle()) {
+                self.report(ip, Trigger::Spray, out);
+            }
         }
     }
 

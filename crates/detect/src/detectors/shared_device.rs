@@ -16,9 +16,9 @@
 use compact_str::CompactString;
 use jetlag_event::{Alert, Outcome, Severity, SignIn};
 use jetlag_roster::Roster;
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::incident::{Incidents, Interner, Member};
 use crate::config::Problems;
 use crate::{Context, Detector, Error, StateKey, alert_id};
 
@@ -93,35 +93,19 @@ fn is_placeholder(id: &str) -> bool {
             .all(|b| b == b'0' || b == b'-' || b == b'{' || b == b'}')
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Member {
-    user: CompactString,
-    tenant: Option<CompactString>,
-    first_event: CompactString,
-    first_time: i64,
-    last_time: i64,
+/// What `shared_device` keeps of a member besides the common [`Member`] fields.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct DeviceMember {
+    /// The record's tenant, interned in [`State::tenants`].
+    tenant: u32,
+    /// Judged when the user joins: no date arithmetic per event.
     recent_hire: bool,
-    reported: bool,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct DeviceState {
-    members: Vec<Member>,
-    /// A lower bound of the members' `last_time`: pruning is skipped while it is in the
-    /// window (no scan of the members on every event).
-    oldest: i64,
-    incident_join: Option<i64>,
-    pending: bool,
-    last_seen: i64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct State {
-    devices: FxHashMap<CompactString, DeviceState>,
-    clock: i64,
-    next_sweep: i64,
-    pending: Vec<CompactString>,
-    next_due: i64,
+    devices: Incidents<CompactString, DeviceMember, ()>,
+    tenants: Interner,
 }
 
 /// The `shared_device` detector.
@@ -136,10 +120,7 @@ impl SharedDevice {
     pub fn new(config: &Config) -> SharedDevice {
         SharedDevice {
             config: config.clone(),
-            state: State {
-                next_due: i64::MAX,
-                ..State::default()
-            },
+            state: State::default(),
         }
     }
 
@@ -151,66 +132,41 @@ impl SharedDevice {
         i64::from(self.config.settle_minutes) * 60
     }
 
-    fn flush_due(&mut self, now: i64, out: &mut Vec<Alert>) {
-        if now < self.state.next_due {
-            return;
-        }
-        let settle = self.settle();
-        let mut due = Vec::new();
-        let mut next_due = i64::MAX;
-        let devices = &self.state.devices;
-        self.state.pending.retain(|d| {
-            let Some(join) = devices
-                .get(d)
-                .filter(|st| st.pending)
-                .and_then(|st| st.incident_join)
-            else {
-                return false;
-            };
-            let at = join.saturating_add(settle);
-            if at <= now {
-                due.push(d.clone());
-                false
-            } else {
-                next_due = next_due.min(at);
-                true
-            }
-        });
-        self.state.next_due = next_due;
-        due.sort_unstable();
-        for d in due {
-            self.report(&d, out);
-        }
-    }
-
     fn report(&mut self, device: &str, out: &mut Vec<Alert>) {
         let min_users = self.config.min_users;
         let recent_days = self.config.recent_hire_days;
-        let Some(st) = self.state.devices.get_mut(device) else {
+        let State { devices, tenants } = &mut self.state;
+        let Some(st) = devices.groups.get_mut(device) else {
             return;
         };
-        st.pending = false;
-        let mut members: Vec<&Member> = st.members.iter().collect();
-        members.sort_by(|a, b| a.user.cmp(&b.user));
-        let users: Vec<String> = members.iter().map(|m| m.user.to_string()).collect();
+        let texts = &devices.texts;
+        let mut members: Vec<&Member<DeviceMember>> = st.members.as_slice().iter().collect();
+        members.sort_by(|a, b| texts.get(a.name).cmp(texts.get(b.name)));
+        let users: Vec<String> = members.iter().map(|m| texts.get(m.name).into()).collect();
         let new_users: Vec<&str> = members
             .iter()
             .filter(|m| !m.reported)
-            .map(|m| m.user.as_str())
+            .map(|m| texts.get(m.name))
             .collect();
         let recent: Vec<&str> = members
             .iter()
-            .filter(|m| m.recent_hire)
-            .map(|m| m.user.as_str())
+            .filter(|m| m.extra.recent_hire)
+            .map(|m| texts.get(m.name))
             .collect();
-        let mut tenants: Vec<&str> = members.iter().filter_map(|m| m.tenant.as_deref()).collect();
+        let mut tenants: Vec<&str> = members
+            .iter()
+            .filter_map(|m| tenants.get(m.extra.tenant))
+            .collect();
         tenants.sort_unstable();
         tenants.dedup();
         let mut by_time = members.clone();
         by_time.sort_by(|a, b| {
-            (a.first_time, a.first_event.as_str()).cmp(&(b.first_time, b.first_event.as_str()))
+            (a.first_time, texts.get(a.first_event)).cmp(&(b.first_time, texts.get(b.first_event)))
         });
-        let event_ids: Vec<String> = by_time.iter().map(|m| m.first_event.to_string()).collect();
+        let event_ids: Vec<String> = by_time
+            .iter()
+            .map(|m| texts.get(m.first_event).into())
+            .collect();
         let first = by_time.first().map_or(0, |m| m.first_time);
 
         let n = members.len();
@@ -245,11 +201,8 @@ impl SharedDevice {
             "first_seen": jiff::Timestamp::from_second(first).ok(),
             "last_seen": jiff::Timestamp::from_second(st.last_seen).ok(),
         });
-        let time =
-            jiff::Timestamp::from_second(st.incident_join.unwrap_or(first)).unwrap_or_default();
-        for m in &mut st.members {
-            m.reported = true;
-        }
+        let time = jiff::Timestamp::from_second(st.join().unwrap_or(first)).unwrap_or_default();
+        st.mark_reported();
         out.push(Alert {
             alert_id: id,
             detector: NAME.into(),
@@ -262,14 +215,6 @@ impl SharedDevice {
             summary,
             evidence,
         });
-    }
-
-    fn sweep(&mut self, now: i64) {
-        let horizon = now.saturating_sub(self.window());
-        self.state
-            .devices
-            .retain(|_, st| st.last_seen >= horizon || st.pending);
-        self.state.next_sweep = now.saturating_add((self.window() / 8).max(60));
     }
 }
 
@@ -287,71 +232,44 @@ impl Detector for SharedDevice {
             return;
         }
         let t = ev.time.as_second();
-        self.state.clock = self.state.clock.max(t);
-        let now = self.state.clock;
-        self.flush_due(now, out);
-        if now >= self.state.next_sweep {
-            self.sweep(now);
+        let now = self.state.devices.tick(t);
+        let (window, settle) = (self.window(), self.settle());
+        for device in self.state.devices.due(now, settle) {
+            self.report(&device, out);
         }
+        self.state.devices.sweep(now, window, (window / 8).max(60));
         if ev.outcome != Outcome::Success {
             return;
         }
         let Some(device) = ev.device_id.as_ref().filter(|d| !is_placeholder(d)) else {
             return;
         };
-        let horizon = now.saturating_sub(self.window());
+        let horizon = now.saturating_sub(window);
         let min_users = self.config.min_users;
         let recent_hire_days = self.config.recent_hire_days;
-        let st = match self.state.devices.get_mut(device.as_str()) {
-            Some(st) => st,
-            None => self.state.devices.entry(device.clone()).or_default(),
-        };
-        st.last_seen = st.last_seen.max(t);
-        if st.oldest < horizon {
-            st.members.retain(|m| m.last_time >= horizon);
-            st.oldest = st.members.iter().map(|m| m.last_time).min().unwrap_or(t);
-        }
-        if st.members.len() < min_users {
-            st.incident_join = None;
-            st.pending = false;
-            for m in &mut st.members {
-                m.reported = false;
+        let State { devices, tenants } = &mut self.state;
+        devices.update(device, |mut entry| {
+            let st = &mut *entry.group;
+            st.last_seen = st.last_seen.max(t);
+            st.prune(horizon);
+            if st.members.len() < min_users {
+                st.end_incident();
             }
-        }
-        let joined = match st.members.iter_mut().find(|m| m.user == ev.user) {
-            Some(m) => {
-                m.last_time = m.last_time.max(t);
-                false
-            }
-            None => {
-                st.oldest = st.oldest.min(t);
-                st.members.push(Member {
-                    user: ev.user.clone(),
-                    tenant: ev.tenant.clone(),
-                    first_event: ev.event_id.clone(),
-                    first_time: t,
-                    last_time: t,
+            entry.sign_in(device, ctx.user, ev, t, min_users, settle, || {
+                DeviceMember {
+                    tenant: tenants.id(ev.tenant.as_deref()),
                     // Judged when the user joins: no date arithmetic per event.
                     recent_hire: ctx.is_recent_hire(ev.time, recent_hire_days),
-                    reported: false,
-                });
-                true
-            }
-        };
-        if st.members.len() >= min_users && (joined || st.incident_join.is_none()) {
-            st.incident_join = Some(st.incident_join.map_or(t, |j| j.max(t)));
-            if !st.pending {
-                st.pending = true;
-                self.state.pending.push(device.clone());
-            }
-            self.state.next_due = self.state.next_due.min(t.saturating_add(self.settle()));
-        }
+                }
+            });
+        });
     }
 
     fn finish(&mut self, _roster: &Roster, out: &mut Vec<Alert>) {
         if self.config.enabled {
-            self.state.next_due = i64::MIN;
-            self.flush_due(i64::MAX, out);
+            for device in self.state.devices.all_pending(self.settle()) {
+                self.report(&device, out);
+            }
         }
     }
 

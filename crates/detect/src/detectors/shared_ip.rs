@@ -21,12 +21,11 @@
 
 use std::net::IpAddr;
 
-use compact_str::CompactString;
-use jetlag_event::{Alert, NetClass, NetClasses, Outcome, Severity, SignIn};
+use jetlag_event::{Alert, Country, NetClass, NetClasses, Outcome, Severity, SignIn};
 use jetlag_roster::Roster;
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::incident::{Incidents, Interner, Member, NONE};
 use crate::config::Problems;
 use crate::{Context, Detector, Error, StateKey, alert_id};
 
@@ -141,54 +140,47 @@ impl Config {
     }
 }
 
-/// One identity seen behind an IP.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Member {
-    user: CompactString,
-    tenant: Option<CompactString>,
-    /// The first successful sign-in of this user from the IP within the incident.
-    first_event: CompactString,
-    first_time: i64,
-    last_time: i64,
-    /// [`LONG_TENURED`], [`RECENT_HIRE`] or [`UNKNOWN_TENURE`], judged when the user joins
-    /// (a `u8` that reads the `bool` this field once was: `false` → long-tenured).
+/// What `shared_ip` keeps of a member besides the common [`Member`] fields.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct IpMember {
+    /// The member's organisation ([`tenant_of`]), interned in [`State::strings`].
+    tenant: u32,
+    /// [`LONG_TENURED`], [`RECENT_HIRE`] or [`UNKNOWN_TENURE`], judged when the user joins.
     tenure: u8,
-    reported: bool,
 }
 
-/// [`Member::tenure`]: in the roster, hired `recent_hire_days` or more before the sign-in.
+/// [`IpMember::tenure`]: in the roster, hired `recent_hire_days` or more before the sign-in.
 const LONG_TENURED: u8 = 0;
-/// [`Member::tenure`]: hired fewer than `recent_hire_days` before the sign-in.
+/// [`IpMember::tenure`]: hired fewer than `recent_hire_days` before the sign-in.
 const RECENT_HIRE: u8 = 1;
-/// [`Member::tenure`]: not in the roster, or no hire date.
+/// [`IpMember::tenure`]: not in the roster, or no hire date.
 const UNKNOWN_TENURE: u8 = 2;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct IpState {
-    members: Vec<Member>,
-    /// A lower bound of the members' `last_time`: pruning is skipped while it is in the
-    /// window (no scan of the members on every event).
-    oldest: i64,
-    /// Time of the newest identity to join an open incident; `None` when no incident.
-    incident_join: Option<i64>,
-    /// Whether the open incident has identities not yet reported.
-    pending: bool,
-    last_seen: i64,
+/// The latest network facts seen for an IP (strings interned in [`State::strings`]).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct IpMeta {
     asn: Option<u32>,
-    as_org: Option<CompactString>,
-    country: Option<CompactString>,
-    city: Option<CompactString>,
+    as_org: u32,
+    city: u32,
+    country: Option<Country>,
+}
+
+impl Default for IpMeta {
+    fn default() -> IpMeta {
+        IpMeta {
+            asn: None,
+            as_org: NONE,
+            city: NONE,
+            country: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct State {
-    ips: FxHashMap<IpAddr, IpState>,
-    /// The latest event time seen (a late event never moves time backwards).
-    clock: i64,
-    next_sweep: i64,
-    /// IPs with a pending report, and the earliest time one is due.
-    pending: Vec<IpAddr>,
-    next_due: i64,
+    ips: Incidents<IpAddr, IpMember, IpMeta>,
+    /// Tenants, AS organisations and cities.
+    strings: Interner,
 }
 
 /// The `shared_ip` detector.
@@ -209,10 +201,7 @@ impl SharedIp {
                 .map(|s| s.to_ascii_lowercase())
                 .collect(),
             config: config.clone(),
-            state: State {
-                next_due: i64::MAX,
-                ..State::default()
-            },
+            state: State::default(),
         }
     }
 
@@ -224,82 +213,51 @@ impl SharedIp {
         i64::from(self.config.settle_minutes) * 60
     }
 
-    fn is_residential(&self, as_org: Option<&str>) -> bool {
-        as_org.is_some_and(|org| {
-            let org = org.to_ascii_lowercase();
-            self.residential.iter().any(|r| org.contains(r.as_str()))
-        })
-    }
-
-    /// Reports every pending incident due at `now` (all of them when `now` is `i64::MAX`).
-    fn flush_due(&mut self, now: i64, out: &mut Vec<Alert>) {
-        if now < self.state.next_due {
-            return;
-        }
-        let settle = self.settle();
-        let mut due: Vec<IpAddr> = Vec::new();
-        let mut next_due = i64::MAX;
-        self.state.pending.retain(|ip| {
-            let Some(st) = self.state.ips.get(ip) else {
-                return false;
-            };
-            let Some(join) = st.incident_join.filter(|_| st.pending) else {
-                return false;
-            };
-            let at = join.saturating_add(settle);
-            if at <= now {
-                due.push(*ip);
-                false
-            } else {
-                next_due = next_due.min(at);
-                true
-            }
-        });
-        self.state.next_due = next_due;
-        // Report in a fixed order so output never depends on hash order.
-        due.sort_unstable();
-        for ip in due {
-            self.report(ip, out);
-        }
-    }
-
     fn report(&mut self, ip: IpAddr, out: &mut Vec<Alert>) {
-        let residential_flag;
         let min_users = self.config.min_users;
         let window_hours = self.config.window_hours;
-        {
-            let Some(st) = self.state.ips.get(&ip) else {
-                return;
-            };
-            residential_flag = self.is_residential(st.as_org.as_deref());
-        }
-        let Some(st) = self.state.ips.get_mut(&ip) else {
+        let State { ips, strings } = &mut self.state;
+        let Some(st) = ips.groups.get_mut(&ip) else {
             return;
         };
-        st.pending = false;
-        let mut members: Vec<&Member> = st.members.iter().collect();
-        members.sort_by(|a, b| a.user.cmp(&b.user));
-        let users: Vec<String> = members.iter().map(|m| m.user.to_string()).collect();
+        let texts = &ips.texts;
+        let meta = st.extra;
+        let as_org = strings.get(meta.as_org);
+        let city = strings.get(meta.city);
+        let country = meta.country.as_ref().map(Country::as_str);
+        let residential_flag = as_org.is_some_and(|org| {
+            let org = org.to_ascii_lowercase();
+            self.residential.iter().any(|r| org.contains(r.as_str()))
+        });
+        let mut members: Vec<&Member<IpMember>> = st.members.as_slice().iter().collect();
+        members.sort_by(|a, b| texts.get(a.name).cmp(texts.get(b.name)));
+        let users: Vec<String> = members.iter().map(|m| texts.get(m.name).into()).collect();
         let new_users: Vec<&str> = members
             .iter()
             .filter(|m| !m.reported)
-            .map(|m| m.user.as_str())
+            .map(|m| texts.get(m.name))
             .collect();
         let recent: Vec<&str> = members
             .iter()
-            .filter(|m| m.tenure == RECENT_HIRE)
-            .map(|m| m.user.as_str())
+            .filter(|m| m.extra.tenure == RECENT_HIRE)
+            .map(|m| texts.get(m.name))
             .collect();
-        let mut tenants: Vec<&str> = members.iter().filter_map(|m| m.tenant.as_deref()).collect();
+        let mut tenants: Vec<&str> = members
+            .iter()
+            .filter_map(|m| strings.get(m.extra.tenant))
+            .collect();
         tenants.sort_unstable();
         tenants.dedup();
-        let mut by_time: Vec<&Member> = members.clone();
+        let mut by_time: Vec<&Member<IpMember>> = members.clone();
         by_time.sort_by(|a, b| {
-            (a.first_time, a.first_event.as_str()).cmp(&(b.first_time, b.first_event.as_str()))
+            (a.first_time, texts.get(a.first_event)).cmp(&(b.first_time, texts.get(b.first_event)))
         });
-        let event_ids: Vec<String> = by_time.iter().map(|m| m.first_event.to_string()).collect();
+        let event_ids: Vec<String> = by_time
+            .iter()
+            .map(|m| texts.get(m.first_event).into())
+            .collect();
         let first = by_time.first().map_or(0, |m| m.first_time);
-        let last_join = st.incident_join.unwrap_or(first);
+        let last_join = st.join().unwrap_or(first);
 
         let n = members.len();
         let extra = n.saturating_sub(min_users).min(5) as u32 * 3;
@@ -311,7 +269,10 @@ impl SharedIp {
         // employer or, at a trade fair, several — reported as `low` context. A farm needs new
         // or unknown identities (several, or one among several tenants), a home connection or
         // a crowd (then: name the IP `corporate` if it is yours).
-        let not_tenured = members.iter().filter(|m| m.tenure != LONG_TENURED).count();
+        let not_tenured = members
+            .iter()
+            .filter(|m| m.extra.tenure != LONG_TENURED)
+            .count();
         let crowd = n >= 3 * min_users;
         let suspicious = not_tenured >= 2
             || (tenants.len() >= 2 && not_tenured >= 1)
@@ -329,22 +290,18 @@ impl SharedIp {
             NAME,
             std::iter::once(ip_text.as_str()).chain(event_ids.iter().map(String::as_str)),
         );
-        let place = match (&st.city, &st.country) {
+        let place = match (city, country) {
             (Some(city), Some(cc)) => format!(", {city} {cc}"),
             (None, Some(cc)) => format!(", {cc}"),
             _ => String::new(),
         };
-        let org = st
-            .as_org
-            .as_deref()
-            .map(|o| format!(" ({o}{place})"))
-            .unwrap_or_else(|| {
-                if place.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", &place[2..])
-                }
-            });
+        let org = as_org.map(|o| format!(" ({o}{place})")).unwrap_or_else(|| {
+            if place.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", &place[2..])
+            }
+        });
         let mut traits = Vec::new();
         if !suspicious {
             traits.push("long-tenured staff".to_string());
@@ -385,18 +342,16 @@ impl SharedIp {
             "tenants": tenants,
             "residential": residential_flag,
             "long_tenured_staff": !suspicious,
-            "asn": st.asn,
-            "as_org": st.as_org,
-            "country": st.country,
-            "city": st.city,
+            "asn": meta.asn,
+            "as_org": as_org,
+            "country": country,
+            "city": city,
             "window_hours": window_hours,
             "first_seen": jiff::Timestamp::from_second(first).ok(),
             "last_seen": jiff::Timestamp::from_second(st.last_seen).ok(),
         });
         let time = jiff::Timestamp::from_second(last_join).unwrap_or_default();
-        for m in &mut st.members {
-            m.reported = true;
-        }
+        st.mark_reported();
         out.push(Alert {
             alert_id: id,
             detector: NAME.into(),
@@ -409,14 +364,6 @@ impl SharedIp {
             summary,
             evidence,
         });
-    }
-
-    fn sweep(&mut self, now: i64) {
-        let horizon = now.saturating_sub(self.window());
-        self.state
-            .ips
-            .retain(|_, st| st.last_seen >= horizon || st.pending);
-        self.state.next_sweep = now.saturating_add((self.window() / 8).max(60));
     }
 }
 
@@ -434,87 +381,62 @@ impl Detector for SharedIp {
             return;
         }
         let t = ev.time.as_second();
-        self.state.clock = self.state.clock.max(t);
-        let now = self.state.clock;
-        self.flush_due(now, out);
-        if now >= self.state.next_sweep {
-            self.sweep(now);
+        let now = self.state.ips.tick(t);
+        let (window, settle) = (self.window(), self.settle());
+        for ip in self.state.ips.due(now, settle) {
+            self.report(ip, out);
         }
+        self.state.ips.sweep(now, window, (window / 8).max(60));
         if ev.outcome != Outcome::Success || ev.network.intersects(SHARED_BY_DESIGN) {
             return;
         }
         let Some(ip) = ev.ip else { return };
-        let horizon = now.saturating_sub(self.window());
+        let horizon = now.saturating_sub(window);
         let min_users = self.config.min_users;
         let recent_hire_days = self.config.recent_hire_days;
-        let st = self.state.ips.entry(ip).or_default();
-        st.last_seen = st.last_seen.max(t);
-        if ev.asn.is_some() {
-            st.asn = ev.asn;
-        }
-        // Compare before copying: names longer than 24 bytes live on the heap.
-        if ev.as_org.is_some() && st.as_org != ev.as_org {
-            st.as_org.clone_from(&ev.as_org);
-        }
-        if let Some(geo) = &ev.geo {
-            st.country = geo.country.map(|c| CompactString::from(c.as_str()));
-            if st.city != geo.city {
-                st.city.clone_from(&geo.city);
+        let State { ips, strings } = &mut self.state;
+        ips.update(&ip, |mut entry| {
+            let st = &mut *entry.group;
+            st.last_seen = st.last_seen.max(t);
+            let meta = &mut st.extra;
+            if ev.asn.is_some() {
+                meta.asn = ev.asn;
             }
-        }
-        if st.oldest < horizon {
-            st.members.retain(|m| m.last_time >= horizon);
-            st.oldest = st.members.iter().map(|m| m.last_time).min().unwrap_or(t);
-        }
-        if st.members.len() < min_users {
-            // Too few identities left: any incident is over.
-            st.incident_join = None;
-            st.pending = false;
-            for m in &mut st.members {
-                m.reported = false;
+            if let Some(org) = ev.as_org.as_deref()
+                && strings.get(meta.as_org) != Some(org)
+            {
+                meta.as_org = strings.id(Some(org));
             }
-        }
-        let joined = match st.members.iter_mut().find(|m| m.user == ev.user) {
-            Some(m) => {
-                m.last_time = m.last_time.max(t);
-                false
+            if let Some(geo) = &ev.geo {
+                meta.country = geo.country;
+                if strings.get(meta.city) != geo.city.as_deref() {
+                    meta.city = strings.id(geo.city.as_deref());
+                }
             }
-            None => {
-                st.oldest = st.oldest.min(t);
-                st.members.push(Member {
-                    user: ev.user.clone(),
-                    tenant: tenant_of(ev),
-                    first_event: ev.event_id.clone(),
-                    first_time: t,
-                    last_time: t,
-                    // Judged when the user joins: no date arithmetic per event.
-                    tenure: if ctx.is_recent_hire(ev.time, recent_hire_days) {
-                        RECENT_HIRE
-                    } else if ctx.employee.is_some_and(|e| e.hire_date.is_some()) {
-                        LONG_TENURED
-                    } else {
-                        UNKNOWN_TENURE
-                    },
-                    reported: false,
-                });
-                true
+            st.prune(horizon);
+            if st.members.len() < min_users {
+                // Too few identities left: any incident is over.
+                st.end_incident();
             }
-        };
-        if st.members.len() >= min_users && (joined || st.incident_join.is_none()) {
-            st.incident_join = Some(st.incident_join.map_or(t, |j| j.max(t)));
-            if !st.pending {
-                st.pending = true;
-                self.state.pending.push(ip);
-            }
-            let due = t.saturating_add(self.settle());
-            self.state.next_due = self.state.next_due.min(due);
-        }
+            entry.sign_in(&ip, ctx.user, ev, t, min_users, settle, || IpMember {
+                tenant: strings.id(tenant_of(ev)),
+                // Judged when the user joins: no date arithmetic per event.
+                tenure: if ctx.is_recent_hire(ev.time, recent_hire_days) {
+                    RECENT_HIRE
+                } else if ctx.employee.is_some_and(|e| e.hire_date.is_some()) {
+                    LONG_TENURED
+                } else {
+                    UNKNOWN_TENURE
+                },
+            });
+        });
     }
 
     fn finish(&mut self, _roster: &Roster, out: &mut Vec<Alert>) {
         if self.config.enabled {
-            self.state.next_due = i64::MIN;
-            self.flush_due(i64::MAX, out);
+            for ip in self.state.ips.all_pending(self.settle()) {
+                self.report(ip, out);
+            }
         }
     }
 
@@ -532,10 +454,10 @@ impl Detector for SharedIp {
 /// style user. Graph `signIn` and Okta System Log records carry no tenant id, yet a farm that
 /// serves two employers shows as two domains; without this the cross-tenant signal would be
 /// blind for those sources.
-fn tenant_of(ev: &SignIn) -> Option<CompactString> {
+fn tenant_of(ev: &SignIn) -> Option<&str> {
     if let Some(t) = &ev.tenant {
-        return Some(t.clone());
+        return Some(t.as_str());
     }
     let (_, domain) = ev.user.rsplit_once('@')?;
-    (!domain.is_empty()).then(|| CompactString::from(domain))
+    (!domain.is_empty()).then_some(domain)
 }

@@ -1,0 +1,572 @@
+//! Cross-identity incidents: the state `shared_ip`, `shared_device` and `password_spray`
+//! share.
+//!
+//! Each of them keeps, per key (an IP, a device id), the identities seen behind it within a
+//! window — a [`Group`] of [`Member`]s — and opens an *incident* once at least `min_users`
+//! of them are there. An incident is reported once no new identity has joined for a settle
+//! time, or at the end of a batch: [`Incidents`] keeps the keys with a report pending and the
+//! earliest time one is due, so an event costs one comparison until a report is due. Keys
+//! idle for longer than the detector's window are swept in batches, once per sweep period.
+//!
+//! The detectors differ in *when* an incident ends, what a report says and what else they
+//! keep per key (`G`) and per member (`X`); everything else is here.
+//!
+//! Memory (the scan bench's data has about two distinct IPs per user): a member is 48 bytes
+//! inline, its user name and first event id live in one [`Texts`] arena (no allocation per
+//! member, compacted when a sweep finds it mostly garbage), users are compared by
+//! [`UserId`], and a group holds its first member inline (no allocation for the common key
+//! with one identity).
+
+use std::hash::Hash;
+
+use compact_str::CompactString;
+use jetlag_event::SignIn;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::UserId;
+
+/// A string in a [`Texts`] arena: its start (low 40 bits) and length (high 24 bits).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Text(u64);
+
+/// Longest string a [`Text`] holds; longer ones are cut (at a character boundary).
+const TEXT_MAX_LEN: usize = (1 << 24) - 1;
+/// Largest arena offset a [`Text`] holds (1 TiB).
+const TEXT_MAX_START: usize = (1 << 40) - 1;
+
+/// Strings appended one after another: event ids and user names of members. Members point
+/// into it with a [`Text`]; [`Incidents::sweep`] compacts it once most of it is garbage.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Texts {
+    bytes: String,
+}
+
+impl Texts {
+    /// Appends `s`, returning its handle.
+    fn push(&mut self, s: &str) -> Text {
+        let mut len = s.len().min(TEXT_MAX_LEN);
+        while !s.is_char_boundary(len) {
+            len -= 1;
+        }
+        let start = self.bytes.len();
+        if start > TEXT_MAX_START {
+            // A terabyte of live names cannot be held in memory anyway: keep an empty text.
+            return Text::default();
+        }
+        self.bytes.push_str(&s[..len]);
+        Text(start as u64 | (len as u64) << 40)
+    }
+
+    /// The string behind `t` ("" for a handle that is not this arena's: a corrupt state).
+    pub fn get(&self, t: Text) -> &str {
+        let start = (t.0 & TEXT_MAX_START as u64) as usize;
+        let len = (t.0 >> 40) as usize;
+        self.bytes.get(start..start + len).unwrap_or("")
+    }
+}
+
+/// One identity seen behind a key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Member<X> {
+    /// The user's name.
+    pub name: Text,
+    /// The first event of this user behind the key within the incident.
+    pub first_event: Text,
+    /// Time of that event (seconds).
+    pub first_time: i64,
+    /// Time of the user's latest event behind the key.
+    pub last_time: i64,
+    /// The user, as the engine interned it ([`UserId`]'s number).
+    pub user: u32,
+    /// Whether an alert has listed this member.
+    pub reported: bool,
+    /// What the detector keeps per member.
+    pub extra: X,
+}
+
+/// The members of a group: the first inline, more on the heap.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) enum Members<X> {
+    /// Nobody (left in the window).
+    #[default]
+    None,
+    /// One identity: no allocation.
+    One(Member<X>),
+    /// Two or more.
+    Many(Vec<Member<X>>),
+}
+
+impl<X> Members<X> {
+    /// The members, in the order they joined.
+    pub fn as_slice(&self) -> &[Member<X>] {
+        match self {
+            Members::None => &[],
+            Members::One(m) => std::slice::from_ref(m),
+            Members::Many(v) => v,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [Member<X>] {
+        match self {
+            Members::None => &mut [],
+            Members::One(m) => std::slice::from_mut(m),
+            Members::Many(v) => v,
+        }
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+
+    fn push(&mut self, m: Member<X>) {
+        *self = match std::mem::take(self) {
+            Members::None => Members::One(m),
+            Members::One(first) => Members::Many(vec![first, m]),
+            Members::Many(mut v) => {
+                v.push(m);
+                Members::Many(v)
+            }
+        };
+    }
+
+    fn retain(&mut self, keep: impl FnMut(&Member<X>) -> bool) {
+        match self {
+            Members::None => {}
+            Members::One(m) => {
+                let mut keep = keep;
+                if !keep(m) {
+                    *self = Members::None;
+                }
+            }
+            Members::Many(v) => {
+                v.retain(keep);
+                if v.is_empty() {
+                    *self = Members::None;
+                }
+            }
+        }
+    }
+}
+
+/// Marks "no open incident" in [`Group::join`].
+const NO_INCIDENT: i64 = i64::MIN;
+
+/// The identities behind one key and its incident.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Group<X, G> {
+    /// Members in the order they joined.
+    pub members: Members<X>,
+    /// Time of the newest identity to join the open incident, [`NO_INCIDENT`] when none.
+    join: i64,
+    /// The latest time that counts as activity of the key (for the sweep).
+    pub last_seen: i64,
+    /// Whether the open incident has identities not yet reported.
+    pub pending: bool,
+    /// What the detector keeps per key.
+    pub extra: G,
+}
+
+impl<X, G: Default> Default for Group<X, G> {
+    fn default() -> Group<X, G> {
+        Group {
+            members: Members::None,
+            join: NO_INCIDENT,
+            last_seen: 0,
+            pending: false,
+            extra: G::default(),
+        }
+    }
+}
+
+impl<X, G> Group<X, G> {
+    /// Time of the newest identity to join the open incident; `None` when none is open.
+    pub fn join(&self) -> Option<i64> {
+        (self.join != NO_INCIDENT).then_some(self.join)
+    }
+
+    /// Forgets members whose latest sign-in is before `horizon`.
+    pub fn prune(&mut self, horizon: i64) {
+        if self
+            .members
+            .as_slice()
+            .iter()
+            .any(|m| m.last_time < horizon)
+        {
+            self.members.retain(|m| m.last_time >= horizon);
+        }
+    }
+
+    /// Ends the open incident: a later one is a new incident, reporting everyone again.
+    pub fn end_incident(&mut self) {
+        self.join = NO_INCIDENT;
+        self.pending = false;
+        for m in self.members.as_mut_slice() {
+            m.reported = false;
+        }
+    }
+
+    /// Marks every member reported and the incident settled.
+    pub fn mark_reported(&mut self) {
+        self.pending = false;
+        for m in self.members.as_mut_slice() {
+            m.reported = true;
+        }
+    }
+
+    /// Records a sign-in of `user` (event `ev`) at `t`: a new member (`extra` says what the
+    /// detector keeps of it) or a later sign-in of one. Returns whether the user joined.
+    pub fn touch(
+        &mut self,
+        texts: &mut Texts,
+        user: UserId,
+        ev: &SignIn,
+        t: i64,
+        extra: impl FnOnce() -> X,
+    ) -> bool {
+        if let Some(m) = self
+            .members
+            .as_mut_slice()
+            .iter_mut()
+            .find(|m| m.user == user.0)
+        {
+            m.last_time = m.last_time.max(t);
+            return false;
+        }
+        self.members.push(Member {
+            name: texts.push(&ev.user),
+            first_event: texts.push(&ev.event_id),
+            first_time: t,
+            last_time: t,
+            user: user.0,
+            reported: false,
+            extra: extra(),
+        });
+        true
+    }
+}
+
+/// Per key state of one detector, the keys with a report pending, and the clock.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "K: Serialize + Eq + Hash, X: Serialize, G: Serialize",
+    deserialize = "K: Deserialize<'de> + Eq + Hash, X: Deserialize<'de>, G: Deserialize<'de> + Default"
+))]
+pub(crate) struct Incidents<K, X, G> {
+    /// One group per key.
+    pub groups: FxHashMap<K, Group<X, G>>,
+    /// Names and event ids of the members.
+    pub texts: Texts,
+    /// Keys with a report pending (possibly stale: checked when due).
+    pending: Vec<K>,
+    /// The earliest time a pending report is due (`i64::MAX`: none).
+    next_due: i64,
+    /// The latest event time seen (a late event never moves time backwards).
+    clock: i64,
+    next_sweep: i64,
+}
+
+impl<K, X, G: Default> Default for Incidents<K, X, G> {
+    fn default() -> Incidents<K, X, G> {
+        Incidents {
+            groups: FxHashMap::default(),
+            texts: Texts::default(),
+            pending: Vec::new(),
+            next_due: i64::MAX,
+            clock: 0,
+            next_sweep: 0,
+        }
+    }
+}
+
+impl<K: Clone + Eq + Hash + Ord, X, G: Default> Incidents<K, X, G> {
+    /// Advances the clock to `t` (never backwards) and returns it.
+    pub fn tick(&mut self, t: i64) -> i64 {
+        self.clock = self.clock.max(t);
+        self.clock
+    }
+
+    /// Runs `f` on the group of `key` (a new, empty one when there is none) and what a
+    /// sign-in updates beside it. One hash lookup when the key is known; a key is cloned
+    /// only when it is new.
+    pub fn update<R>(&mut self, key: &K, f: impl FnOnce(Entry<'_, K, X, G>) -> R) -> R {
+        let group = match self.groups.get_mut(key) {
+            Some(group) => group,
+            None => self.groups.entry(key.clone()).or_default(),
+        };
+        f(Entry {
+            group,
+            texts: &mut self.texts,
+            pending: &mut self.pending,
+            next_due: &mut self.next_due,
+        })
+    }
+
+    /// The keys whose report is due at `now` (every pending one when `now` is `i64::MAX`),
+    /// in key order so that output never depends on hash order. No allocation while none is.
+    pub fn due(&mut self, now: i64, settle: i64) -> Vec<K> {
+        if now < self.next_due {
+            return Vec::new();
+        }
+        let mut due = Vec::new();
+        let mut next_due = i64::MAX;
+        let groups = &self.groups;
+        self.pending.retain(|key| {
+            let Some(join) = groups.get(key).filter(|g| g.pending).and_then(|g| g.join()) else {
+                return false;
+            };
+            let at = join.saturating_add(settle);
+            if at <= now {
+                due.push(key.clone());
+                false
+            } else {
+                next_due = next_due.min(at);
+                true
+            }
+        });
+        self.next_due = next_due;
+        due.sort_unstable();
+        due
+    }
+
+    /// Every pending report, due or not (the end of a batch).
+    pub fn all_pending(&mut self, settle: i64) -> Vec<K> {
+        self.next_due = i64::MIN;
+        self.due(i64::MAX, settle)
+    }
+
+    /// Once every `period` seconds: forgets keys last seen before `now - keep` with no
+    /// report pending, and compacts the texts when more than half of them is garbage.
+    pub fn sweep(&mut self, now: i64, keep: i64, period: i64) {
+        if now < self.next_sweep {
+            return;
+        }
+        let horizon = now.saturating_sub(keep);
+        self.groups
+            .retain(|_, g| g.last_seen >= horizon || g.pending);
+        self.next_sweep = now.saturating_add(period);
+        let live: usize = self
+            .groups
+            .values()
+            .flat_map(|g| g.members.as_slice())
+            .map(|m| self.texts.get(m.name).len() + self.texts.get(m.first_event).len())
+            .sum();
+        if self.texts.bytes.len() > 2 * live + 4096 {
+            let old = std::mem::take(&mut self.texts);
+            self.texts.bytes.reserve(live);
+            for g in self.groups.values_mut() {
+                for m in g.members.as_mut_slice() {
+                    m.name = self.texts.push(old.get(m.name));
+                    m.first_event = self.texts.push(old.get(m.first_event));
+                }
+            }
+        }
+    }
+}
+
+/// A group of [`Incidents`] borrowed with the parts of the state that a sign-in updates.
+pub(crate) struct Entry<'a, K, X, G> {
+    /// The key's group.
+    pub group: &'a mut Group<X, G>,
+    /// Names and event ids of the members.
+    pub texts: &'a mut Texts,
+    pending: &'a mut Vec<K>,
+    next_due: &'a mut i64,
+}
+
+impl<K: Clone + Eq + Hash + Ord, X, G: Default> Entry<'_, K, X, G> {
+    /// Records a sign-in of `user` ([`Group::touch`]), then opens or extends the incident
+    /// when the key has at least `min_users` members and the user joined or none is open;
+    /// its report is due `settle` seconds after the newest identity joined.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site per detector, all named"
+    )]
+    pub fn sign_in(
+        &mut self,
+        key: &K,
+        user: UserId,
+        ev: &SignIn,
+        t: i64,
+        min_users: usize,
+        settle: i64,
+        extra: impl FnOnce() -> X,
+    ) {
+        let joined = self.group.touch(self.texts, user, ev, t, extra);
+        let group = &mut *self.group;
+        if group.members.len() >= min_users && (joined || group.join().is_none()) {
+            group.join = group.join().map_or(t, |j| j.max(t));
+            if !group.pending {
+                group.pending = true;
+                self.pending.push(key.clone());
+            }
+            *self.next_due = (*self.next_due).min(t.saturating_add(settle));
+        }
+    }
+}
+
+/// Strings interned to `u32` ids (tenants, AS organisations, cities: few distinct values),
+/// so that per-key state holds 4 bytes instead of a string. Never shrinks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "Vec<CompactString>", into = "Vec<CompactString>")]
+pub(crate) struct Interner {
+    ids: FxHashMap<CompactString, u32>,
+    names: Vec<CompactString>,
+}
+
+/// An [`Interner`] id for "no string".
+pub(crate) const NONE: u32 = u32::MAX;
+
+impl Interner {
+    /// The id of `s` (interning it), [`NONE`] for `None`.
+    pub fn id(&mut self, s: Option<&str>) -> u32 {
+        let Some(s) = s else { return NONE };
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let Ok(id) = u32::try_from(self.names.len()) else {
+            return NONE;
+        };
+        if id == NONE {
+            return NONE;
+        }
+        self.names.push(CompactString::from(s));
+        self.ids.insert(CompactString::from(s), id);
+        id
+    }
+
+    /// The string of `id`; `None` for [`NONE`] (or an id that is not this interner's).
+    pub fn get(&self, id: u32) -> Option<&str> {
+        self.names.get(id as usize).map(CompactString::as_str)
+    }
+}
+
+impl From<Vec<CompactString>> for Interner {
+    fn from(names: Vec<CompactString>) -> Interner {
+        let mut ids = FxHashMap::default();
+        for (i, n) in names.iter().enumerate() {
+            ids.entry(n.clone()).or_insert(i as u32);
+        }
+        Interner { ids, names }
+    }
+}
+
+impl From<Interner> for Vec<CompactString> {
+    fn from(i: Interner) -> Vec<CompactString> {
+        i.names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jetlag_event::{Outcome, Source};
+
+    fn ev(id: &str, user: &str) -> SignIn {
+        SignIn::new(
+            id,
+            jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+            Source::Csv,
+            user,
+            Outcome::Success,
+        )
+    }
+
+    fn long(k: u32) -> String {
+        "x".repeat(4 * k as usize)
+    }
+
+    #[test]
+    fn texts_round_trip_and_survive_compaction() {
+        let mut inc: Incidents<u32, (), ()> = Incidents::default();
+        for k in 0..100u32 {
+            let e = ev(&format!("event-{k}-{}", long(k)), &format!("u{k}"));
+            inc.update(&k, |mut g| {
+                g.sign_in(&k, UserId(k), &e, i64::from(k), 2, 60, || ())
+            });
+            inc.groups.get_mut(&k).unwrap().last_seen = i64::from(k);
+        }
+        // Keys 0..90 go: most of the arena is garbage and gets compacted.
+        let before = inc.texts.bytes.len();
+        inc.sweep(100, 10, 60);
+        assert_eq!(inc.groups.len(), 10);
+        assert!(inc.texts.bytes.len() < before / 4, "compacted");
+        for (k, g) in &inc.groups {
+            let m = &g.members.as_slice()[0];
+            assert_eq!(inc.texts.get(m.name), format!("u{k}"));
+            assert_eq!(
+                inc.texts.get(m.first_event),
+                format!("event-{k}-{}", long(*k))
+            );
+        }
+    }
+
+    #[test]
+    fn a_corrupt_handle_reads_empty_not_a_panic() {
+        let mut t = Texts::default();
+        let ok = t.push("héllo");
+        assert_eq!(t.get(ok), "héllo");
+        assert_eq!(t.get(Text(2 | 3 << 40)), "", "not a char boundary");
+        assert_eq!(t.get(Text(u64::MAX)), "");
+    }
+
+    #[test]
+    fn incidents_settle_then_report_in_key_order() {
+        let mut inc: Incidents<u32, (), ()> = Incidents::default();
+        for (k, user, t) in [(7, 1, 10), (7, 2, 20), (3, 1, 30), (3, 2, 40), (7, 2, 50)] {
+            inc.tick(t);
+            let e = ev(&format!("e{t}"), "u");
+            inc.update(&k, |mut g| {
+                g.sign_in(&k, UserId(user), &e, t, 2, 100, || ())
+            });
+        }
+        assert!(inc.due(119, 100).is_empty(), "not settled yet");
+        assert_eq!(inc.due(120, 100), [7]);
+        assert!(inc.due(139, 100).is_empty());
+        inc.groups.get_mut(&7).unwrap().mark_reported();
+        assert_eq!(inc.all_pending(100), [3]);
+    }
+
+    #[test]
+    fn members_stay_inline_until_a_second_joins() {
+        let mut m: Members<()> = Members::default();
+        let one = |user| Member {
+            name: Text::default(),
+            first_event: Text::default(),
+            first_time: 0,
+            last_time: i64::from(user),
+            user,
+            reported: false,
+            extra: (),
+        };
+        m.push(one(1));
+        assert!(matches!(m, Members::One(_)));
+        m.push(one(2));
+        m.push(one(3));
+        assert_eq!(m.len(), 3);
+        m.retain(|x| x.last_time >= 2);
+        assert_eq!(m.len(), 2);
+        m.retain(|_| false);
+        assert!(matches!(m, Members::None));
+    }
+
+    #[test]
+    fn interner_round_trips_through_postcard() {
+        let mut i = Interner::default();
+        assert_eq!(i.id(Some("a")), 0);
+        assert_eq!(i.id(Some("b")), 1);
+        assert_eq!(i.id(Some("a")), 0);
+        assert_eq!(i.id(None), NONE);
+        let bytes = postcard::to_stdvec(&i).unwrap();
+        let mut back: Interner = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back.get(1), Some("b"));
+        assert_eq!(back.get(NONE), None);
+        assert_eq!(back.id(Some("b")), 1);
+    }
+}
