@@ -12,6 +12,7 @@ use crate::detector::{Detector, UserId};
 
 pub mod anonymizer;
 pub mod impossible_travel;
+mod incident;
 pub mod location_mismatch;
 pub mod new_country;
 pub mod off_hours;
