@@ -19,6 +19,11 @@ fn main() {
     // The detectors (named by their module), then the `[score]` table of jetlag-score.
     let mut named: Vec<(Option<&str>, PathBuf)> = files.into_iter().map(|f| (None, f)).collect();
     named.push((Some("score"), manifest.join("../score/src/lib.rs")));
+    // `[detect.population]`: the epochs of the org-wide figures, not a detector.
+    named.push((
+        Some("population"),
+        manifest.join("../detect/src/population.rs"),
+    ));
     // The one-line description of each detector: the doc of its `DetectConfig` field.
     named.push((
         Some("DetectConfig"),

@@ -38,6 +38,8 @@ pub struct DetectConfig {
     pub off_hours: off_hours::Config,
     /// One session used from a new network with a different browser (stolen token).
     pub session_anomaly: session_anomaly::Config,
+    /// The org-wide figures new_country and unfamiliar_signin weigh sign-ins against, frozen per epoch.
+    pub population: crate::population::Config,
 }
 
 impl DetectConfig {
@@ -73,6 +75,8 @@ impl DetectConfig {
             .validate(&mut Problems::new("off_hours", &mut problems));
         self.session_anomaly
             .validate(&mut Problems::new("session_anomaly", &mut problems));
+        self.population
+            .validate(&mut Problems::new("population", &mut problems));
         problems
     }
 }

@@ -84,6 +84,20 @@ pub trait Detector: Send {
     /// # Errors
     /// [`Error::Decode`] or [`Error::Inconsistent`] on bytes that are not such a state.
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error>;
+
+    /// Whether the detector reads org-wide population figures (frozen per epoch, see
+    /// [`population`](crate::population)); only then are the two methods below called.
+    fn uses_population(&self) -> bool {
+        false
+    }
+
+    /// Moves the detector's contributions to the population figures since the last call
+    /// into `into` (the engine calls it when an epoch ends).
+    fn take_population(&mut self, _into: &mut crate::population::Figures) {}
+
+    /// Adds `delta` (contributions of finished epochs, possibly other engines') to the
+    /// frozen figures the detector reads.
+    fn merge_population(&mut self, _delta: &crate::population::Figures) {}
 }
 
 /// A stable alert id: a hex hash of the detector name and the ids of the events (or keys)

@@ -14,10 +14,11 @@ use rustc_hash::{FxHashMap, FxHasher};
 use serde::{Deserialize, Serialize};
 
 use crate::detector::{Context, Detector, StateKey, UserId};
+use crate::population::{Clock, Figures, epoch_of};
 use crate::{DetectConfig, Error, detectors};
 
 /// Version of the snapshot format written by [`Engine::snapshot`].
-const SNAPSHOT_VERSION: u32 = 1;
+const SNAPSHOT_VERSION: u32 = 2;
 
 /// Slots of the redelivery filter (a power of two, at most 2^17: see `Recent::remember`).
 const RECENT_EVENTS: usize = 1 << 17;
@@ -171,6 +172,8 @@ pub struct Engine {
     detectors: Vec<Box<dyn Detector>>,
     users: Users,
     recent: Recent,
+    /// The population epochs, when a detector reads population figures.
+    population: Option<Clock>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -191,6 +194,8 @@ struct Snapshot<'a> {
     detectors: Vec<(&'a str, &'a [u8])>,
     /// Keys of the recent events (redelivery after a restart is dropped too).
     recent: Vec<u64>,
+    /// The population epochs (see [`crate::population`]).
+    population: Option<Clock>,
 }
 
 impl Engine {
@@ -204,16 +209,113 @@ impl Engine {
 
     /// An engine running only the enabled detectors of the given stages.
     pub fn with_stages(config: &DetectConfig, roster: Arc<Roster>, stages: Stages) -> Engine {
-        let detectors = detectors::build(config)
+        let detectors: Vec<Box<dyn Detector>> = detectors::build(config)
             .into_iter()
             .filter(|d| stages.runs(d.key()))
             .collect();
+        let population = detectors
+            .iter()
+            .any(|d| d.uses_population())
+            .then(|| Clock::new(config.population.epoch_seconds()));
         Engine {
             roster,
             detectors,
             users: Users::default(),
             recent: Recent::default(),
+            population,
         }
+    }
+
+    /// Whether a detector of this engine reads population figures (and so epochs matter).
+    pub fn uses_population(&self) -> bool {
+        self.population.is_some()
+    }
+
+    /// The population epoch length in seconds (see [`crate::population`]).
+    pub fn population_epoch_s(&self) -> Option<i64> {
+        self.population.as_ref().map(|c| c.epoch_s)
+    }
+
+    /// Switches the engine to a *shared* population (one of several engines over
+    /// partitions of the users, Kafka): when an epoch ends it no longer merges its own
+    /// contributions but seals them for [`Engine::take_sealed_population`], and merges
+    /// instead what [`Engine::receive_population`] gave it — every engine's contributions,
+    /// its own included. The caller must only let events of epoch *e* through once it has
+    /// received every engine's contributions of the epochs before *e*.
+    pub fn share_population(&mut self) {
+        if let Some(c) = &mut self.population {
+            c.shared = true;
+        }
+    }
+
+    /// Shared population: every event before epoch `before` has been observed; seals the
+    /// contributions so far (they are then in [`Engine::take_sealed_population`]).
+    pub fn close_population(&mut self, before: i64) {
+        let Some(c) = &mut self.population else {
+            return;
+        };
+        if !c.shared || before <= c.closed {
+            return;
+        }
+        // Contributions of the current epoch wait for it to end (an event of a later one).
+        if c.current < before {
+            let tag = c.current.max(c.closed);
+            let mut delta = Figures::default();
+            for d in &mut self.detectors {
+                d.take_population(&mut delta);
+            }
+            if !delta.is_empty() {
+                c.outbox.push((tag, delta));
+            }
+            c.closed = before;
+        }
+    }
+
+    /// Shared population: the sealed contributions of this engine, by epoch, since the
+    /// last call.
+    pub fn take_sealed_population(&mut self) -> Vec<(i64, Figures)> {
+        self.population
+            .as_mut()
+            .map(|c| std::mem::take(&mut c.outbox))
+            .unwrap_or_default()
+    }
+
+    /// Shared population: one engine's contributions of `epoch`, merged into the frozen
+    /// figures when an event of a later epoch arrives.
+    pub fn receive_population(&mut self, epoch: i64, delta: &Figures) {
+        if let Some(c) = &mut self.population {
+            c.inbox.entry(epoch).or_default().add(delta);
+        }
+    }
+
+    /// A new epoch begins (an event of epoch `e` arrives).
+    #[cold]
+    fn next_epoch(&mut self, e: i64) {
+        let Some(c) = &mut self.population else {
+            return;
+        };
+        let mut delta = Figures::default();
+        for d in &mut self.detectors {
+            d.take_population(&mut delta);
+        }
+        if c.shared {
+            if !delta.is_empty() {
+                c.outbox.push((c.current.max(c.closed), delta));
+            }
+            // Everything received of the epochs before `e`, one merge.
+            let later = c.inbox.split_off(&e);
+            let mut due = Figures::default();
+            for f in std::mem::replace(&mut c.inbox, later).values() {
+                due.add(f);
+            }
+            delta = due;
+        }
+        if !delta.is_empty() {
+            for d in &mut self.detectors {
+                d.merge_population(&delta);
+            }
+        }
+        c.current = e;
     }
 
     /// The names of the detectors this engine runs, in registration order.
@@ -234,6 +336,12 @@ impl Engine {
     pub fn observe(&mut self, ev: &SignIn, out: &mut Vec<Alert>) {
         if !self.recent.insert(ev) {
             return;
+        }
+        if let Some(c) = &self.population {
+            let e = epoch_of(ev.time.as_second(), c.epoch_s);
+            if e > c.current {
+                self.next_epoch(e);
+            }
         }
         let user = self.users.intern(&ev.user);
         let employee = if self.roster.is_empty() {
@@ -280,6 +388,7 @@ impl Engine {
                 .copied()
                 .filter(|&k| k != 0)
                 .collect(),
+            population: self.population.clone(),
         };
         postcard::to_stdvec(&snap).map_err(|e| Error::encode("engine", e))
     }
@@ -333,6 +442,15 @@ impl Engine {
         }
         for key in snap.recent {
             engine.recent.remember(key);
+        }
+        if let (Some(now), Some(mut saved)) = (&engine.population, snap.population) {
+            if saved.epoch_s != now.epoch_s {
+                // Another epoch length: the frozen figures stay, the next event starts an
+                // epoch of the new length.
+                saved.epoch_s = now.epoch_s;
+                saved.current = i64::MIN;
+            }
+            engine.population = Some(saved);
         }
         for d in &mut engine.detectors {
             if let Some((_, state)) = snap.detectors.iter().find(|(n, _)| *n == d.name()) {

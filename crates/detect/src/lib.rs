@@ -17,6 +17,7 @@ pub mod detectors;
 mod engine;
 mod error;
 pub mod geo;
+pub mod population;
 
 pub use config::{DetectConfig, Problems};
 pub use detector::{Context, Detector, StateKey, UserId, alert_id};

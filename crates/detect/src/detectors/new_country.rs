@@ -6,6 +6,10 @@
 //! user with no history yet is judged from the first event against the roster's
 //! `work_country` and the org's baseline: there is no blind learning period.
 //!
+//! The org figures (users per country, users with a located sign-in) are the ones frozen at
+//! the start of the current population epoch ([`crate::population`]): a sign-in is compared
+//! with the organisation as it stood then, so that `scan` and a partitioned stream agree.
+//!
 //! Severity is the country's rarity in the org: a country 5 % or more of the users sign in
 //! from (an office country, the usual business trip) is `low` context even for a recent
 //! hire; under `rare_share` it is medium, under a tenth of it more; high-risk countries,
@@ -21,6 +25,7 @@ use crate::detector::{Context, Detector, StateKey};
 use crate::detectors::{
     decode, default_high_risk_countries, default_recent_hire_days, encode, per_user,
 };
+use crate::population::Figures;
 use crate::{Error, alert_id};
 
 const NAME: &str = "new_country";
@@ -117,10 +122,12 @@ impl Countries {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     users: Vec<Countries>,
-    /// Country → users who signed in from it.
+    /// Country → users who signed in from it, frozen at the start of the epoch.
     org: FxHashMap<Country, u32>,
-    /// Users with at least one located sign-in.
+    /// Users with at least one located sign-in, frozen at the start of the epoch.
     org_users: u32,
+    /// This engine's contributions since the epoch began.
+    pending: Figures,
 }
 
 /// The new-country detector.
@@ -168,12 +175,13 @@ impl Detector for NewCountry {
             .filter(|c| *c != country.as_str())
             .map(str::to_string)
             .collect();
-        // The org baseline before this sign-in is counted.
+        // The org baseline as of the start of the epoch; this sign-in counts from the next.
         let in_country = state.org.get(&country).copied().unwrap_or(0);
         let org_users = state.org_users;
-        *state.org.entry(country).or_insert(0) += 1;
+        let pending = state.pending.country_users.entry(country).or_insert(0);
+        *pending = pending.saturating_add(1);
         if first {
-            state.org_users += 1;
+            state.pending.located_users = state.pending.located_users.saturating_add(1);
         }
 
         let work = ctx.employee.and_then(|e| e.work_country);
@@ -262,6 +270,27 @@ impl Detector for NewCountry {
 
     fn save_state(&self) -> Result<Vec<u8>, Error> {
         encode(NAME, &self.state)
+    }
+
+    fn uses_population(&self) -> bool {
+        true
+    }
+
+    fn take_population(&mut self, into: &mut Figures) {
+        let p = std::mem::take(&mut self.state.pending);
+        for (c, n) in p.country_users {
+            let e = into.country_users.entry(c).or_insert(0);
+            *e = e.saturating_add(n);
+        }
+        into.located_users = into.located_users.saturating_add(p.located_users);
+    }
+
+    fn merge_population(&mut self, delta: &Figures) {
+        for (c, n) in &delta.country_users {
+            let e = self.state.org.entry(*c).or_insert(0);
+            *e = e.saturating_add(*n);
+        }
+        self.state.org_users = self.state.org_users.saturating_add(delta.located_users);
     }
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {

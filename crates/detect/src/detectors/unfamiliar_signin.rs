@@ -20,6 +20,11 @@
 //! blind learning period). It alerts when the score reaches `threshold` and names the
 //! unfamiliar features. Only successful sign-ins are scored and learned from.
 //!
+//! The population figures are the ones frozen at the start of the current population epoch
+//! ([`crate::population`]), so that `scan` and a partitioned stream agree; population values
+//! are keyed by what they are (country letters, ASN, family, a stable hash of the app name,
+//! hour bin), the per-user tables by small local ids.
+//!
 //! Severity is not the score alone: a business trip changes the network (a hotel's ASN) and
 //! the hours (jet lag, counted in the home time zone) and often the country, all at once,
 //! and the likelihood ratio multiplies them as if they were independent evidence. So the
@@ -42,6 +47,7 @@ use crate::detector::{Context, Detector, StateKey};
 use crate::detectors::{
     decode, default_high_risk_countries, default_recent_hire_days, encode, per_user,
 };
+use crate::population::Figures;
 use crate::{Error, alert_id};
 
 const NAME: &str = "unfamiliar_signin";
@@ -147,42 +153,51 @@ impl Table {
     }
 }
 
-/// One feature's population counts, indexed by value id.
+/// One feature's population counts (frozen at the start of the epoch), by value key.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Population {
-    counts: Vec<u32>,
+    counts: FxHashMap<u64, u32>,
     total: u64,
     /// Values with a non-zero count.
     distinct: u32,
 }
 
 impl Population {
-    fn count(&self, v: u16) -> u32 {
-        self.counts.get(usize::from(v)).copied().unwrap_or(0)
+    fn count(&self, key: u64) -> u32 {
+        self.counts.get(&key).copied().unwrap_or(0)
     }
 
-    fn learn(&mut self, v: u16) {
-        let i = usize::from(v);
-        if i >= self.counts.len() {
-            self.counts.resize(i + 1, 0);
+    fn merge(&mut self, delta: &FxHashMap<u64, u32>) {
+        for (k, n) in delta {
+            let c = self.counts.entry(*k).or_insert(0);
+            if *c == 0 && *n > 0 {
+                self.distinct += 1;
+            }
+            *c = c.saturating_add(*n);
+            self.total = self.total.saturating_add(u64::from(*n));
         }
-        if self.counts[i] == 0 {
-            self.distinct += 1;
-        }
-        self.counts[i] = self.counts[i].saturating_add(1);
-        self.total += 1;
     }
+}
+
+/// A stable 64-bit hash of an app name (FNV-1a): the same in every engine and version.
+fn app_key(app: &str) -> u64 {
+    app.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     users: Vec<[Table; 5]>,
+    /// The population as of the start of the epoch.
     population: [Population; 5],
-    /// App name → value id (beyond 65,535 apps, the rest share the last id).
-    apps: FxHashMap<CompactString, u16>,
+    /// This engine's contributions since the epoch began.
+    pending: Figures,
+    /// App name → (value id, population key) (beyond 65,535 apps, the rest share the last id).
+    apps: FxHashMap<CompactString, (u16, u64)>,
     /// ASN → value id (beyond 65,535 ASNs, the rest share the last id).
     asns: FxHashMap<u32, u16>,
-    /// Successful sign-ins learned from.
+    /// Successful sign-ins in the population, as of the start of the epoch.
     events: u64,
     /// User-agent string hash → family: a handful of distinct strings cover most sign-ins,
     /// so each is parsed once. Not saved; cleared when it grows past 65,536 entries.
@@ -293,8 +308,14 @@ impl State {
     /// The feature values of `ev`; `None` where the event does not say.
     /// Each value is a small id (u16) so that the per-user tables stay 12 bytes a feature:
     /// a country is its two letters, a user agent its family, an hour its 3-hour bin, an app
-    /// or ASN its interned id.
-    fn features(&mut self, ev: &SignIn, ctx: &Context<'_>) -> [Option<u16>; 5] {
+    /// or ASN its interned id. With them, each value's population key (`keys`): the id
+    /// itself, except the ASN (its number) and the app (a stable hash of its name).
+    fn features(
+        &mut self,
+        ev: &SignIn,
+        ctx: &Context<'_>,
+        keys: &mut [u64; 5],
+    ) -> [Option<u16>; 5] {
         // A VPN / proxy / corporate exit's country says nothing about the user.
         let country = ev
             .geo
@@ -317,14 +338,19 @@ impl State {
             f
         });
         let app = ev.app.as_deref().map(|app| match self.apps.get(app) {
-            Some(&id) => id,
+            Some(&(id, key)) => {
+                keys[3] = key;
+                id
+            }
             None => {
                 let id = u16::try_from(self.apps.len()).unwrap_or(u16::MAX);
-                self.apps.insert(CompactString::from(app), id);
+                keys[3] = app_key(app);
+                self.apps.insert(CompactString::from(app), (id, keys[3]));
                 id
             }
         });
         let asn = ev.asn.map(|asn| {
+            keys[1] = u64::from(asn);
             let next = u16::try_from(self.asns.len()).unwrap_or(u16::MAX);
             *self.asns.entry(asn).or_insert(next)
         });
@@ -333,7 +359,11 @@ impl State {
             .and_then(|e| e.work_timezone.as_ref())
             .map_or(0, |tz| i64::from(tz.to_offset(ev.time).seconds()));
         let hour = ((ev.time.as_second() + offset).rem_euclid(86_400) / 3600) as u16;
-        [country, asn, ua.map(|f| f as u16), app, Some(hour / 3)]
+        let values = [country, asn, ua.map(|f| f as u16), app, Some(hour / 3)];
+        for f in [0, 2, 4] {
+            keys[f] = values[f].map_or(0, u64::from);
+        }
+        values
     }
 }
 
@@ -359,7 +389,8 @@ impl Detector for UnfamiliarSignin {
         if ev.outcome != Outcome::Success {
             return;
         }
-        let values = self.state.features(ev, ctx);
+        let mut keys = [0u64; 5];
+        let values = self.state.features(ev, ctx, &mut keys);
         let (mu, beta) = (
             self.config.user_prior_weight,
             self.config.attacker_uniform_share,
@@ -370,7 +401,7 @@ impl Detector for UnfamiliarSignin {
         for f in 0..5 {
             let Some(v) = values[f] else { continue };
             let pop = &self.state.population[f];
-            let c_pop = pop.count(v);
+            let c_pop = pop.count(keys[f]);
             let d = f64::from(pop.distinct);
             let p_pop = (f64::from(c_pop) + 1.0) / (pop.total as f64 + d + 1.0);
             let p_att = (1.0 - beta) * p_pop + beta / (d + 1.0);
@@ -394,15 +425,43 @@ impl Detector for UnfamiliarSignin {
             self.alert(ev, &values, &terms, score, recent_hire, out);
         }
 
-        // Learn.
+        // Learn: the user at once, the population from the next epoch.
         let user = per_user(&mut self.state.users, ctx.user);
+        let pending = &mut self.state.pending;
         for f in 0..5 {
             if let Some(v) = values[f] {
                 user[f].learn(v);
-                self.state.population[f].learn(v);
+                let c = pending.feature_counts[f].entry(keys[f]).or_insert(0);
+                *c = c.saturating_add(1);
             }
         }
-        self.state.events += 1;
+        pending.signins += 1;
+    }
+
+    fn uses_population(&self) -> bool {
+        true
+    }
+
+    fn take_population(&mut self, into: &mut Figures) {
+        let p = std::mem::take(&mut self.state.pending);
+        for (mine, theirs) in into.feature_counts.iter_mut().zip(p.feature_counts) {
+            if mine.is_empty() {
+                *mine = theirs;
+                continue;
+            }
+            for (k, n) in theirs {
+                let c = mine.entry(k).or_insert(0);
+                *c = c.saturating_add(n);
+            }
+        }
+        into.signins = into.signins.saturating_add(p.signins);
+    }
+
+    fn merge_population(&mut self, delta: &Figures) {
+        for (pop, d) in self.state.population.iter_mut().zip(&delta.feature_counts) {
+            pop.merge(d);
+        }
+        self.state.events = self.state.events.saturating_add(delta.signins);
     }
 
     fn save_state(&self) -> Result<Vec<u8>, Error> {
