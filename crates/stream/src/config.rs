@@ -298,6 +298,12 @@ impl KafkaConfig {
     pub fn state_topic(&self) -> String {
         format!("{}.state", self.prefix)
     }
+
+    /// The population topic (one partition; each `by-user` partition's population figures
+    /// per finished epoch, read whole by every worker).
+    pub fn population_topic(&self) -> String {
+        format!("{}.population", self.prefix)
+    }
 }
 
 /// Kafka topic names: 1–249 of `[a-zA-Z0-9._-]`.

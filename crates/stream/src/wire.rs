@@ -1,10 +1,13 @@
 //! What travels on the internal topics: enriched events (the normalized-event JSON of the
-//! contract, so `kcat` shows them readably) and watermarks.
+//! contract, so `kcat` shows them readably) and watermarks; and on the population topic,
+//! each `by-user` partition's population figures per finished epoch.
 //!
 //! A record's first byte says which: `E` then the event's JSON, or `W` then a
 //! [`Watermark`] (postcard). Watermarks go to every partition of every internal topic, so
-//! each partition knows how far in event time every input partition has got.
+//! each partition knows how far in event time every input partition has got. A population
+//! record is `P` then a [`PopulationRecord`] (postcard).
 
+use jetlag_detect::population::Figures;
 use jetlag_event::SignIn;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +23,50 @@ pub struct Watermark {
     pub of: u32,
     /// Event time before which the input partition sends nothing more.
     pub until_ns: i64,
+}
+
+/// "`by-user` partition `source` of `of` has published all its population contributions
+/// of the epochs before `to`; here are those of the epochs from `from`": the records of one
+/// source tile its epochs, so a reader that holds the source's epochs up to some frontier
+/// takes from a record only the epochs at or after it (a replay after a takeover may cut
+/// the same epochs into other records, never change an epoch's figures).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PopulationRecord {
+    /// The publishing `by-user` partition.
+    pub source: u32,
+    /// How many `by-user` partitions there are.
+    pub of: u32,
+    /// First epoch the record covers (the source's previous frontier).
+    pub from: i64,
+    /// The source's new frontier: every contribution of epochs before it is published.
+    pub to: i64,
+    /// Contributions by epoch (epochs without any are left out).
+    pub epochs: Vec<(i64, Figures)>,
+}
+
+/// Encodes a population record.
+///
+/// # Errors
+/// [`Error::Encode`] if the encoder fails.
+pub fn encode_population(rec: &PopulationRecord) -> Result<Vec<u8>, Error> {
+    let mut v = vec![b'P'];
+    v.extend(postcard::to_stdvec(rec).map_err(|e| Error::Encode(e.to_string()))?);
+    Ok(v)
+}
+
+/// Decodes a population record.
+///
+/// # Errors
+/// [`Error::Record`] naming what is wrong.
+pub fn decode_population(bytes: &[u8]) -> Result<PopulationRecord, Error> {
+    match bytes.split_first() {
+        Some((b'P', bin)) => postcard::from_bytes(bin)
+            .map_err(|e| Error::Record(format!("bad population record: {e}"))),
+        Some((tag, _)) => Err(Error::Record(format!(
+            "unknown population record tag {tag:#04x}"
+        ))),
+        None => Err(Error::Record("empty record".to_owned())),
+    }
 }
 
 /// A decoded internal record.
@@ -103,5 +150,33 @@ mod tests {
         for bad in [&b""[..], b"X", b"E{", b"W\xff\xff\xff\xff\xff\xff"] {
             assert!(decode(bad).is_err(), "{bad:?}");
         }
+        for bad in [
+            &b""[..],
+            b"E",
+            b"P",
+            b"P\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+        ] {
+            assert!(decode_population(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn population_records_round_trip() {
+        let mut f = Figures {
+            signins: 7,
+            ..Figures::default()
+        };
+        f.feature_counts[1].insert(64_500, 7);
+        let rec = PopulationRecord {
+            source: 2,
+            of: 4,
+            from: i64::MIN,
+            to: 483_000,
+            epochs: vec![(482_999, f)],
+        };
+        assert_eq!(
+            decode_population(&encode_population(&rec).unwrap()).unwrap(),
+            rec
+        );
     }
 }

@@ -7,6 +7,11 @@
 //! noted, and the checkpoint written; then the offset is committed (for lag only — the
 //! checkpoint is the truth). A new owner restores the checkpoint and drops the alerts of
 //! its replay that the alert topic already holds after the noted offsets.
+//!
+//! On `by-user`, the thread also reads the whole population topic and hands every record to
+//! every partition it owns, and publishes its partitions' own population records (see
+//! [`Partition`]); a partition the thread takes over makes it read the topic again from
+//! the beginning (each partition skips what it already holds).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -26,6 +31,7 @@ use super::state::{self, FINISHED, SOURCE};
 use super::{CALL_TIMEOUT, Ctx, Producer_, consumer, partitions};
 use crate::metrics::PartitionFigures;
 use crate::partition::Partition;
+use crate::wire::PopulationRecord;
 use crate::wire::{self, Record};
 use crate::{Error, Key, Setup, Summary};
 
@@ -38,6 +44,77 @@ struct Owned {
     /// Alert ids already in the alert topic that a replay must not send again.
     suppress: HashSet<String>,
     figures: PartitionFigures,
+    /// State changed without a record of the partition (population records arrived).
+    dirty: bool,
+}
+
+/// Where a thread sends alerts and population records.
+struct Out<'a> {
+    setup: &'a Setup,
+    producer: &'a Producer_,
+    topic: &'a str,
+    buf: Vec<u8>,
+}
+
+impl Out<'_> {
+    /// Sends the alerts of partition `p` (but those its previous owner already sent).
+    fn alerts(
+        &mut self,
+        p: i32,
+        o: &mut Owned,
+        alerts: &mut Vec<Alert>,
+        summary: &mut Summary,
+    ) -> Result<(), Error> {
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        let k = &self.setup.kafka;
+        let src = format!("{}/{p}", self.topic);
+        let mut sent = Vec::new();
+        let mut suppressed = 0;
+        for a in alerts.drain(..) {
+            if o.suppress.remove(&a.alert_id) {
+                suppressed += 1;
+                continue;
+            }
+            self.buf.clear();
+            serde_json::to_writer(&mut self.buf, &a).map_err(|e| Error::Encode(e.to_string()))?;
+            let headers = OwnedHeaders::new().insert(Header {
+                key: SOURCE,
+                value: Some(src.as_str()),
+            });
+            send(
+                self.producer,
+                BaseRecord::to(&k.alerts_topic)
+                    .key(a.alert_id.as_str())
+                    .payload(&self.buf[..])
+                    .headers(headers),
+            )?;
+            summary.alerts += 1;
+            sent.push(a.detector);
+        }
+        self.setup
+            .metrics
+            .add_alerts(sent.iter().map(|d| &**d), suppressed);
+        Ok(())
+    }
+
+    /// Publishes partition `p`'s population records.
+    fn population(&mut self, p: i32, o: &mut Owned) -> Result<(), Error> {
+        let topic = self.setup.kafka.population_topic();
+        let key = p.to_string();
+        for rec in o.part.take_population() {
+            let bytes = crate::wire::encode_population(&rec)?;
+            send(
+                self.producer,
+                BaseRecord::to(&topic)
+                    .partition(0)
+                    .key(key.as_str())
+                    .payload(&bytes[..]),
+            )?;
+        }
+        Ok(())
+    }
 }
 
 pub(crate) fn run(
@@ -56,13 +133,24 @@ pub(crate) fn run(
         .map_err(|e| Error::kafka(format!("subscribe to {topic}"), e))?;
     let detect = key.detect_config(&setup.detect);
     let interval = Duration::from_millis(k.checkpoint_interval_ms);
+    // by-user partitions exchange population figures (when a detector reads them).
+    let sources = (key == Key::User).then(|| u32::try_from(topic_partitions).unwrap_or(0));
+    let population = match sources {
+        Some(_) => Some(state::population_reader(setup)?),
+        None => None,
+    };
+    let mut sender = Out {
+        setup,
+        producer,
+        topic: &topic,
+        buf: Vec::with_capacity(1024),
+    };
 
     let mut owned: HashMap<i32, Owned> = HashMap::new();
     let mut alerts: Vec<Alert> = Vec::new();
     let mut summary = Summary::default();
     let mut last_checkpoint = Instant::now();
     let mut last_done_check = Instant::now();
-    let mut out = Vec::with_capacity(1024);
     loop {
         if stop.load(Ordering::Acquire) {
             break;
@@ -81,11 +169,58 @@ pub(crate) fn run(
                 .filter(|p| !owned.contains_key(p))
                 .collect();
             if !new.is_empty() {
-                owned.extend(restore(setup, &detect, &topic, alert_partitions, &new)?);
+                owned.extend(restore(
+                    setup,
+                    &detect,
+                    &topic,
+                    sources,
+                    alert_partitions,
+                    &new,
+                )?);
+                if let Some(c) = &population {
+                    state::rewind(c, setup)?;
+                }
             }
             tracing::info!(stream = key.name(), partitions = ?owned.keys().collect::<Vec<_>>(), "assignment changed");
         }
-        if let Some(polled) = consumer.poll(Duration::from_millis(50)) {
+        if let Some(c) = &population {
+            // Everything the population topic has now, to every partition owned.
+            while let Some(polled) = c.poll(Duration::ZERO) {
+                let msg = match polled {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "population reader error");
+                        break;
+                    }
+                };
+                let rec: PopulationRecord = match msg.payload().map(crate::wire::decode_population)
+                {
+                    Some(Ok(rec)) => rec,
+                    Some(Err(e)) => {
+                        tracing::warn!(record = %format!("{}@{}", k.population_topic(), msg.offset()), error = %e, "population record skipped");
+                        continue;
+                    }
+                    None => continue,
+                };
+                for (p, o) in owned.iter_mut() {
+                    let was = o.part.finished();
+                    o.part.population(&rec, setup.drain, &mut alerts);
+                    o.dirty = true;
+                    sender.alerts(*p, o, &mut alerts, &mut summary)?;
+                    sender.population(*p, o)?;
+                    if !was && o.part.finished() {
+                        last_checkpoint = Instant::now() - interval;
+                    }
+                }
+            }
+        }
+        // Waiting for population figures: poll briefly so they are taken in at once.
+        let wait = if owned.values().any(|o| o.part.waits_for_population()) {
+            Duration::from_millis(5)
+        } else {
+            Duration::from_millis(50)
+        };
+        if let Some(polled) = consumer.poll(wait) {
             let msg = match polled {
                 Ok(m) => m,
                 Err(e) => {
@@ -96,7 +231,17 @@ pub(crate) fn run(
             let p = msg.partition();
             if !owned.contains_key(&p) {
                 // A record of a partition whose assignment we have not seen yet.
-                owned.extend(restore(setup, &detect, &topic, alert_partitions, &[p])?);
+                owned.extend(restore(
+                    setup,
+                    &detect,
+                    &topic,
+                    sources,
+                    alert_partitions,
+                    &[p],
+                )?);
+                if let Some(c) = &population {
+                    state::rewind(c, setup)?;
+                }
             }
             let Some(o) = owned.get_mut(&p) else { continue };
             if msg.offset() < o.next {
@@ -126,35 +271,9 @@ pub(crate) fn run(
                 }
                 None => {}
             }
-            if !alerts.is_empty() {
-                let src = format!("{topic}/{p}");
-                let mut sent = Vec::new();
-                let mut suppressed = 0;
-                for a in alerts.drain(..) {
-                    if o.suppress.remove(&a.alert_id) {
-                        suppressed += 1;
-                        continue;
-                    }
-                    out.clear();
-                    serde_json::to_writer(&mut out, &a)
-                        .map_err(|e| Error::Encode(e.to_string()))?;
-                    let headers = OwnedHeaders::new().insert(Header {
-                        key: SOURCE,
-                        value: Some(src.as_str()),
-                    });
-                    send(
-                        producer,
-                        BaseRecord::to(&k.alerts_topic)
-                            .key(a.alert_id.as_str())
-                            .payload(&out[..])
-                            .headers(headers),
-                    )?;
-                    summary.alerts += 1;
-                    sent.push(a.detector);
-                }
-                setup
-                    .metrics
-                    .add_alerts(sent.iter().map(|d| &**d), suppressed);
+            sender.alerts(p, o, &mut alerts, &mut summary)?;
+            if o.part.shares_population() {
+                sender.population(p, o)?;
             }
         }
         if last_checkpoint.elapsed() >= interval {
@@ -183,7 +302,7 @@ pub(crate) fn run(
         if setup.drain
             && owned
                 .values()
-                .all(|o| o.part.finished() && o.checkpointed == o.next)
+                .all(|o| o.part.finished() && o.checkpointed == o.next && !o.dirty)
             && last_done_check.elapsed() >= Duration::from_secs(1)
         {
             last_done_check = Instant::now();
@@ -210,6 +329,7 @@ fn restore(
     setup: &Setup,
     detect: &jetlag_detect::DetectConfig,
     topic: &str,
+    sources: Option<u32>,
     alert_partitions: i32,
     parts: &[i32],
 ) -> Result<Vec<(i32, Owned)>, Error> {
@@ -228,7 +348,19 @@ fn restore(
                     .map_err(|e| Error::Checkpoint(format!("{name}: {e}")))?;
                 (part, cp.next_offset, Some(cp.alerts_end))
             }
-            None => (Partition::new(detect, Arc::clone(&setup.roster)), 0, None),
+            None => {
+                let roster = Arc::clone(&setup.roster);
+                let part = match sources {
+                    Some(of) => Partition::with_population(
+                        detect,
+                        roster,
+                        u32::try_from(p).unwrap_or(0),
+                        of,
+                    ),
+                    None => Partition::new(detect, roster),
+                };
+                (part, 0, None)
+            }
         };
         for (i, slot) in from.iter_mut().enumerate() {
             let end = ends.as_ref().and_then(|e| e.get(i).copied());
@@ -248,6 +380,7 @@ fn restore(
                 checkpointed: next,
                 suppress: HashSet::new(),
                 figures: PartitionFigures::default(),
+                dirty: false,
             },
         ));
     }
@@ -272,7 +405,7 @@ fn checkpoint(
     alert_partitions: i32,
     owned: &mut HashMap<i32, Owned>,
 ) -> Result<(), Error> {
-    if owned.values().all(|o| o.checkpointed == o.next) {
+    if owned.values().all(|o| o.checkpointed == o.next && !o.dirty) {
         return Ok(());
     }
     // Every alert so far acknowledged, then the alert topic's end: alerts after it were
@@ -292,7 +425,7 @@ fn checkpoint(
     let mut tpl = TopicPartitionList::new();
     let mut n = 0;
     for (p, o) in owned.iter_mut() {
-        if o.checkpointed == o.next {
+        if o.checkpointed == o.next && !o.dirty {
             continue;
         }
         let bytes = o.part.checkpoint(o.next, alerts_end.clone())?;
@@ -314,6 +447,7 @@ fn checkpoint(
         tpl.add_partition_offset(topic, *p, Offset::Offset(o.next))
             .map_err(|e| Error::kafka(format!("offset of {name}"), e))?;
         o.checkpointed = o.next;
+        o.dirty = false;
         n += 1;
     }
     producer

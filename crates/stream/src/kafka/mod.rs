@@ -150,6 +150,9 @@ fn create_topics(setup: &Setup) -> Result<(), Error> {
         .collect();
     topics.push(NewTopic::new(&k.alerts_topic, k.partitions, replication()));
     topics.push(NewTopic::new(&state, 1, replication()).set("cleanup.policy", "compact"));
+    // Population figures: tiny, read whole by every worker, in order (one partition).
+    let population = k.population_topic();
+    topics.push(NewTopic::new(&population, 1, replication()));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

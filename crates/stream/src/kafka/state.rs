@@ -37,6 +37,34 @@ fn reader(setup: &Setup) -> Result<BaseConsumer, Error> {
         .map_err(|e| Error::kafka("cannot create a topic reader", e))
 }
 
+/// A reader of the whole population topic (assigned, not in a group), from its beginning.
+pub(crate) fn population_reader(setup: &Setup) -> Result<BaseConsumer, Error> {
+    let mut c = client_config(setup);
+    c.set("group.id", format!("{}.population", setup.kafka.group));
+    c.set("enable.auto.commit", "false");
+    c.set("enable.auto.offset.store", "false");
+    // Latency over batching: a partition may be waiting for these figures.
+    c.set("fetch.wait.max.ms", "10");
+    c.set("fetch.error.backoff.ms", "50");
+    let consumer: BaseConsumer = c
+        .create()
+        .map_err(|e| Error::kafka("cannot create the population reader", e))?;
+    rewind(&consumer, setup)?;
+    Ok(consumer)
+}
+
+/// Makes the population reader start again from the topic's beginning (a partition just
+/// restored needs the records after its checkpoint; the others skip what they hold).
+pub(crate) fn rewind(consumer: &BaseConsumer, setup: &Setup) -> Result<(), Error> {
+    let topic = setup.kafka.population_topic();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&topic, 0, Offset::Beginning)
+        .map_err(|e| Error::kafka(format!("assign {topic}"), e))?;
+    consumer
+        .assign(&tpl)
+        .map_err(|e| Error::kafka(format!("assign {topic}"), e))
+}
+
 /// Reads `topic`'s partitions from the given offsets to their current end, calling `f` on
 /// every record.
 fn read_to_end(
