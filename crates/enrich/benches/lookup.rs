@@ -5,6 +5,9 @@
 //! - `mmdb/uncached`: tree lookup + decode of the record every time;
 //! - `mmdb/cached`: the same through the decoded-record cache (the production path);
 //! - `mmdb/tree_only`: the search-tree walk alone (the floor for the two above);
+//! - `mmdb/cached_120k` and `enrich/city_mmdb_120k`: 120,000 distinct IPs, as many as the
+//!   scan bench's 1M sign-ins of 50k users (two home IPs each, 2 % elsewhere) — more than
+//!   the caches hold, so some lookups walk the tree and decode again;
 //! - `enrich/signin`: a full [`Enricher::enrich`] of a sign-in with DB-IP City, the ASN CSV
 //!   database and the iCloud Private Relay and Tor intel lists; `enrich/city_mmdb_only` and
 //!   `enrich/asn_csv_only` split it.
@@ -158,6 +161,18 @@ fn bench(c: &mut Criterion<ThreadCpu>) {
         })
     });
     g.finish();
+    let wide = self::ips(120_000);
+    let mut g = c.benchmark_group("mmdb");
+    g.throughput(Throughput::Elements(wide.len() as u64));
+    g.sample_size(20);
+    g.bench_function("cached_120k", |b| {
+        b.iter(|| {
+            for ip in &wide {
+                black_box(raw.cached(black_box(*ip)));
+            }
+        })
+    });
+    g.finish();
 
     let enricher = Enricher::builder()
         .geoip(&city)
@@ -208,6 +223,30 @@ fn bench(c: &mut Criterion<ThreadCpu>) {
             })
         });
     }
+    g.finish();
+
+    let mut wide_events: Vec<SignIn> = wide
+        .iter()
+        .map(|ip| {
+            let mut ev = template.clone();
+            ev.ip = Some(*ip);
+            ev
+        })
+        .collect();
+    let mut g = c.benchmark_group("enrich");
+    g.throughput(Throughput::Elements(wide_events.len() as u64));
+    g.sample_size(20);
+    g.bench_function("city_mmdb_120k", |b| {
+        b.iter(|| {
+            for ev in &mut wide_events {
+                ev.geo = None;
+                ev.asn = None;
+                ev.as_org = None;
+                ev.network = jetlag_event::NetClasses::EMPTY;
+                only_city.enrich(ev);
+            }
+        })
+    });
     g.finish();
 }
 
