@@ -20,7 +20,7 @@
 use std::hash::Hash;
 
 use compact_str::CompactString;
-use jetlag_event::SignIn;
+use jetlag_event::{Alert, SignIn};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -212,14 +212,6 @@ impl<X, G> Group<X, G> {
         }
     }
 
-    /// Marks every member reported and the incident settled.
-    pub fn mark_reported(&mut self) {
-        self.pending = false;
-        for m in self.members.as_mut_slice() {
-            m.reported = true;
-        }
-    }
-
     /// Records a sign-in of `user` (event `ev`) at `t`: a new member (`extra` says what the
     /// detector keeps of it) or a later sign-in of one. Returns whether the user joined.
     pub fn touch(
@@ -367,6 +359,120 @@ impl<K: Clone + Eq + Hash + Ord, X, G: Default> Incidents<K, X, G> {
                 }
             }
         }
+    }
+}
+
+/// A detector built on [`Incidents`]: how it reaches them and reports one key.
+pub(crate) trait Reporter {
+    /// What the state is keyed by.
+    type Key: Clone + Eq + Hash + Ord;
+    /// What the detector keeps per member.
+    type Member;
+    /// What the detector keeps per key.
+    type Extra: Default;
+
+    /// The detector's incidents.
+    fn incidents(&mut self) -> &mut Incidents<Self::Key, Self::Member, Self::Extra>;
+
+    /// Reports the settled incident of `key`.
+    fn report(&mut self, key: Self::Key, out: &mut Vec<Alert>);
+}
+
+/// The start of every `observe`: advances the clock to `t`, reports the incidents that have
+/// settled (`settle` seconds after their newest identity joined), then sweeps keys idle for
+/// `keep` seconds (once every `period`). Returns the time now.
+pub(crate) fn advance<D: Reporter>(
+    d: &mut D,
+    t: i64,
+    settle: i64,
+    (keep, period): (i64, i64),
+    out: &mut Vec<Alert>,
+) -> i64 {
+    let now = d.incidents().tick(t);
+    for key in d.incidents().due(now, settle) {
+        d.report(key, out);
+    }
+    d.incidents().sweep(now, keep, period);
+    now
+}
+
+/// The end of a batch: reports every pending incident, settled or not.
+pub(crate) fn report_all<D: Reporter>(d: &mut D, settle: i64, out: &mut Vec<Alert>) {
+    for key in d.incidents().all_pending(settle) {
+        d.report(key, out);
+    }
+}
+
+/// The members of a group as a report lists them.
+pub(crate) struct Roll<'a, X> {
+    /// Members by user name.
+    pub by_name: Vec<&'a Member<X>>,
+    /// User names, in order.
+    pub users: Vec<String>,
+    /// Names of the members no alert has listed yet, in name order.
+    pub new_users: Vec<&'a str>,
+    /// Ids of the members' first events, by `(time, id)`.
+    pub event_ids: Vec<String>,
+    /// Time of the earliest of those events (0: no members).
+    pub first: i64,
+    texts: &'a Texts,
+}
+
+impl<'a, X> Roll<'a, X> {
+    /// The roll of `group` (whose texts are `texts`) for a report: the incident is settled
+    /// and every member counts as reported from now on (`new_users` are those that were not).
+    pub fn take<G>(group: &'a mut Group<X, G>, texts: &'a Texts) -> Roll<'a, X> {
+        let mut new_users: Vec<&str> = group
+            .members
+            .as_slice()
+            .iter()
+            .filter(|m| !m.reported)
+            .map(|m| texts.get(m.name))
+            .collect();
+        new_users.sort_unstable();
+        group.pending = false;
+        for m in group.members.as_mut_slice() {
+            m.reported = true;
+        }
+        let group: &'a Group<X, G> = group;
+        let mut by_name: Vec<&Member<X>> = group.members.as_slice().iter().collect();
+        by_name.sort_by(|a, b| texts.get(a.name).cmp(texts.get(b.name)));
+        let mut by_time = by_name.clone();
+        by_time.sort_by(|a, b| {
+            (a.first_time, texts.get(a.first_event)).cmp(&(b.first_time, texts.get(b.first_event)))
+        });
+        Roll {
+            users: by_name.iter().map(|m| texts.get(m.name).into()).collect(),
+            new_users,
+            event_ids: by_time
+                .iter()
+                .map(|m| texts.get(m.first_event).into())
+                .collect(),
+            first: by_time.first().map_or(0, |m| m.first_time),
+            by_name,
+            texts,
+        }
+    }
+
+    /// Names of the members that `pick` picks, in name order.
+    pub fn names(&self, pick: impl Fn(&X) -> bool) -> Vec<&'a str> {
+        self.by_name
+            .iter()
+            .filter(|m| pick(&m.extra))
+            .map(|m| self.texts.get(m.name))
+            .collect()
+    }
+
+    /// The distinct strings (`tenant` of each member, interned in `strings`), sorted.
+    pub fn distinct(&self, strings: &'a Interner, of: impl Fn(&X) -> u32) -> Vec<&'a str> {
+        let mut v: Vec<&str> = self
+            .by_name
+            .iter()
+            .filter_map(|m| strings.get(of(&m.extra)))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 }
 
@@ -529,7 +635,8 @@ mod tests {
         assert!(inc.due(119, 100).is_empty(), "not settled yet");
         assert_eq!(inc.due(120, 100), [7]);
         assert!(inc.due(139, 100).is_empty());
-        inc.groups.get_mut(&7).unwrap().mark_reported();
+        let roll = Roll::take(inc.groups.get_mut(&7).unwrap(), &inc.texts);
+        assert_eq!(roll.event_ids, ["e10", "e20"]);
         assert_eq!(inc.all_pending(100), [3]);
     }
 

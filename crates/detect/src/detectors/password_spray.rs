@@ -20,7 +20,8 @@ use jetlag_event::{Alert, NetClass, Outcome, Severity, SignIn};
 use jetlag_roster::Roster;
 use serde::{Deserialize, Serialize};
 
-use super::incident::{Incidents, Member};
+use super::incident::{Incidents, Reporter, Roll, advance, report_all};
+use super::{decode, encode};
 use crate::config::Problems;
 use crate::{Context, Detector, Error, StateKey, UserId, alert_id};
 
@@ -83,7 +84,7 @@ impl Config {
 /// What `password_spray` keeps per IP besides its targets (the group's members; the group's
 /// `last_seen` is the time of the IP's latest failure).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Spray {
+pub(crate) struct Spray {
     /// Failed sign-ins in the live spray.
     failures: u64,
     /// Accounts already reported as broken into from this IP ([`UserId`] numbers).
@@ -141,7 +142,6 @@ impl PasswordSpray {
         let Some(st) = ips.groups.get_mut(&ip) else {
             return;
         };
-        let texts = &ips.texts;
         st.pending = false;
         let n = st.members.len();
         let spray_score = (50 + (n.saturating_sub(min_users) / 10).min(20)) as u8;
@@ -158,30 +158,29 @@ impl PasswordSpray {
             st.extra.reported_score = spray_score;
         }
         st.extra.reported_targets = st.extra.reported_targets.max(n);
-        let mut targets: Vec<&Member<()>> = st.members.as_slice().iter().collect();
-        targets.sort_by(|a, b| {
-            (a.first_time, texts.get(a.first_event)).cmp(&(b.first_time, texts.get(b.first_event)))
-        });
-        let mut event_ids: Vec<String> = targets
-            .iter()
-            .map(|t| texts.get(t.first_event).into())
-            .collect();
-        let mut users: Vec<String> = targets.iter().map(|t| texts.get(t.name).into()).collect();
-        let new_targets = targets.iter().filter(|t| !t.reported).count();
-        let ip_text = ip.to_string();
+        let (last_failure, join) = (st.last_seen, st.join());
         let failures = st.extra.failures;
-        let last_failure = st.last_seen;
+        let Roll {
+            mut users,
+            new_users,
+            mut event_ids,
+            first,
+            by_name,
+            ..
+        } = Roll::take(st, &ips.texts);
+        let new_targets = new_users.len();
+        let ip_text = ip.to_string();
         let (severity, score, time, compromised, summary) = match trigger {
             Trigger::Spray => {
                 let score = spray_score;
-                let time = st.join().unwrap_or(last_failure);
+                let time = join.unwrap_or(last_failure);
                 let summary = format!(
                     "{ip_text} failed to sign in to {n} different accounts ({failures} attempts) within {window_minutes} min — a password spray: block the IP and check these accounts for weak passwords",
                 );
                 (Severity::from_score(score), score, time, None, summary)
             }
             Trigger::Success(ev, user) => {
-                let was_target = targets.iter().any(|t| t.user == user.0);
+                let was_target = by_name.iter().any(|t| t.user == user.0);
                 let score = if was_target { 95 } else { 90 };
                 event_ids.push(ev.event_id.to_string());
                 if !was_target {
@@ -212,11 +211,10 @@ impl PasswordSpray {
             "new_targets": new_targets,
             "failures": failures,
             "window_minutes": window_minutes,
-            "first_failure": targets.first().and_then(|t| jiff::Timestamp::from_second(t.first_time).ok()),
+            "first_failure": (n > 0).then(|| jiff::Timestamp::from_second(first).ok()).flatten(),
             "last_failure": jiff::Timestamp::from_second(last_failure).ok(),
             "compromised": compromised.as_slice(),
         });
-        st.mark_reported();
         out.push(Alert {
             alert_id: id,
             detector: NAME.into(),
@@ -229,6 +227,20 @@ impl PasswordSpray {
             summary,
             evidence,
         });
+    }
+}
+
+impl Reporter for PasswordSpray {
+    type Key = IpAddr;
+    type Member = ();
+    type Extra = Spray;
+
+    fn incidents(&mut self) -> &mut Incidents<IpAddr, (), Spray> {
+        &mut self.state.ips
+    }
+
+    fn report(&mut self, ip: IpAddr, out: &mut Vec<Alert>) {
+        PasswordSpray::report(self, ip, Trigger::Spray, out);
     }
 }
 
@@ -246,13 +258,9 @@ impl Detector for PasswordSpray {
             return;
         }
         let t = ev.time.as_second();
-        let now = self.state.ips.tick(t);
         let (window, settle) = (self.window(), self.settle());
         let keep = window.max(self.success_window());
-        for ip in self.state.ips.due(now, settle) {
-            self.report(ip, Trigger::Spray, out);
-        }
-        self.state.ips.sweep(now, keep, (window / 4).max(60));
+        let now = advance(self, t, settle, (keep, (window / 4).max(60)), out);
         let Some(ip) = ev.ip else { return };
         if ev.network.contains(NetClass::Corporate) {
             return;
@@ -298,18 +306,16 @@ impl Detector for PasswordSpray {
 
     fn finish(&mut self, _roster: &Roster, out: &mut Vec<Alert>) {
         if self.config.enabled {
-            for ip in self.state.ips.all_pending(self.settle()) {
-                self.report(ip, Trigger::Spray, out);
-            }
+            report_all(self, self.settle(), out);
         }
     }
 
     fn save_state(&self) -> Result<Vec<u8>, Error> {
-        postcard::to_allocvec(&self.state).map_err(|e| Error::encode(NAME, e))
+        encode(NAME, &self.state)
     }
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.state = postcard::from_bytes(bytes).map_err(|e| Error::decode(NAME, e))?;
+        self.state = decode(NAME, bytes)?;
         Ok(())
     }
 }

@@ -18,7 +18,8 @@ use jetlag_event::{Alert, Outcome, Severity, SignIn};
 use jetlag_roster::Roster;
 use serde::{Deserialize, Serialize};
 
-use super::incident::{Incidents, Interner, Member};
+use super::incident::{Incidents, Interner, Reporter, Roll, advance, report_all};
+use super::{decode, encode};
 use crate::config::Problems;
 use crate::{Context, Detector, Error, StateKey, alert_id};
 
@@ -95,7 +96,7 @@ fn is_placeholder(id: &str) -> bool {
 
 /// What `shared_device` keeps of a member besides the common [`Member`] fields.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct DeviceMember {
+pub(crate) struct DeviceMember {
     /// The record's tenant, interned in [`State::tenants`].
     tenant: u32,
     /// Judged when the user joins: no date arithmetic per event.
@@ -139,37 +140,12 @@ impl SharedDevice {
         let Some(st) = devices.groups.get_mut(device) else {
             return;
         };
-        let texts = &devices.texts;
-        let mut members: Vec<&Member<DeviceMember>> = st.members.as_slice().iter().collect();
-        members.sort_by(|a, b| texts.get(a.name).cmp(texts.get(b.name)));
-        let users: Vec<String> = members.iter().map(|m| texts.get(m.name).into()).collect();
-        let new_users: Vec<&str> = members
-            .iter()
-            .filter(|m| !m.reported)
-            .map(|m| texts.get(m.name))
-            .collect();
-        let recent: Vec<&str> = members
-            .iter()
-            .filter(|m| m.extra.recent_hire)
-            .map(|m| texts.get(m.name))
-            .collect();
-        let mut tenants: Vec<&str> = members
-            .iter()
-            .filter_map(|m| tenants.get(m.extra.tenant))
-            .collect();
-        tenants.sort_unstable();
-        tenants.dedup();
-        let mut by_time = members.clone();
-        by_time.sort_by(|a, b| {
-            (a.first_time, texts.get(a.first_event)).cmp(&(b.first_time, texts.get(b.first_event)))
-        });
-        let event_ids: Vec<String> = by_time
-            .iter()
-            .map(|m| texts.get(m.first_event).into())
-            .collect();
-        let first = by_time.first().map_or(0, |m| m.first_time);
+        let (last_seen, join) = (st.last_seen, st.join());
+        let roll = Roll::take(st, &devices.texts);
+        let recent = roll.names(|m| m.recent_hire);
+        let tenants = roll.distinct(tenants, |m| m.tenant);
 
-        let n = members.len();
+        let n = roll.by_name.len();
         let extra = (n.saturating_sub(min_users).min(2) as u32) * 10;
         let hires = if recent.is_empty() { 0 } else { 10 };
         let cross_tenant = if tenants.len() >= 2 { 10 } else { 0 };
@@ -177,7 +153,7 @@ impl SharedDevice {
 
         let id = alert_id(
             NAME,
-            std::iter::once(device).chain(event_ids.iter().map(String::as_str)),
+            std::iter::once(device).chain(roll.event_ids.iter().map(String::as_str)),
         );
         let hire_note = if recent.is_empty() {
             String::new()
@@ -189,20 +165,22 @@ impl SharedDevice {
         };
         let summary = format!(
             "one device {device} completed successful sign-ins for {n} different accounts ({}){hire_note} — devices and authenticators are personal: find out who holds it",
-            users.join(", ")
+            roll.users.join(", ")
         );
         let evidence = serde_json::json!({
             "device_id": device,
             "distinct_users": n,
-            "new_users": new_users,
+            "new_users": roll.new_users,
             "recent_hires": recent,
             "tenants": tenants,
             "window_hours": self.config.window_hours,
-            "first_seen": jiff::Timestamp::from_second(first).ok(),
-            "last_seen": jiff::Timestamp::from_second(st.last_seen).ok(),
+            "first_seen": jiff::Timestamp::from_second(roll.first).ok(),
+            "last_seen": jiff::Timestamp::from_second(last_seen).ok(),
         });
-        let time = jiff::Timestamp::from_second(st.join().unwrap_or(first)).unwrap_or_default();
-        st.mark_reported();
+        let time = jiff::Timestamp::from_second(join.unwrap_or(roll.first)).unwrap_or_default();
+        let Roll {
+            users, event_ids, ..
+        } = roll;
         out.push(Alert {
             alert_id: id,
             detector: NAME.into(),
@@ -215,6 +193,20 @@ impl SharedDevice {
             summary,
             evidence,
         });
+    }
+}
+
+impl Reporter for SharedDevice {
+    type Key = CompactString;
+    type Member = DeviceMember;
+    type Extra = ();
+
+    fn incidents(&mut self) -> &mut Incidents<CompactString, DeviceMember, ()> {
+        &mut self.state.devices
+    }
+
+    fn report(&mut self, device: CompactString, out: &mut Vec<Alert>) {
+        SharedDevice::report(self, &device, out);
     }
 }
 
@@ -232,12 +224,8 @@ impl Detector for SharedDevice {
             return;
         }
         let t = ev.time.as_second();
-        let now = self.state.devices.tick(t);
         let (window, settle) = (self.window(), self.settle());
-        for device in self.state.devices.due(now, settle) {
-            self.report(&device, out);
-        }
-        self.state.devices.sweep(now, window, (window / 8).max(60));
+        let now = advance(self, t, settle, (window, (window / 8).max(60)), out);
         if ev.outcome != Outcome::Success {
             return;
         }
@@ -267,18 +255,16 @@ impl Detector for SharedDevice {
 
     fn finish(&mut self, _roster: &Roster, out: &mut Vec<Alert>) {
         if self.config.enabled {
-            for device in self.state.devices.all_pending(self.settle()) {
-                self.report(&device, out);
-            }
+            report_all(self, self.settle(), out);
         }
     }
 
     fn save_state(&self) -> Result<Vec<u8>, Error> {
-        postcard::to_allocvec(&self.state).map_err(|e| Error::encode(NAME, e))
+        encode(NAME, &self.state)
     }
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.state = postcard::from_bytes(bytes).map_err(|e| Error::decode(NAME, e))?;
+        self.state = decode(NAME, bytes)?;
         Ok(())
     }
 }

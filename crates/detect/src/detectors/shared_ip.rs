@@ -25,7 +25,8 @@ use jetlag_event::{Alert, Country, NetClass, NetClasses, Outcome, Severity, Sign
 use jetlag_roster::Roster;
 use serde::{Deserialize, Serialize};
 
-use super::incident::{Incidents, Interner, Member, NONE};
+use super::incident::{Incidents, Interner, NONE, Reporter, Roll, advance, report_all};
+use super::{decode, encode};
 use crate::config::Problems;
 use crate::{Context, Detector, Error, StateKey, alert_id};
 
@@ -142,7 +143,7 @@ impl Config {
 
 /// What `shared_ip` keeps of a member besides the common [`Member`] fields.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct IpMember {
+pub(crate) struct IpMember {
     /// The member's organisation ([`tenant_of`]), interned in [`State::strings`].
     tenant: u32,
     /// [`LONG_TENURED`], [`RECENT_HIRE`] or [`UNKNOWN_TENURE`], judged when the user joins.
@@ -158,7 +159,7 @@ const UNKNOWN_TENURE: u8 = 2;
 
 /// The latest network facts seen for an IP (strings interned in [`State::strings`]).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct IpMeta {
+pub(crate) struct IpMeta {
     asn: Option<u32>,
     as_org: u32,
     city: u32,
@@ -220,8 +221,8 @@ impl SharedIp {
         let Some(st) = ips.groups.get_mut(&ip) else {
             return;
         };
-        let texts = &ips.texts;
         let meta = st.extra;
+        let (last_seen, join) = (st.last_seen, st.join());
         let as_org = strings.get(meta.as_org);
         let city = strings.get(meta.city);
         let country = meta.country.as_ref().map(Country::as_str);
@@ -229,37 +230,12 @@ impl SharedIp {
             let org = org.to_ascii_lowercase();
             self.residential.iter().any(|r| org.contains(r.as_str()))
         });
-        let mut members: Vec<&Member<IpMember>> = st.members.as_slice().iter().collect();
-        members.sort_by(|a, b| texts.get(a.name).cmp(texts.get(b.name)));
-        let users: Vec<String> = members.iter().map(|m| texts.get(m.name).into()).collect();
-        let new_users: Vec<&str> = members
-            .iter()
-            .filter(|m| !m.reported)
-            .map(|m| texts.get(m.name))
-            .collect();
-        let recent: Vec<&str> = members
-            .iter()
-            .filter(|m| m.extra.tenure == RECENT_HIRE)
-            .map(|m| texts.get(m.name))
-            .collect();
-        let mut tenants: Vec<&str> = members
-            .iter()
-            .filter_map(|m| strings.get(m.extra.tenant))
-            .collect();
-        tenants.sort_unstable();
-        tenants.dedup();
-        let mut by_time: Vec<&Member<IpMember>> = members.clone();
-        by_time.sort_by(|a, b| {
-            (a.first_time, texts.get(a.first_event)).cmp(&(b.first_time, texts.get(b.first_event)))
-        });
-        let event_ids: Vec<String> = by_time
-            .iter()
-            .map(|m| texts.get(m.first_event).into())
-            .collect();
-        let first = by_time.first().map_or(0, |m| m.first_time);
-        let last_join = st.join().unwrap_or(first);
+        let roll = Roll::take(st, &ips.texts);
+        let recent = roll.names(|m| m.tenure == RECENT_HIRE);
+        let tenants = roll.distinct(strings, |m| m.tenant);
+        let last_join = join.unwrap_or(roll.first);
 
-        let n = members.len();
+        let n = roll.by_name.len();
         let extra = n.saturating_sub(min_users).min(5) as u32 * 3;
         let hires = (recent.len().min(3) as u32) * 8;
         let cross_tenant = if tenants.len() >= 2 { 15 } else { 0 };
@@ -269,7 +245,8 @@ impl SharedIp {
         // employer or, at a trade fair, several — reported as `low` context. A farm needs new
         // or unknown identities (several, or one among several tenants), a home connection or
         // a crowd (then: name the IP `corporate` if it is yours).
-        let not_tenured = members
+        let not_tenured = roll
+            .by_name
             .iter()
             .filter(|m| m.extra.tenure != LONG_TENURED)
             .count();
@@ -288,7 +265,7 @@ impl SharedIp {
         let ip_text = ip.to_string();
         let id = alert_id(
             NAME,
-            std::iter::once(ip_text.as_str()).chain(event_ids.iter().map(String::as_str)),
+            std::iter::once(ip_text.as_str()).chain(roll.event_ids.iter().map(String::as_str)),
         );
         let place = match (city, country) {
             (Some(city), Some(cc)) => format!(", {city} {cc}"),
@@ -337,7 +314,7 @@ impl SharedIp {
         let evidence = serde_json::json!({
             "ip": ip_text,
             "distinct_users": n,
-            "new_users": new_users,
+            "new_users": roll.new_users,
             "recent_hires": recent,
             "tenants": tenants,
             "residential": residential_flag,
@@ -347,11 +324,13 @@ impl SharedIp {
             "country": country,
             "city": city,
             "window_hours": window_hours,
-            "first_seen": jiff::Timestamp::from_second(first).ok(),
-            "last_seen": jiff::Timestamp::from_second(st.last_seen).ok(),
+            "first_seen": jiff::Timestamp::from_second(roll.first).ok(),
+            "last_seen": jiff::Timestamp::from_second(last_seen).ok(),
         });
         let time = jiff::Timestamp::from_second(last_join).unwrap_or_default();
-        st.mark_reported();
+        let Roll {
+            users, event_ids, ..
+        } = roll;
         out.push(Alert {
             alert_id: id,
             detector: NAME.into(),
@@ -364,6 +343,20 @@ impl SharedIp {
             summary,
             evidence,
         });
+    }
+}
+
+impl Reporter for SharedIp {
+    type Key = IpAddr;
+    type Member = IpMember;
+    type Extra = IpMeta;
+
+    fn incidents(&mut self) -> &mut Incidents<IpAddr, IpMember, IpMeta> {
+        &mut self.state.ips
+    }
+
+    fn report(&mut self, ip: IpAddr, out: &mut Vec<Alert>) {
+        SharedIp::report(self, ip, out);
     }
 }
 
@@ -381,12 +374,8 @@ impl Detector for SharedIp {
             return;
         }
         let t = ev.time.as_second();
-        let now = self.state.ips.tick(t);
         let (window, settle) = (self.window(), self.settle());
-        for ip in self.state.ips.due(now, settle) {
-            self.report(ip, out);
-        }
-        self.state.ips.sweep(now, window, (window / 8).max(60));
+        let now = advance(self, t, settle, (window, (window / 8).max(60)), out);
         if ev.outcome != Outcome::Success || ev.network.intersects(SHARED_BY_DESIGN) {
             return;
         }
@@ -434,18 +423,16 @@ impl Detector for SharedIp {
 
     fn finish(&mut self, _roster: &Roster, out: &mut Vec<Alert>) {
         if self.config.enabled {
-            for ip in self.state.ips.all_pending(self.settle()) {
-                self.report(ip, out);
-            }
+            report_all(self, self.settle(), out);
         }
     }
 
     fn save_state(&self) -> Result<Vec<u8>, Error> {
-        postcard::to_allocvec(&self.state).map_err(|e| Error::encode(NAME, e))
+        encode(NAME, &self.state)
     }
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.state = postcard::from_bytes(bytes).map_err(|e| Error::decode(NAME, e))?;
+        self.state = decode(NAME, bytes)?;
         Ok(())
     }
 }
