@@ -25,6 +25,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::UserId;
+use crate::config::Problems;
 
 /// A string in a [`Texts`] arena: its start (low 40 bits) and length (high 24 bits).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -359,6 +360,43 @@ impl<K: Clone + Eq + Hash + Ord, X, G: Default> Incidents<K, X, G> {
                 }
             }
         }
+    }
+}
+
+/// Reports the problems of the thresholds `shared_ip` and `shared_device` share: `min_users`,
+/// `window_hours`, `settle_minutes` (within the window) and `recent_hire_days`.
+pub(crate) fn validate_hours(
+    p: &mut Problems<'_>,
+    min_users: usize,
+    window_hours: u32,
+    settle_minutes: u32,
+    recent_hire_days: i64,
+) {
+    validate_min_users(p, min_users);
+    if window_hours == 0 {
+        p.push("window_hours", "must be at least 1");
+    }
+    if u64::from(settle_minutes) > u64::from(window_hours) * 60 {
+        p.push(
+            "settle_minutes",
+            format_args!("must not exceed the window ({window_hours} h), got {settle_minutes}"),
+        );
+    }
+    if recent_hire_days < 0 {
+        p.push(
+            "recent_hire_days",
+            format_args!("must be zero or more, got {recent_hire_days}"),
+        );
+    }
+}
+
+/// Reports a `min_users` below 2 (one identity is not a crowd).
+pub(crate) fn validate_min_users(p: &mut Problems<'_>, min_users: usize) {
+    if min_users < 2 {
+        p.push(
+            "min_users",
+            format_args!("must be 2 or more, got {min_users}"),
+        );
     }
 }
 

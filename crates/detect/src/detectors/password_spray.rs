@@ -20,7 +20,7 @@ use jetlag_event::{Alert, NetClass, Outcome, Severity, SignIn};
 use jetlag_roster::Roster;
 use serde::{Deserialize, Serialize};
 
-use super::incident::{Incidents, Reporter, Roll, advance, report_all};
+use super::incident::{Incidents, Reporter, Roll, advance, report_all, validate_min_users};
 use super::{decode, encode};
 use crate::config::Problems;
 use crate::{Context, Detector, Error, StateKey, UserId, alert_id};
@@ -60,12 +60,7 @@ impl Default for Config {
 impl Config {
     /// Reports every problem under `detect.password_spray.`.
     pub fn validate(&self, p: &mut Problems<'_>) {
-        if self.min_users < 2 {
-            p.push(
-                "min_users",
-                format_args!("must be 2 or more, got {}", self.min_users),
-            );
-        }
+        validate_min_users(p, self.min_users);
         if self.window_minutes == 0 {
             p.push("window_minutes", "must be at least 1");
         }

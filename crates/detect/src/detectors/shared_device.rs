@@ -18,7 +18,7 @@ use jetlag_event::{Alert, Outcome, Severity, SignIn};
 use jetlag_roster::Roster;
 use serde::{Deserialize, Serialize};
 
-use super::incident::{Incidents, Interner, Reporter, Roll, advance, report_all};
+use super::incident::{Incidents, Interner, Reporter, Roll, advance, report_all, validate_hours};
 use super::{decode, encode};
 use crate::config::Problems;
 use crate::{Context, Detector, Error, StateKey, alert_id};
@@ -58,30 +58,13 @@ impl Default for Config {
 impl Config {
     /// Reports every problem under `detect.shared_device.`.
     pub fn validate(&self, p: &mut Problems<'_>) {
-        if self.min_users < 2 {
-            p.push(
-                "min_users",
-                format_args!("must be 2 or more, got {}", self.min_users),
-            );
-        }
-        if self.window_hours == 0 {
-            p.push("window_hours", "must be at least 1");
-        }
-        if u64::from(self.settle_minutes) > u64::from(self.window_hours) * 60 {
-            p.push(
-                "settle_minutes",
-                format_args!(
-                    "must not exceed the window ({} h), got {}",
-                    self.window_hours, self.settle_minutes
-                ),
-            );
-        }
-        if self.recent_hire_days < 0 {
-            p.push(
-                "recent_hire_days",
-                format_args!("must be zero or more, got {}", self.recent_hire_days),
-            );
-        }
+        validate_hours(
+            p,
+            self.min_users,
+            self.window_hours,
+            self.settle_minutes,
+            self.recent_hire_days,
+        );
     }
 }
 
