@@ -1,9 +1,11 @@
 //! `jetlag scan`: detect risky sign-ins in log files and print alerts.
 //!
 //! Pipeline: read → normalize (`input::for_each_event`) → enrich (GeoIP, intel; on a second
-//! thread, in chunks) → hold the batch → `jetlag_detect::order` (time, event id; duplicates
-//! dropped) → `Engine` → alert writer (`jetlag-output`), with the per-user risk of
-//! `jetlag-score` for `--users` and the table. The whole batch is held in memory so that the result never depends on the order
+//! thread, in chunks; always, so that log-supplied locations get their default radius as in
+//! `normalize`) → hold the batch in compact form (`batch::Batch`) → order it by index (time,
+//! event id; duplicates dropped; `jetlag_detect::order`'s semantics) → `Engine` → alert
+//! writer (`jetlag-output`), with the per-user risk of `jetlag-score` for `--users` and the
+//! table. The whole batch is held in memory so that the result never depends on the order
 //! of the input records or files.
 //!
 //! `--state PATH` carries detector state between runs: when PATH exists the engine is
@@ -29,6 +31,10 @@ use jetlag_roster::Roster;
 
 use super::enrich_args::{self, EnrichArgs};
 use super::input::{self, InputArgs};
+
+mod batch;
+
+use batch::{Batch, CHUNK};
 
 /// Arguments of `jetlag scan`.
 #[derive(Debug, clap::Args)]
@@ -82,12 +88,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for (class, path) in &config.enrich.intel {
         builder = builder.intel(*class, path);
     }
-    let builder = args.enrich.apply(builder);
-    let enricher = if builder.is_empty() {
-        None
-    } else {
-        Some(enrich_args::build(builder)?)
-    };
+    // Built even with no database or list: it still gives log-supplied geo its radius.
+    let enricher = enrich_args::build(args.enrich.apply(builder))?;
 
     let roster = Arc::new(load_roster(
         args.roster.as_deref().or(config.enrich.roster.as_deref()),
@@ -109,25 +111,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     // Read, normalize, enrich: the whole batch.
     let progress = progress_bar(stderr_tty);
-    let (mut events, stats) = read_and_enrich(&args.input, enricher.as_ref(), &progress)?;
-    progress.set_position(events.len() as u64);
+    let (batch, stats) = read_and_enrich(&args.input, &enricher, &progress)?;
+    drop(enricher);
+    progress.set_position(batch.len() as u64);
 
-    // Detect, in (time, event_id) order.
-    jetlag_detect::order(&mut events);
+    // Detect, in (time, event_id) order, each event written back into one reused SignIn.
+    let order = batch.order();
     progress.set_message("detecting");
     progress.set_position(0);
-    progress.set_length(events.len() as u64);
+    progress.set_length(order.len() as u64);
     let mut alerts: Vec<Alert> = Vec::new();
-    for (i, ev) in events.iter().enumerate() {
-        engine.observe(ev, &mut alerts);
+    let mut event = batch::scratch();
+    for (i, &index) in order.iter().enumerate() {
+        batch.fill(index, &mut event);
+        engine.observe(&event, &mut alerts);
         if i.is_multiple_of(8192) {
             progress.set_position(i as u64);
         }
     }
     engine.finish(&mut alerts);
     progress.finish_and_clear();
-    let unique_events = events.len();
-    drop(events);
+    let unique_events = order.len();
+    drop(order);
+    drop(batch);
 
     // User risk, for --users and the table.
     let format =
@@ -165,64 +171,56 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Events per chunk handed from the reading thread to the enriching one.
-const CHUNK: usize = 4096;
-
-/// Reads and normalizes every input on this thread and, with an enricher, enriches on a
-/// second one (GeoIP and intel lookups are about a third of the reading path's CPU), in
-/// chunks of [`CHUNK`] events. The batch is put in order afterwards, so the split never
-/// shows in the results.
+/// Reads and normalizes every input on this thread and enriches on a second one (GeoIP and
+/// intel lookups are about a third of the reading path's CPU), in chunks of [`CHUNK`]
+/// events, which that thread also moves into the compact [`Batch`]. Chunk buffers go back
+/// to the reader for reuse, so the reading path allocates no more memory as it goes. The
+/// batch is put in order afterwards, so the split never shows in the results.
 fn read_and_enrich(
     input: &InputArgs,
-    enricher: Option<&jetlag_enrich::Enricher>,
+    enricher: &jetlag_enrich::Enricher,
     progress: &ProgressBar,
-) -> anyhow::Result<(Vec<SignIn>, jetlag_normalize::Stats)> {
-    let Some(enricher) = enricher else {
-        let mut events = Vec::new();
-        let stats = input::for_each_event(input, |ev| {
-            events.push(ev);
-            if events.len().is_multiple_of(8192) {
-                progress.set_position(events.len() as u64);
-            }
-            Ok(())
-        })?;
-        return Ok((events, stats));
-    };
+) -> anyhow::Result<(Batch, jetlag_normalize::Stats)> {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SignIn>>(4);
+        let (give_back, spare) = std::sync::mpsc::sync_channel::<Vec<SignIn>>(8);
         let worker = std::thread::Builder::new()
             .name("enrich".into())
-            .spawn_scoped(scope, move || {
-                let mut events: Vec<SignIn> = Vec::new();
+            .spawn_scoped(scope, move || -> anyhow::Result<Batch> {
+                let mut batch = Batch::default();
                 for mut chunk in rx {
                     for ev in &mut chunk {
                         enricher.enrich(ev);
                     }
-                    events.append(&mut chunk);
-                    progress.set_position(events.len() as u64);
+                    batch.push(&mut chunk)?;
+                    // The reader may have gone; then the buffer is simply dropped.
+                    let _ = give_back.try_send(chunk);
+                    progress.set_position(batch.len() as u64);
                 }
-                events
+                Ok(batch)
             })
             .context("cannot start the enrichment thread")?;
         let mut chunk = Vec::with_capacity(CHUNK);
         let read = input::for_each_event(input, |ev| {
             chunk.push(ev);
             if chunk.len() == CHUNK {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                tx.send(full)
+                let next = spare
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+                tx.send(std::mem::replace(&mut chunk, next))
                     .map_err(|_| anyhow::anyhow!("the enrichment thread stopped"))?;
             }
             Ok(())
         });
         if read.is_ok() && !chunk.is_empty() {
-            // A failed send means the worker panicked: reported by join below.
+            // A failed send means the worker stopped: reported by join below.
             let _ = tx.send(chunk);
         }
         drop(tx);
-        let events = worker
+        let batch = worker
             .join()
-            .map_err(|_| anyhow::anyhow!("the enrichment thread panicked"))?;
-        Ok((events, read?))
+            .map_err(|_| anyhow::anyhow!("the enrichment thread panicked"))??;
+        Ok((batch, read?))
     })
 }
 

@@ -1,0 +1,506 @@
+//! The batch `jetlag scan` holds between enrichment and detection, in a compact form.
+//!
+//! A [`SignIn`] is ~340 bytes plus its heap strings (the user agent alone is ~110 bytes),
+//! and one growing `Vec<SignIn>` of a million of them doubled its way through fresh memory
+//! (a third of a scan's CPU time went to the kernel clearing pages). Here each event is a
+//! fixed-size [`Row`] of ~120 bytes in chunks that never grow: the strings that repeat
+//! (user, tenant, app, user agent, device, city, region, AS organisation) are interned once
+//! per batch, the ones that do not (event and session ids) sit in the chunk's own text.
+//! [`Batch::order`] computes the detection order on indices, with exactly the semantics of
+//! `jetlag_detect::order`, and [`Batch::fill`] writes an event back into one reused
+//! `SignIn` for the engine: every field round-trips, so the alerts cannot change.
+
+use std::net::IpAddr;
+
+use compact_str::CompactString;
+use jetlag_event::{Country, Geo, GeoSource, NetClasses, Outcome, SignIn, Source, Timestamp};
+use rustc_hash::FxHashMap;
+
+/// Most events in one chunk (the slot is the low 12 bits of an index).
+pub(super) const CHUNK: usize = 1 << SLOT_BITS;
+const SLOT_BITS: u32 = 12;
+
+/// An interned string: 0 is "none", `n` the interner's `n - 1`th string.
+type Sym = u32;
+
+/// Where a string sits in its chunk's text; `off == NONE` is "none".
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    off: u32,
+    len: u32,
+}
+
+const NONE: u32 = u32::MAX;
+
+// Presence bits of `Row::flags`.
+const HAS_GEO: u8 = 1;
+const GEO_FROM_LOG: u8 = 1 << 1;
+const HAS_LAT: u8 = 1 << 2;
+const HAS_LON: u8 = 1 << 3;
+const HAS_RADIUS: u8 = 1 << 4;
+const HAS_ASN: u8 = 1 << 5;
+
+/// One event, every field of its [`SignIn`], in ~120 bytes.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    time: Timestamp,
+    lat: f64,
+    lon: f64,
+    radius_km: f64,
+    event_id: Span,
+    session_id: Span,
+    user: Sym,
+    tenant: Sym,
+    app: Sym,
+    user_agent: Sym,
+    device_id: Sym,
+    as_org: Sym,
+    city: Sym,
+    region: Sym,
+    asn: u32,
+    ip: Option<IpAddr>,
+    network: NetClasses,
+    country: Option<Country>,
+    source: Source,
+    outcome: Outcome,
+    mfa: Option<bool>,
+    flags: u8,
+}
+
+/// Up to [`CHUNK`] rows and the text of their unique strings; never reallocated once full.
+#[derive(Debug)]
+struct Chunk {
+    rows: Vec<Row>,
+    text: String,
+}
+
+impl Chunk {
+    fn str(&self, span: Span) -> Option<&str> {
+        (span.off != NONE).then(|| &self.text[span.off as usize..(span.off + span.len) as usize])
+    }
+}
+
+/// Strings that repeat across events, stored once.
+#[derive(Debug, Default)]
+struct Interner {
+    ids: FxHashMap<CompactString, Sym>,
+    strings: Vec<CompactString>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: Option<&str>) -> Sym {
+        let Some(s) = s else { return 0 };
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let s = CompactString::from(s);
+        self.strings.push(s.clone());
+        let id = self.strings.len() as Sym;
+        self.ids.insert(s, id);
+        id
+    }
+
+    fn get(&self, sym: Sym) -> Option<&str> {
+        sym.checked_sub(1)
+            .map(|i| self.strings[i as usize].as_str())
+    }
+}
+
+/// Every event of a scan, compact, in input order.
+#[derive(Debug, Default)]
+pub(super) struct Batch {
+    chunks: Vec<Chunk>,
+    strings: Interner,
+    len: usize,
+}
+
+/// The batch cannot index more events (over four billion).
+#[derive(Debug)]
+pub(super) struct TooLarge;
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("more than 4 billion events in one scan")
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+impl Batch {
+    /// Events held.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Moves up to [`CHUNK`] events into the batch (the next ones in input order), leaving
+    /// `events` empty with its capacity, for reuse.
+    pub(super) fn push(&mut self, events: &mut Vec<SignIn>) -> Result<(), TooLarge> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        if self.chunks.len() >= 1 << (32 - SLOT_BITS) {
+            return Err(TooLarge);
+        }
+        let mut chunk = Chunk {
+            rows: Vec::with_capacity(events.len().min(CHUNK)),
+            text: String::with_capacity(events.len() * 64),
+        };
+        for ev in events.drain(..) {
+            if chunk.rows.len() == CHUNK {
+                self.finish_chunk(std::mem::replace(
+                    &mut chunk,
+                    Chunk {
+                        rows: Vec::with_capacity(CHUNK),
+                        text: String::new(),
+                    },
+                ));
+                if self.chunks.len() >= 1 << (32 - SLOT_BITS) {
+                    return Err(TooLarge);
+                }
+            }
+            let row = self.row(&ev, &mut chunk.text);
+            chunk.rows.push(row);
+        }
+        self.finish_chunk(chunk);
+        Ok(())
+    }
+
+    fn finish_chunk(&mut self, mut chunk: Chunk) {
+        chunk.text.shrink_to_fit();
+        self.len += chunk.rows.len();
+        self.chunks.push(chunk);
+    }
+
+    fn row(&mut self, ev: &SignIn, text: &mut String) -> Row {
+        let mut flags = 0;
+        let (mut lat, mut lon, mut radius_km) = (0.0, 0.0, 0.0);
+        let (mut city, mut region, mut country) = (0, 0, None);
+        if let Some(g) = &ev.geo {
+            flags |= HAS_GEO;
+            if g.source == GeoSource::Log {
+                flags |= GEO_FROM_LOG;
+            }
+            for (value, bit, out) in [
+                (g.lat, HAS_LAT, &mut lat),
+                (g.lon, HAS_LON, &mut lon),
+                (g.radius_km, HAS_RADIUS, &mut radius_km),
+            ] {
+                if let Some(v) = value {
+                    flags |= bit;
+                    *out = v;
+                }
+            }
+            city = self.strings.intern(g.city.as_deref());
+            region = self.strings.intern(g.region.as_deref());
+            country = g.country;
+        }
+        if ev.asn.is_some() {
+            flags |= HAS_ASN;
+        }
+        Row {
+            time: ev.time,
+            lat,
+            lon,
+            radius_km,
+            event_id: span(text, Some(&ev.event_id)),
+            session_id: span(text, ev.session_id.as_deref()),
+            user: self.strings.intern(Some(&ev.user)),
+            tenant: self.strings.intern(ev.tenant.as_deref()),
+            app: self.strings.intern(ev.app.as_deref()),
+            user_agent: self.strings.intern(ev.user_agent.as_deref()),
+            device_id: self.strings.intern(ev.device_id.as_deref()),
+            as_org: self.strings.intern(ev.as_org.as_deref()),
+            city,
+            region,
+            asn: ev.asn.unwrap_or(0),
+            ip: ev.ip,
+            network: ev.network,
+            country,
+            source: ev.source,
+            outcome: ev.outcome,
+            mfa: ev.mfa,
+            flags,
+        }
+    }
+
+    fn at(&self, index: u32) -> (&Chunk, &Row) {
+        let chunk = &self.chunks[(index >> SLOT_BITS) as usize];
+        (chunk, &chunk.rows[(index & (CHUNK as u32 - 1)) as usize])
+    }
+
+    fn event_id(&self, index: u32) -> &str {
+        let (chunk, row) = self.at(index);
+        chunk.str(row.event_id).unwrap_or_default()
+    }
+
+    /// Every index, in input order.
+    fn indices(&self) -> impl Iterator<Item = u32> + '_ {
+        self.chunks.iter().enumerate().flat_map(|(c, chunk)| {
+            (0..chunk.rows.len() as u32).map(move |s| (c as u32) << SLOT_BITS | s)
+        })
+    }
+
+    /// The events to detect on, in order: `jetlag_detect::order`'s result as indices.
+    ///
+    /// Sorted by `(time, event_id)`; of a repeated `event_id` only the least copy by
+    /// `(time, user, ip, outcome)` is kept, the first in the input on a full tie, so the
+    /// result depends on the input order in no way.
+    pub(super) fn order(&self) -> Vec<u32> {
+        let rank = |i: u32| {
+            let (_, row) = self.at(i);
+            (
+                row.time,
+                self.strings.get(row.user).unwrap_or_default(),
+                row.ip,
+                row.outcome as u8,
+            )
+        };
+        let mut first: FxHashMap<&str, u32> = FxHashMap::default();
+        first.reserve(self.len);
+        for i in self.indices() {
+            first
+                .entry(self.event_id(i))
+                .and_modify(|j| {
+                    if rank(i) < rank(*j) {
+                        *j = i;
+                    }
+                })
+                .or_insert(i);
+        }
+        let mut keep: Vec<(Timestamp, u32)> = first
+            .into_values()
+            .map(|i| (self.at(i).1.time, i))
+            .collect();
+        keep.sort_unstable_by(|(ta, a), (tb, b)| {
+            ta.cmp(tb)
+                .then_with(|| self.event_id(*a).cmp(self.event_id(*b)))
+        });
+        keep.into_iter().map(|(_, i)| i).collect()
+    }
+
+    /// Writes the event at `index` (from [`order`](Batch::order)) into `out`, reusing its
+    /// strings' buffers: no allocation once `out` has held strings this long.
+    pub(super) fn fill(&self, index: u32, out: &mut SignIn) {
+        let (chunk, row) = self.at(index);
+        let s = |sym| self.strings.get(sym);
+        put(
+            &mut out.event_id,
+            chunk.str(row.event_id).unwrap_or_default(),
+        );
+        out.time = row.time;
+        out.source = row.source;
+        put(&mut out.user, s(row.user).unwrap_or_default());
+        put_opt(&mut out.tenant, s(row.tenant));
+        out.outcome = row.outcome;
+        out.ip = row.ip;
+        put_opt(&mut out.app, s(row.app));
+        put_opt(&mut out.user_agent, s(row.user_agent));
+        put_opt(&mut out.device_id, s(row.device_id));
+        put_opt(&mut out.session_id, chunk.str(row.session_id));
+        out.mfa = row.mfa;
+        if row.flags & HAS_GEO == 0 {
+            out.geo = None;
+        } else {
+            let geo = out.geo.get_or_insert_with(|| Geo {
+                lat: None,
+                lon: None,
+                radius_km: None,
+                city: None,
+                region: None,
+                country: None,
+                source: GeoSource::Geoip,
+            });
+            let has = |bit: u8| row.flags & bit != 0;
+            geo.lat = has(HAS_LAT).then_some(row.lat);
+            geo.lon = has(HAS_LON).then_some(row.lon);
+            geo.radius_km = has(HAS_RADIUS).then_some(row.radius_km);
+            put_opt(&mut geo.city, s(row.city));
+            put_opt(&mut geo.region, s(row.region));
+            geo.country = row.country;
+            geo.source = if has(GEO_FROM_LOG) {
+                GeoSource::Log
+            } else {
+                GeoSource::Geoip
+            };
+        }
+        out.asn = (row.flags & HAS_ASN != 0).then_some(row.asn);
+        put_opt(&mut out.as_org, s(row.as_org));
+        out.network = row.network;
+    }
+}
+
+/// Appends `s` to the chunk's text.
+fn span(text: &mut String, s: Option<&str>) -> Span {
+    match s {
+        // A chunk's text stays far below 4 GB (CHUNK events of bounded records).
+        Some(s) if text.len() + s.len() < NONE as usize => {
+            let off = text.len() as u32;
+            text.push_str(s);
+            Span {
+                off,
+                len: s.len() as u32,
+            }
+        }
+        _ => Span { off: NONE, len: 0 },
+    }
+}
+
+fn put(dst: &mut CompactString, src: &str) {
+    if dst != src {
+        dst.clear();
+        dst.push_str(src);
+    }
+}
+
+fn put_opt(dst: &mut Option<CompactString>, src: Option<&str>) {
+    match (dst.as_mut(), src) {
+        (Some(d), Some(s)) => put(d, s),
+        (None, Some(s)) => *dst = Some(CompactString::from(s)),
+        (_, None) => *dst = None,
+    }
+}
+
+/// A `SignIn` to [`fill`](Batch::fill).
+pub(super) fn scratch() -> SignIn {
+    SignIn::new("", Timestamp::UNIX_EPOCH, Source::Csv, "", Outcome::Unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jetlag_event::NetClass;
+
+    /// A small deterministic generator.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+        fn opt(&mut self, choices: &[&str]) -> Option<CompactString> {
+            let i = self.below(choices.len() as u64 + 1) as usize;
+            choices.get(i).map(|s| CompactString::from(*s))
+        }
+    }
+
+    /// Events with every field varied: present or absent, short (inline) and long strings,
+    /// both geo sources, IPv4 and IPv6, repeated ids and equal times.
+    fn events(rng: &mut Rng, n: usize) -> Vec<SignIn> {
+        let long =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)";
+        (0..n)
+            .map(|i| {
+                let t = Timestamp::from_second(1_700_000_000 + rng.below(7) as i64).unwrap();
+                let outcome =
+                    [Outcome::Success, Outcome::Failure, Outcome::Unknown][rng.below(3) as usize];
+                let source = [Source::Entra, Source::Okta, Source::Csv][rng.below(3) as usize];
+                let mut e = SignIn::new(
+                    format!("id-{}", rng.below(40)),
+                    t,
+                    source,
+                    format!("user{}@example.com", rng.below(4)),
+                    outcome,
+                );
+                e.tenant = rng.opt(&["t1", "a-much-longer-tenant-identifier-0001"]);
+                e.ip = match rng.below(3) {
+                    0 => None,
+                    1 => Some(IpAddr::from([10, 0, 0, rng.below(2) as u8])),
+                    _ => Some("2001:db8::1".parse().unwrap()),
+                };
+                e.app = rng.opt(&["Office 365", ""]);
+                e.user_agent = rng.opt(&[long, "curl/8"]);
+                e.device_id = rng.opt(&["dev-1"]);
+                e.session_id = rng
+                    .opt(&["s"])
+                    .map(|_| format!("session-{i}-of-a-long-batch").into());
+                e.mfa = [None, Some(true), Some(false)][rng.below(3) as usize];
+                e.geo = (rng.below(4) > 0).then(|| Geo {
+                    lat: (rng.below(5) > 0).then_some(-33.8688),
+                    lon: (rng.below(5) > 0).then_some(151.2093),
+                    radius_km: (rng.below(2) > 0).then_some(50.0),
+                    city: rng.opt(&["Sydney", "Llanfairpwllgwyngyll-gogerychwyrndrobwll"]),
+                    region: rng.opt(&["NSW"]),
+                    country: (rng.below(2) > 0).then(|| Country::from_code("AU").unwrap()),
+                    source: if rng.below(2) > 0 {
+                        GeoSource::Log
+                    } else {
+                        GeoSource::Geoip
+                    },
+                });
+                e.asn = [None, Some(0), Some(13335)][rng.below(3) as usize];
+                e.as_org = rng.opt(&["Cloudflare, Inc."]);
+                if rng.below(3) == 0 {
+                    e.network.insert(NetClass::Vpn);
+                    e.network.insert(NetClass::Mobile);
+                }
+                e
+            })
+            .collect()
+    }
+
+    fn batch_of(events: &[SignIn], rng: &mut Rng) -> Batch {
+        let mut batch = Batch::default();
+        let mut rest = events;
+        while !rest.is_empty() {
+            // Chunks of random sizes: many chunks, some of one event.
+            let n = (rng.below(9) as usize + 1).min(rest.len());
+            let mut chunk = rest[..n].to_vec();
+            batch.push(&mut chunk).unwrap();
+            assert!(chunk.is_empty());
+            rest = &rest[n..];
+        }
+        batch
+    }
+
+    #[test]
+    fn every_field_round_trips_through_one_reused_signin() {
+        let mut rng = Rng(0x5eed_0001);
+        let evs = events(&mut rng, 500);
+        let batch = batch_of(&evs, &mut rng);
+        assert_eq!(batch.len(), evs.len());
+        let mut out = scratch();
+        for (i, ev) in batch.indices().zip(&evs) {
+            batch.fill(i, &mut out);
+            assert_eq!(&out, ev);
+        }
+    }
+
+    /// The batch's order is exactly `jetlag_detect::order`'s, whatever the chunking:
+    /// random batches full of repeated ids, equal times and full ties.
+    #[test]
+    fn order_equals_jetlag_detect_order() {
+        let mut rng = Rng(0x5eed_0002);
+        for round in 0..200 {
+            let n = rng.below(80) as usize + usize::from(round == 0) * 9000;
+            let evs = events(&mut rng, n);
+            let batch = batch_of(&evs, &mut rng);
+            let mut expected = evs.clone();
+            jetlag_detect::order(&mut expected);
+            let mut out = scratch();
+            let got: Vec<SignIn> = batch
+                .order()
+                .into_iter()
+                .map(|i| {
+                    batch.fill(i, &mut out);
+                    out.clone()
+                })
+                .collect();
+            assert_eq!(got, expected, "round {round}");
+        }
+    }
+
+    #[test]
+    fn a_full_chunk_starts_another() {
+        let mut rng = Rng(0x5eed_0003);
+        let evs = events(&mut rng, CHUNK + 3);
+        let mut batch = Batch::default();
+        batch.push(&mut evs.clone()).unwrap();
+        assert_eq!(batch.chunks.len(), 2);
+        assert_eq!(batch.len(), CHUNK + 3);
+        let mut out = scratch();
+        batch.fill(1 << SLOT_BITS | 2, &mut out);
+        assert_eq!(out, evs[CHUNK + 2]);
+    }
+}
