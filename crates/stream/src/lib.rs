@@ -15,6 +15,11 @@
 //! or a `kill -9` — resumes from there, and drops the repeats of alerts already sent. Alerts
 //! go to the alert topic as alert JSON keyed by alert id.
 //!
+//! The org-wide figures of `new_country` and `unfamiliar_signin` are frozen per population
+//! epoch (`jetlag_detect::population`): every `by-user` partition publishes its figures of
+//! each finished epoch to `<prefix>.population` and reads everyone's before it releases
+//! the next epoch's events, so the workers' alerts equal `jetlag scan`'s, every detector.
+//!
 //! - **deliver** ([`Stage::Deliver`]) posts the alert topic to the `[[kafka.webhooks]]`
 //!   (HMAC-signed, retried, dead-lettered to `<prefix>.dead-letter`).
 //!
