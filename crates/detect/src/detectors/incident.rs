@@ -41,6 +41,9 @@ const TEXT_MAX_START: usize = (1 << 40) - 1;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Texts {
     bytes: String,
+    /// Bytes of texts no member points to any more (counted from the handles, so that
+    /// knowing when to compact reads nothing of the arena).
+    dead: usize,
 }
 
 impl Texts {
@@ -57,6 +60,13 @@ impl Texts {
         }
         self.bytes.push_str(&s[..len]);
         Text(start as u64 | (len as u64) << 40)
+    }
+
+    /// Counts the texts of a member that is forgotten as garbage.
+    fn free<X>(&mut self, m: &Member<X>) {
+        self.dead = self
+            .dead
+            .saturating_add((m.name.0 >> 40) as usize + (m.first_event.0 >> 40) as usize);
     }
 
     /// The string behind `t` ("" for a handle that is not this arena's: a corrupt state).
@@ -192,15 +202,21 @@ impl<X, G> Group<X, G> {
         (self.join != NO_INCIDENT).then_some(self.join)
     }
 
-    /// Forgets members whose latest sign-in is before `horizon`.
-    pub fn prune(&mut self, horizon: i64) {
+    /// Forgets members whose latest sign-in is before `horizon` (their texts are garbage).
+    pub fn prune(&mut self, texts: &mut Texts, horizon: i64) {
         if self
             .members
             .as_slice()
             .iter()
             .any(|m| m.last_time < horizon)
         {
-            self.members.retain(|m| m.last_time >= horizon);
+            self.members.retain(|m| {
+                let keep = m.last_time >= horizon;
+                if !keep {
+                    texts.free(m);
+                }
+                keep
+            });
         }
     }
 
@@ -341,18 +357,22 @@ impl<K: Clone + Eq + Hash + Ord, X, G: Default> Incidents<K, X, G> {
             return;
         }
         let horizon = now.saturating_sub(keep);
-        self.groups
-            .retain(|_, g| g.last_seen >= horizon || g.pending);
+        let texts = &mut self.texts;
+        self.groups.retain(|_, g| {
+            let keep = g.last_seen >= horizon || g.pending;
+            if !keep {
+                for m in g.members.as_slice() {
+                    texts.free(m);
+                }
+            }
+            keep
+        });
         self.next_sweep = now.saturating_add(period);
-        let live: usize = self
-            .groups
-            .values()
-            .flat_map(|g| g.members.as_slice())
-            .map(|m| self.texts.get(m.name).len() + self.texts.get(m.first_event).len())
-            .sum();
-        if self.texts.bytes.len() > 2 * live + 4096 {
+        if self.texts.dead.saturating_mul(2) > self.texts.bytes.len() + 4096 {
             let old = std::mem::take(&mut self.texts);
-            self.texts.bytes.reserve(live);
+            let live = old.bytes.len().saturating_sub(old.dead);
+            // Room to grow by half before the next doubling.
+            self.texts.bytes.reserve(live + live / 2);
             for g in self.groups.values_mut() {
                 for m in g.members.as_mut_slice() {
                     m.name = self.texts.push(old.get(m.name));

@@ -266,7 +266,7 @@ impl Detector for PasswordSpray {
                 let min_users = self.config.min_users;
                 self.state.ips.update(&ip, |mut entry| {
                     let st = &mut *entry.group;
-                    st.prune(horizon);
+                    st.prune(entry.texts, horizon);
                     let live = st.join().is_some() && now.saturating_sub(st.last_seen) <= keep;
                     if st.join().is_some() && !live && st.members.len() < min_users {
                         // The spray is over: a later one is a new incident.

@@ -222,7 +222,7 @@ impl Detector for SharedDevice {
         devices.update(device, |mut entry| {
             let st = &mut *entry.group;
             st.last_seen = st.last_seen.max(t);
-            st.prune(horizon);
+            st.prune(entry.texts, horizon);
             if st.members.len() < min_users {
                 st.end_incident();
             }

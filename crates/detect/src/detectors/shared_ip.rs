@@ -387,7 +387,7 @@ impl Detector for SharedIp {
                     meta.city = strings.id(geo.city.as_deref());
                 }
             }
-            st.prune(horizon);
+            st.prune(entry.texts, horizon);
             if st.members.len() < min_users {
                 // Too few identities left: any incident is over.
                 st.end_incident();
