@@ -1,5 +1,6 @@
 //! The contract every detector follows.
 
+use compact_str::CompactString;
 use jetlag_event::{Alert, SignIn, Timestamp};
 use jetlag_roster::{Employee, Roster};
 
@@ -8,7 +9,10 @@ use crate::Error;
 /// A user interned by the [`Engine`](crate::Engine): dense ids from 0, stable for the
 /// engine's life and across [`snapshot`](crate::Engine::snapshot) /
 /// [`restore`](crate::Engine::restore). Per-user detectors index a `Vec` with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct UserId(pub u32);
 
 impl UserId {
@@ -27,9 +31,16 @@ pub struct Context<'a> {
     pub user: UserId,
     /// The event's user's roster entry, if any (looked up once per event).
     pub employee: Option<&'a Employee>,
+    /// Every interned user's name, by [`UserId`].
+    pub(crate) names: &'a [CompactString],
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// The name of an interned user (state may keep a [`UserId`] instead of the name).
+    pub fn user_name(&self, user: UserId) -> Option<&'a str> {
+        self.names.get(user.index()).map(CompactString::as_str)
+    }
+
     /// Whether the event's user was hired fewer than `days` days before `at`.
     pub fn is_recent_hire(&self, at: Timestamp, days: i64) -> bool {
         let Some(hired) = self.employee.and_then(|e| e.hire_date) else {

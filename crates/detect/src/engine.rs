@@ -353,6 +353,7 @@ impl Engine {
             roster: &self.roster,
             user,
             employee,
+            names: &self.users.names,
         };
         for d in &mut self.detectors {
             d.observe(ev, &ctx, out);

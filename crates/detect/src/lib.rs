@@ -17,9 +17,11 @@ pub mod detectors;
 mod engine;
 mod error;
 pub mod geo;
+mod id;
 pub mod population;
 
 pub use config::{DetectConfig, Problems};
 pub use detector::{Context, Detector, StateKey, UserId, alert_id};
 pub use engine::{Engine, Stages, order};
 pub use error::Error;
+pub use id::CompactId;

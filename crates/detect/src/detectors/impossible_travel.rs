@@ -25,7 +25,7 @@ use crate::detectors::{
     decode, default_high_risk_countries, default_recent_hire_days, encode, per_user, thousands,
 };
 use crate::geo::{self, MAX_DISTANCE_KM};
-use crate::{Error, alert_id};
+use crate::{CompactId, Error, alert_id};
 
 const NAME: &str = "impossible_travel";
 
@@ -101,7 +101,8 @@ impl Config {
 /// One located sign-in in a user's window.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Seen {
-    event_id: CompactString,
+    /// The event id (a UUID in 16 bytes: no heap allocation per slot).
+    event_id: CompactId,
     /// Nanoseconds since the Unix epoch (saturating; covers 1678–2262).
     time_ns: i64,
     ip: Option<IpAddr>,
@@ -287,13 +288,17 @@ impl Detector for ImpossibleTravel {
         let window = per_user(&mut self.state.windows, ctx.user);
         if window
             .iter()
-            .any(|s| s.time_ns == now && s.event_id == ev.event_id)
+            .any(|s| s.time_ns == now && s.event_id.is(&ev.event_id))
         {
             return; // the same event again
         }
         // Sign-ins so old that any distance on Earth was flyable since can never pair.
         let stale = (MAX_DISTANCE_KM / self.config.max_speed_kmh * 3600.0 * 1e9) as i64;
         window.retain(|s| now.saturating_sub(s.time_ns) <= stale);
+        if window.capacity() > window.len() + 1 {
+            // Give back the slots of places gone stale (one spare for this sign-in).
+            window.shrink_to(window.len() + 1);
+        }
 
         // Compare with every sign-in in the window; keep the worst pair.
         let here = place(lat, lon);
@@ -365,9 +370,8 @@ impl Detector for ImpossibleTravel {
             None if window.len() >= w => window.remove(0),
             None => Seen::default(),
         };
-        // clear + push_str keeps the slot's buffer: no allocation for ids longer than 24 bytes.
-        slot.event_id.clear();
-        slot.event_id.push_str(&ev.event_id);
+        // Reuses the slot's buffer: no allocation for a UUID or an id up to 24 bytes.
+        slot.event_id.set(&ev.event_id);
         slot.time_ns = now;
         slot.ip = ev.ip;
         slot.city = match &g.city {
@@ -526,15 +530,16 @@ impl ImpossibleTravel {
                 "city": city,
             })
         };
+        let from_id = from.event_id.to_string();
         out.push(Alert {
-            alert_id: alert_id(NAME, [from.event_id.as_str(), ev.event_id.as_str()]),
+            alert_id: alert_id(NAME, [from_id.as_str(), ev.event_id.as_str()]),
             detector: NAME.to_string(),
             severity,
             score,
             user: Some(ev.user.to_string()),
             users: vec![ev.user.to_string()],
             time: ev.time,
-            event_ids: vec![from.event_id.to_string(), ev.event_id.to_string()],
+            event_ids: vec![from_id, ev.event_id.to_string()],
             summary,
             evidence: json!({
                 "from": point(from.ip, time_of(from.time_ns), f64::from(from.lat), f64::from(from.lon), from.country, from_city.as_deref()),

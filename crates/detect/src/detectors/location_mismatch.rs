@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Problems;
 use crate::geo::haversine_km;
-use crate::{Context, Detector, Error, StateKey, alert_id};
+use crate::{CompactId, Context, Detector, Error, StateKey, alert_id};
 
 const NAME: &str = "location_mismatch";
 
@@ -105,7 +105,7 @@ struct Place {
     first_time: i64,
     last_time: i64,
     /// The first few events, for the alert.
-    events: Vec<CompactString>,
+    events: Vec<CompactId>,
     reported: Option<Severity>,
 }
 
@@ -225,7 +225,7 @@ impl Detector for LocationMismatch {
             p.city.clone_from(&geo.city);
         }
         if p.events.len() < 4 {
-            p.events.push(ev.event_id.clone());
+            p.events.push(CompactId::new(&ev.event_id));
         }
 
         let recent = ctx.is_recent_hire(ev.time, self.config.recent_hire_days);
@@ -263,7 +263,7 @@ impl Detector for LocationMismatch {
         p.reported = Some(severity);
 
         let mut event_ids: Vec<String> = p.events.iter().map(|e| e.to_string()).collect();
-        if !p.events.contains(&ev.event_id) {
+        if !p.events.iter().any(|e| e.is(&ev.event_id)) {
             event_ids.push(ev.event_id.to_string());
         }
         let claimed = match (&emp.work_city, emp.work_region.as_deref(), emp.work_country) {
@@ -320,12 +320,13 @@ impl Detector for LocationMismatch {
             "first_seen": jiff::Timestamp::from_second(p.first_time).ok(),
         });
         let place_text = place.as_ref().map_or("??", Country::as_str).to_owned();
+        let first_event = p.events.first().map(CompactId::to_string);
         out.push(Alert {
             alert_id: alert_id(
                 NAME,
                 [ev.user.as_str(), place_text.as_str(), severity.as_str()]
                     .into_iter()
-                    .chain(p.events.first().map(|e| e.as_str())),
+                    .chain(first_event.as_deref()),
             ),
             detector: NAME.into(),
             severity,

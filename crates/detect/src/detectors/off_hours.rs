@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Problems;
-use crate::{Context, Detector, Error, StateKey, alert_id};
+use crate::{CompactId, Context, Detector, Error, StateKey, alert_id};
 
 const NAME: &str = "off_hours";
 
@@ -96,15 +96,30 @@ impl Config {
 struct Day {
     /// The local date as days since 1970-01-01.
     date: i32,
-    /// Latest sign-in of the day, UTC seconds.
-    last: i64,
+    /// Latest sign-in of the day, UTC seconds after `date` 00:00 UTC (within ±2 days:
+    /// the local day is at most 26 h off UTC's); see [`Day::last`].
+    last: i32,
     total: u32,
     off: u32,
     /// The first off-hours event of the day, for the alert.
-    event: Option<compact_str::CompactString>,
+    event: Option<CompactId>,
     /// Sums of sin/cos of the UTC hour angle, for the circular mean.
     sx: f32,
     sy: f32,
+}
+
+impl Day {
+    /// The latest sign-in of the day, UTC seconds.
+    fn last(&self) -> i64 {
+        i64::from(self.date) * 86_400 + i64::from(self.last)
+    }
+
+    /// `t` as seconds after `date` 00:00 UTC (saturating; a sign-in of local day `date` is
+    /// within two days of it).
+    fn offset(date: i32, t: i64) -> i32 {
+        let rel = t.saturating_sub(i64::from(date) * 86_400);
+        i32::try_from(rel).unwrap_or(if rel < 0 { i32::MIN } else { i32::MAX })
+    }
 }
 
 /// A time zone's UTC offset and the span it holds for: the time zone rules (POSIX rules
@@ -216,7 +231,7 @@ impl Detector for OffHours {
         while st
             .days
             .first()
-            .is_some_and(|d| t.saturating_sub(d.last) > window)
+            .is_some_and(|d| t.saturating_sub(d.last()) > window)
         {
             let d = st.days.remove(0);
             st.total = st.total.saturating_sub(d.total);
@@ -227,7 +242,7 @@ impl Detector for OffHours {
             None => {
                 st.days.push(Day {
                     date,
-                    last: t,
+                    last: Day::offset(date, t),
                     total: 0,
                     off: 0,
                     event: None,
@@ -238,7 +253,7 @@ impl Detector for OffHours {
                 &mut st.days[n - 1]
             }
         };
-        day.last = day.last.max(t);
+        day.last = day.last.max(Day::offset(date, t));
         day.total += 1;
         st.total += 1;
         day.sx += angle.cos() as f32;
@@ -247,7 +262,7 @@ impl Detector for OffHours {
             day.off += 1;
             st.off += 1;
             if day.event.is_none() {
-                day.event = Some(ev.event_id.clone());
+                day.event = Some(CompactId::new(&ev.event_id));
             }
         }
 

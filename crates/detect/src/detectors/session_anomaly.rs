@@ -12,14 +12,16 @@
 //! Re-alert policy: one alert per session, another only when its severity rises (e.g. the
 //! replay moves from another ASN to another country).
 
+use std::hash::{Hash, Hasher};
+
 use compact_str::CompactString;
 use jetlag_event::{Alert, Country, NetClasses, Outcome, Severity, SignIn};
 use jetlag_roster::Roster;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Problems;
-use crate::{Context, Detector, Error, StateKey, alert_id};
+use crate::{CompactId, Context, Detector, Error, StateKey, UserId, alert_id};
 
 const NAME: &str = "session_anomaly";
 
@@ -68,22 +70,176 @@ fn is_placeholder(id: &str) -> bool {
 /// The first sighting of a session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Session {
-    user: CompactString,
-    event: CompactString,
+    /// The session id's second hash (the map key is the first), see [`hashes`].
+    check: u64,
+    event: CompactId,
     time: i64,
     last: i64,
-    ip: Option<std::net::IpAddr>,
+    /// The interned user ([`UserId`]).
+    user: u32,
+    /// The interned user agent ([`Agents`]), 0 for none.
+    agent: u32,
     asn: Option<u32>,
+    ip: Option<std::net::IpAddr>,
     country: Option<Country>,
-    user_agent: Option<CompactString>,
     reported: Option<Severity>,
+}
+
+/// Two independent 64-bit hashes of a session id: FxHash (the map key) and FNV-1a (the
+/// check). Sessions are keyed by them instead of by the id's text (a heap allocation per
+/// session for ids over 24 bytes, like Okta's); two live sessions whose keys collide are
+/// told apart by the check, and the later one is kept under its text in
+/// `State::collisions`. Only a collision of both hashes at once (2^-128) could merge two
+/// sessions.
+fn hashes(sid: &str) -> (u64, u64) {
+    let mut h = FxHasher::default();
+    sid.hash(&mut h);
+    let check = sid.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (h.finish(), check)
+}
+
+/// User agents of live sessions, interned with a reference count (a few distinct agents
+/// serve thousands of sessions): id = index + 1; a slot whose count falls to 0 is reused.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Agents {
+    texts: Vec<CompactString>,
+    refs: Vec<u32>,
+    /// FxHash of the text → id; rebuilt on load. A text whose hash is taken by another
+    /// text gets a slot of its own, unindexed (never shared, still correct).
+    #[serde(skip)]
+    index: FxHashMap<u64, u32>,
+    #[serde(skip)]
+    free: Vec<u32>,
+}
+
+impl Agents {
+    fn hash(text: &str) -> u64 {
+        let mut h = FxHasher::default();
+        text.hash(&mut h);
+        h.finish()
+    }
+
+    /// The id of `text` (0 for none), counting one more reference.
+    fn intern(&mut self, text: Option<&str>) -> u32 {
+        let Some(text) = text else { return 0 };
+        let h = Agents::hash(text);
+        if let Some(&id) = self.index.get(&h) {
+            let i = id as usize - 1;
+            if self.texts[i] == text {
+                self.refs[i] = self.refs[i].saturating_add(1);
+                return id;
+            }
+        }
+        let id = match self.free.pop() {
+            Some(id) => {
+                let i = id as usize - 1;
+                self.texts[i].clear();
+                self.texts[i].push_str(text);
+                self.refs[i] = 1;
+                id
+            }
+            None => {
+                self.texts.push(CompactString::from(text));
+                self.refs.push(1);
+                u32::try_from(self.texts.len()).unwrap_or(u32::MAX)
+            }
+        };
+        self.index.entry(h).or_insert(id);
+        id
+    }
+
+    /// Drops one reference to `id`.
+    fn release(&mut self, id: u32) {
+        let Some(i) = (id as usize).checked_sub(1) else {
+            return;
+        };
+        let Some(refs) = self.refs.get_mut(i) else {
+            return;
+        };
+        *refs = refs.saturating_sub(1);
+        if *refs == 0 {
+            let h = Agents::hash(&self.texts[i]);
+            if self.index.get(&h) == Some(&id) {
+                self.index.remove(&h);
+            }
+            self.texts[i] = CompactString::default();
+            self.free.push(id);
+        }
+    }
+
+    fn text(&self, id: u32) -> Option<&str> {
+        let i = (id as usize).checked_sub(1)?;
+        self.texts.get(i).map(CompactString::as_str)
+    }
+
+    /// Rebuilds the index and free list after loading.
+    fn reindex(&mut self) {
+        self.index.clear();
+        self.free.clear();
+        for (i, (text, &refs)) in self.texts.iter().zip(&self.refs).enumerate() {
+            let id = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            if refs == 0 {
+                self.free.push(id);
+            } else {
+                self.index.entry(Agents::hash(text)).or_insert(id);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct State {
-    sessions: FxHashMap<CompactString, Session>,
+    /// By the session id's first hash (see [`hashes`]).
+    sessions: FxHashMap<u64, Session>,
+    /// Sessions whose first hash was taken by another live session, by their text.
+    collisions: FxHashMap<CompactString, Session>,
+    agents: Agents,
     clock: i64,
     next_sweep: i64,
+}
+
+impl State {
+    /// The live session `sid` (hashes `key`, `check`), if any.
+    fn get_mut(&mut self, sid: &str, key: u64, check: u64) -> Option<&mut Session> {
+        match self.sessions.get_mut(&key) {
+            Some(s) if s.check == check => Some(s),
+            _ if self.collisions.is_empty() => None,
+            _ => self.collisions.get_mut(sid),
+        }
+    }
+
+    fn insert(&mut self, sid: &str, key: u64, s: Session) {
+        match self.sessions.get(&key) {
+            Some(other) if other.check != s.check => {
+                self.collisions.insert(CompactString::from(sid), s);
+            }
+            _ => {
+                self.sessions.insert(key, s);
+            }
+        }
+    }
+
+    /// Forgets sessions idle since before `horizon`.
+    fn sweep(&mut self, horizon: i64) {
+        let agents = &mut self.agents;
+        let mut keep = |s: &Session| {
+            let live = s.last >= horizon;
+            if !live {
+                agents.release(s.agent);
+            }
+            live
+        };
+        self.sessions.retain(|_, s| keep(s));
+        self.collisions.retain(|_, s| keep(s));
+        // A swept table is left full of tombstones, and hashbrown doubles rather than
+        // rehash in place once more than half its buckets are taken: give the room back.
+        let len = self.sessions.len();
+        if self.sessions.capacity() > 2 * len {
+            self.sessions.shrink_to(len + len / 2);
+        }
+    }
 }
 
 /// The `session_anomaly` detector.
@@ -116,7 +272,7 @@ impl Detector for SessionAnomaly {
         StateKey::Device
     }
 
-    fn observe(&mut self, ev: &SignIn, _ctx: &Context<'_>, out: &mut Vec<Alert>) {
+    fn observe(&mut self, ev: &SignIn, ctx: &Context<'_>, out: &mut Vec<Alert>) {
         if !self.config.enabled || ev.outcome == Outcome::Failure {
             return;
         }
@@ -126,25 +282,30 @@ impl Detector for SessionAnomaly {
         let lifetime = self.lifetime();
         if now >= self.state.next_sweep {
             let horizon = now.saturating_sub(lifetime);
-            self.state.sessions.retain(|_, s| s.last >= horizon);
+            self.state.sweep(horizon);
             self.state.next_sweep = now.saturating_add((lifetime / 8).max(60));
         }
         let Some(sid) = ev.session_id.as_ref().filter(|s| !is_placeholder(s)) else {
             return;
         };
         let country = ev.geo.as_ref().and_then(|g| g.country);
-        let Some(s) = self.state.sessions.get_mut(sid.as_str()) else {
-            self.state.sessions.insert(
-                sid.clone(),
+        let (key, check) = hashes(sid);
+        let state = &mut self.state;
+        let Some(s) = state.get_mut(sid, key, check) else {
+            let agent = state.agents.intern(ev.user_agent.as_deref());
+            state.insert(
+                sid,
+                key,
                 Session {
-                    user: ev.user.clone(),
-                    event: ev.event_id.clone(),
+                    check,
+                    event: CompactId::new(&ev.event_id),
                     time: t,
                     last: t,
-                    ip: ev.ip,
+                    user: ctx.user.0,
+                    agent,
                     asn: ev.asn,
+                    ip: ev.ip,
                     country,
-                    user_agent: ev.user_agent.clone(),
                     reported: None,
                 },
             );
@@ -152,27 +313,35 @@ impl Detector for SessionAnomaly {
         };
         if t.saturating_sub(s.last) > lifetime {
             // Expired but not yet swept: this is a new session with a reused id.
-            *s = Session {
-                user: ev.user.clone(),
-                event: ev.event_id.clone(),
-                time: t,
-                last: t,
-                ip: ev.ip,
-                asn: ev.asn,
-                country,
-                user_agent: ev.user_agent.clone(),
-                reported: None,
-            };
+            let old = s.agent;
+            s.event.set(&ev.event_id);
+            (s.time, s.last, s.user) = (t, t, ctx.user.0);
+            (s.asn, s.ip, s.country, s.reported) = (ev.asn, ev.ip, country, None);
+            let agent = state.agents.intern(ev.user_agent.as_deref());
+            state.agents.release(old);
+            if let Some(s) = state.get_mut(sid, key, check) {
+                s.agent = agent;
+            }
             return;
         }
         s.last = s.last.max(t);
         let new_country = matches!((s.country, country), (Some(a), Some(b)) if a != b);
         let new_asn = matches!((s.asn, ev.asn), (Some(a), Some(b)) if a != b);
-        let new_agent = matches!((&s.user_agent, &ev.user_agent), (Some(a), Some(b)) if a != b);
-        if !new_agent || !(new_country || (new_asn && self.config.alert_on_asn_change)) {
+        // Compared only when the network changed: the agent's text is another cache line.
+        if !(new_country || (new_asn && self.config.alert_on_asn_change)) {
             return;
         }
-        let other_user = s.user != ev.user;
+        let (first_agent, agent) = (s.agent, ev.user_agent.as_deref());
+        let first_agent = state.agents.text(first_agent);
+        let new_agent = matches!((first_agent, agent), (Some(a), Some(b)) if a != b);
+        if !new_agent {
+            return;
+        }
+        let first_agent = first_agent.map(CompactString::from);
+        let Some(s) = state.get_mut(sid, key, check) else {
+            return;
+        };
+        let other_user = s.user != ctx.user.0;
         let anonymizing = ev.network.intersects(NetClasses::ANONYMIZING);
         let mut score: u32 = if new_country { 80 } else { 55 };
         if anonymizing {
@@ -187,8 +356,15 @@ impl Detector for SessionAnomaly {
             return;
         }
         s.reported = Some(severity);
+        let s = s.clone();
+        let first_user = if other_user {
+            ctx.user_name(UserId(s.user)).unwrap_or_default()
+        } else {
+            ev.user.as_str()
+        };
+        let first_event = s.event.to_string();
 
-        let mut users = vec![s.user.to_string()];
+        let mut users = vec![first_user.to_string()];
         if other_user {
             users.push(ev.user.to_string());
         }
@@ -206,18 +382,17 @@ impl Detector for SessionAnomaly {
             )
         };
         let summary = format!(
-            "session {sid} of {} was used {what} with a different browser — likely a stolen session token: revoke the user's sessions and reset their credentials",
-            s.user
+            "session {sid} of {first_user} was used {what} with a different browser — likely a stolen session token: revoke the user's sessions and reset their credentials",
         );
         let evidence = serde_json::json!({
             "session_id": sid,
             "first": {
-                "event_id": s.event,
+                "event_id": first_event,
                 "time": jiff::Timestamp::from_second(s.time).ok(),
                 "ip": s.ip,
                 "asn": s.asn,
                 "country": s.country,
-                "user_agent": s.user_agent,
+                "user_agent": first_agent,
             },
             "replay": {
                 "event_id": ev.event_id,
@@ -233,14 +408,17 @@ impl Detector for SessionAnomaly {
             "other_user": other_user,
         });
         out.push(Alert {
-            alert_id: alert_id(NAME, [sid.as_str(), s.event.as_str(), ev.event_id.as_str()]),
+            alert_id: alert_id(
+                NAME,
+                [sid.as_str(), first_event.as_str(), ev.event_id.as_str()],
+            ),
             detector: NAME.into(),
             severity,
             score,
-            user: Some(s.user.to_string()),
+            user: Some(first_user.to_string()),
             users,
             time: ev.time,
-            event_ids: vec![s.event.to_string(), ev.event_id.to_string()],
+            event_ids: vec![first_event, ev.event_id.to_string()],
             summary,
             evidence,
         });
@@ -253,7 +431,160 @@ impl Detector for SessionAnomaly {
     }
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.state = postcard::from_bytes(bytes).map_err(|e| Error::decode(NAME, e))?;
+        let mut state: State = postcard::from_bytes(bytes).map_err(|e| Error::decode(NAME, e))?;
+        if state.agents.texts.len() != state.agents.refs.len() {
+            return Err(Error::Inconsistent {
+                detector: NAME,
+                reason: "user agents and their counts differ in length".into(),
+            });
+        }
+        state.agents.reindex();
+        self.state = state;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use jetlag_event::{Geo, GeoSource, SignIn, Source};
+
+    use super::*;
+    use crate::{DetectConfig, Engine};
+
+    fn session(check: u64, agent: u32, last: i64) -> Session {
+        Session {
+            check,
+            event: CompactId::new("e"),
+            time: last,
+            last,
+            user: 0,
+            agent,
+            asn: None,
+            ip: None,
+            country: None,
+            reported: None,
+        }
+    }
+
+    #[test]
+    fn agents_are_shared_counted_and_reused() {
+        let mut a = Agents::default();
+        let chrome = a.intern(Some("Chrome"));
+        assert_eq!(a.intern(Some("Chrome")), chrome);
+        let safari = a.intern(Some("Safari"));
+        assert_ne!(safari, chrome);
+        assert_eq!(a.intern(None), 0);
+        a.release(chrome);
+        assert_eq!(a.text(chrome), Some("Chrome"), "one reference left");
+        a.release(chrome);
+        assert_eq!(
+            a.intern(Some("Firefox")),
+            chrome,
+            "the freed slot is reused"
+        );
+        assert_eq!(a.text(chrome), Some("Firefox"));
+        assert_eq!(a.text(safari), Some("Safari"));
+        a.release(0); // none: nothing to release, no panic
+        a.release(99);
+    }
+
+    #[test]
+    fn colliding_keys_keep_both_sessions_and_sweep_releases_agents() {
+        let mut st = State::default();
+        let ua = st.agents.intern(Some("Chrome"));
+        st.agents.intern(Some("Chrome"));
+        st.insert("one", 7, session(1, ua, 100));
+        // Same first hash, another check: kept under its text.
+        st.insert("two", 7, session(2, ua, 200));
+        assert_eq!(st.get_mut("one", 7, 1).map(|s| s.time), Some(100));
+        assert_eq!(st.get_mut("two", 7, 2).map(|s| s.time), Some(200));
+        assert!(st.get_mut("three", 7, 3).is_none());
+        st.sweep(150);
+        assert!(st.get_mut("one", 7, 1).is_none());
+        assert_eq!(st.get_mut("two", 7, 2).map(|s| s.time), Some(200));
+        st.sweep(250);
+        assert!(st.sessions.is_empty() && st.collisions.is_empty());
+        assert_eq!(st.agents.free, vec![ua], "both references released");
+    }
+
+    fn ev(id: &str, t: &str, user: &str, country: &str, asn: u32, agent: &str) -> SignIn {
+        let mut e = SignIn::new(id, t.parse().unwrap(), Source::Okta, user, Outcome::Success);
+        e.session_id = Some("102AbCdEfGhIjKlMnOpQrStUv".into());
+        e.asn = Some(asn);
+        e.user_agent = Some(agent.into());
+        e.geo = Some(Geo {
+            lat: None,
+            lon: None,
+            radius_km: None,
+            city: None,
+            region: None,
+            country: Country::from_code(country),
+            source: GeoSource::Geoip,
+        });
+        e
+    }
+
+    /// The first user of a session is named in the alert though state keeps only their id,
+    /// and a snapshot taken between the two sign-ins gives the same alert.
+    #[test]
+    fn a_session_replayed_by_another_user_names_the_first_one() {
+        let mut config = DetectConfig::default();
+        for enabled in [
+            &mut config.impossible_travel.enabled,
+            &mut config.new_country.enabled,
+            &mut config.unfamiliar_signin.enabled,
+            &mut config.shared_ip.enabled,
+            &mut config.shared_device.enabled,
+        ] {
+            *enabled = false;
+        }
+        let roster = Arc::new(Roster::empty());
+        let first = ev(
+            "0231f922-93fa-4005-bb11-b344eca03c01",
+            "2025-03-01T10:00:00Z",
+            "alice@acme.com",
+            "US",
+            7922,
+            "Chrome",
+        );
+        let replay = ev(
+            "r2",
+            "2025-03-01T10:20:00Z",
+            "mallory@acme.com",
+            "RU",
+            12389,
+            "curl",
+        );
+        let mut engine = Engine::new(&config, roster.clone());
+        let mut alerts = Vec::new();
+        // Another user's session first: user ids 0 and 1 are not the ones named.
+        let mut other = ev("x", "2025-03-01T09:00:00Z", "zed@acme.com", "US", 1, "a");
+        other.session_id = Some("another-session".into());
+        engine.observe(&other, &mut alerts);
+        engine.observe(&first, &mut alerts);
+        let snap = engine.snapshot().unwrap();
+        engine.observe(&replay, &mut alerts);
+        assert_eq!(alerts.len(), 1);
+        let a = &alerts[0];
+        assert_eq!(a.user.as_deref(), Some("alice@acme.com"));
+        assert_eq!(a.users, ["alice@acme.com", "mallory@acme.com"]);
+        assert_eq!(a.event_ids, [first.event_id.as_str(), "r2"]);
+        assert_eq!(a.evidence["first"]["user_agent"], "Chrome");
+        assert_eq!(a.evidence["first"]["event_id"], first.event_id.as_str());
+        assert!(
+            a.summary.contains("of alice@acme.com was used from RU"),
+            "{}",
+            a.summary
+        );
+
+        let mut restored = Engine::restore(&config, roster, &snap).unwrap();
+        let mut again = Vec::new();
+        restored.observe(&replay, &mut again);
+        assert_eq!(
+            serde_json::to_string(&again).unwrap(),
+            serde_json::to_string(&alerts).unwrap()
+        );
     }
 }
