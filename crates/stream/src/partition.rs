@@ -183,9 +183,15 @@ impl Partition {
     /// A population record arrives (any `by-user` partition's, this one's included, in
     /// the order of the population topic; repeats are harmless); events it lets through
     /// go to the engine. In drain mode, once everything is released, the engine finishes.
-    pub fn population(&mut self, rec: &PopulationRecord, drain: bool, out: &mut Vec<Alert>) {
+    /// Returns whether the record was new to this partition (its state changed).
+    pub fn population(
+        &mut self,
+        rec: &PopulationRecord,
+        drain: bool,
+        out: &mut Vec<Alert>,
+    ) -> bool {
         let Some(share) = &mut self.share else {
-            return;
+            return false;
         };
         let Some(frontier) = share.frontiers.get_mut(rec.source as usize) else {
             tracing::warn!(
@@ -193,10 +199,10 @@ impl Partition {
                 of = rec.of,
                 "population record of an unknown partition"
             );
-            return;
+            return false;
         };
         if rec.to <= *frontier {
-            return; // already held
+            return false; // already held
         }
         let from = *frontier;
         for (epoch, figures) in &rec.epochs {
@@ -206,6 +212,7 @@ impl Partition {
         }
         *frontier = rec.to;
         self.pump(drain, out);
+        true
     }
 
     /// Events waiting for the watermark.

@@ -151,6 +151,7 @@ pub(crate) fn run(
     let mut summary = Summary::default();
     let mut last_checkpoint = Instant::now();
     let mut last_done_check = Instant::now();
+    let mut idle = false;
     loop {
         if stop.load(Ordering::Acquire) {
             break;
@@ -204,7 +205,9 @@ pub(crate) fn run(
                 };
                 for (p, o) in owned.iter_mut() {
                     let was = o.part.finished();
-                    o.part.population(&rec, setup.drain, &mut alerts);
+                    if !o.part.population(&rec, setup.drain, &mut alerts) {
+                        continue;
+                    }
                     o.dirty = true;
                     sender.alerts(*p, o, &mut alerts, &mut summary)?;
                     sender.population(*p, o)?;
@@ -214,13 +217,16 @@ pub(crate) fn run(
                 }
             }
         }
-        // Waiting for population figures: poll briefly so they are taken in at once.
-        let wait = if owned.values().any(|o| o.part.waits_for_population()) {
+        // Idle and waiting for population figures: poll briefly so they are taken in at
+        // once (checked only when idle: a busy poll returns at once anyway).
+        let wait = if idle && owned.values().any(|o| o.part.waits_for_population()) {
             Duration::from_millis(5)
         } else {
             Duration::from_millis(50)
         };
-        if let Some(polled) = consumer.poll(wait) {
+        let polled = consumer.poll(wait);
+        idle = polled.is_none();
+        if let Some(polled) = polled {
             let msg = match polled {
                 Ok(m) => m,
                 Err(e) => {
