@@ -120,14 +120,54 @@ fn ndjson<R: BufRead>(
     // at the end of a file is not a record).
     let mut blanks: Vec<u64> = Vec::new();
     loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(read_err(line))?;
-        if n == 0 {
-            return Ok(Layout::Ndjson);
-        }
+        let flow = with_line(&mut reader, &mut buf, |bytes| {
+            ndjson_line(trim_eol(bytes), line + 1, &mut blanks, &mut f)
+        })
+        .map_err(read_err(line))?;
         line += 1;
-        if ndjson_line(trim_eol(&buf), line, &mut blanks, &mut f).is_break() {
-            return Ok(Layout::Ndjson);
+        match flow {
+            None | Some(Flow::Break(())) => return Ok(Layout::Ndjson),
+            Some(Flow::Continue(())) => {}
+        }
+    }
+}
+
+/// Calls `f` with the next line of `reader` (its `\n` included, when there is one);
+/// `None` at the end of the input.
+///
+/// A line that lies whole in the reader's buffer is handed over in place, not copied;
+/// only a line that straddles two buffer fills is gathered in `carry`.
+fn with_line<R: BufRead, T>(
+    reader: &mut R,
+    carry: &mut Vec<u8>,
+    f: impl FnOnce(&[u8]) -> T,
+) -> std::io::Result<Option<T>> {
+    carry.clear();
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        if available.is_empty() {
+            return Ok((!carry.is_empty()).then(|| f(carry)));
+        }
+        match memchr::memchr(b'\n', available) {
+            Some(end) if carry.is_empty() => {
+                let out = f(&available[..=end]);
+                reader.consume(end + 1);
+                return Ok(Some(out));
+            }
+            Some(end) => {
+                carry.extend_from_slice(&available[..=end]);
+                reader.consume(end + 1);
+                return Ok(Some(f(carry)));
+            }
+            None => {
+                let n = available.len();
+                carry.extend_from_slice(available);
+                reader.consume(n);
+            }
         }
     }
 }

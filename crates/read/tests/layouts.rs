@@ -149,3 +149,56 @@ fn gzip_by_magic_bytes_and_stop_on_request() {
     .unwrap_err();
     assert!(err.to_string().starts_with("cannot open"), "{err}");
 }
+
+/// A reader that hands out at most `chunk` bytes per call, so that lines straddle the
+/// reader's buffer fills.
+struct Trickle<'a> {
+    rest: &'a [u8],
+    chunk: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.rest.len().min(self.chunk).min(buf.len());
+        buf[..n].copy_from_slice(&self.rest[..n]);
+        self.rest = &self.rest[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn ndjson_lines_across_buffer_fills_and_longer_than_the_buffer() {
+    let long = format!("{{\"ua\":\"{}\"}}", "x".repeat(200_000));
+    let mut body = String::new();
+    let mut want = Vec::new();
+    for i in 0..50 {
+        let rec = if i % 10 == 3 {
+            long.clone()
+        } else {
+            format!("{{\"i\":{i}}}")
+        };
+        body.push_str(&rec);
+        body.push_str(if i % 2 == 0 { "\n" } else { "\r\n" });
+        want.push((i + 1, rec));
+    }
+    body.push_str("{\"last\":true}"); // no newline at the end
+    want.push((51, "{\"last\":true}".into()));
+    let (layout, got) = items(body.as_bytes());
+    assert_eq!(layout, Layout::Ndjson);
+    assert_eq!(got, want);
+    for chunk in [1, 7, 64, 4096] {
+        let mut got = Vec::new();
+        let trickle = Trickle {
+            rest: body.as_bytes(),
+            chunk,
+        };
+        jetlag_read::read_from("t", trickle, |raw| {
+            if let Item::Json(b) = raw.item {
+                got.push((raw.line, String::from_utf8_lossy(b).into_owned()));
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(got, want, "chunk {chunk}");
+    }
+}
