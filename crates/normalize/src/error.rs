@@ -89,6 +89,16 @@ impl Error {
         }
     }
 
+    /// Whether decoding the record failed: broken JSON, not UTF-8, a field of the wrong
+    /// type (as opposed to a record that decoded but lacks or garbles a field).
+    pub(crate) fn is_decode_failure(&self) -> bool {
+        match self {
+            Error::Json(_) | Error::NotUtf8Record(_) => true,
+            Error::InSource { error, .. } => error.is_decode_failure(),
+            _ => false,
+        }
+    }
+
     /// The source the record was parsed as, when known.
     pub fn source(&self) -> Option<Source> {
         match self {

@@ -85,10 +85,27 @@ pub fn parse_json(
     warnings: &mut Vec<Warning>,
 ) -> Result<Parsed, Error> {
     let source = match format {
-        Format::Auto => sniff(record)?,
+        Format::Auto => {
+            // The fast guess is right for every record that is valid JSON, which the
+            // vendor parse checks; when it finds the JSON broken, the exact sniff decides
+            // how the record is rejected, as it would have without the guess.
+            if let Some(source) = sniff::guess(record) {
+                let before = warnings.len();
+                match parse_as(source, record, warnings) {
+                    Err(e) if e.is_decode_failure() => warnings.truncate(before),
+                    parsed => return parsed,
+                }
+            }
+            sniff(record)?
+        }
         Format::Csv => return Err(Error::CsvAsJson),
         other => other.source().ok_or(Error::CsvAsJson)?,
     };
+    parse_as(source, record, warnings)
+}
+
+/// Parses one JSON record as `source`'s.
+fn parse_as(source: Source, record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
     let parsed = match source {
         Source::Entra => entra::parse(record, warnings),
         Source::Okta => okta::parse(record, warnings),

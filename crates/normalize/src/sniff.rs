@@ -190,17 +190,214 @@ pub fn sniff(record: &[u8]) -> Result<Source, Error> {
         return Ok(source);
     }
     let seen = result.map_err(|e| Error::from_json(e, record))?;
-    Ok(if seen.id && seen.events {
-        Source::Google
-    } else if seen.event_type && seen.actor_or_client {
-        Source::Okta
-    } else if seen.event_name {
-        Source::Cloudtrail
-    } else if seen.properties && seen.azure_envelope {
-        Source::Entra
-    } else {
-        return Err(Error::Unrecognized);
-    })
+    seen.decide().ok_or(Error::Unrecognized)
+}
+
+/// A fast guess at the vendor, for [`crate::parse_json`]: the same decision as [`sniff`]
+/// for any record that is valid JSON, made by a plain byte scan that builds nothing
+/// (`None`: no guess, ask [`sniff`]).
+///
+/// It is a guess because it does not validate: skipped values are only bracket-matched.
+/// The caller parses the record as the guessed vendor, which validates the whole record,
+/// and asks [`sniff`] again only when that parse finds the JSON broken, so a broken
+/// record is rejected exactly as before. A key or a deciding value with an escape in it
+/// is left to [`sniff`] as well.
+pub(crate) fn guess(record: &[u8]) -> Option<Source> {
+    let mut p = Scan { b: record, i: 0 };
+    p.ws();
+    p.eat(b'{')?;
+    let mut seen = Seen::default();
+    p.ws();
+    if p.peek()? == b'}' {
+        return None;
+    }
+    loop {
+        p.ws();
+        let key = p.string()?;
+        p.ws();
+        p.eat(b':')?;
+        p.ws();
+        match key {
+            b"class_uid" => return Some(Source::Ocsf),
+            b"userIdentity"
+            | b"eventSource"
+            | b"eventVersion"
+            | b"awsRegion"
+            | b"recipientAccountId" => return Some(Source::Cloudtrail),
+            b"published" | b"uuid" => return Some(Source::Okta),
+            b"@timestamp" => return Some(Source::Ecs),
+            b"createdDateTime" | b"CreatedDateTime" | b"TimeGenerated" | b"userPrincipalName"
+            | b"UserPrincipalName" => return Some(Source::Entra),
+            b"kind" => {
+                if p.value_str()?
+                    .is_some_and(|k| k.starts_with(b"admin#reports"))
+                {
+                    return Some(Source::Google);
+                }
+            }
+            b"category" | b"Category" => {
+                if p.value_str()?
+                    .is_some_and(|c| AZURE_CATEGORIES.iter().any(|a| a.as_bytes() == c))
+                {
+                    return Some(Source::Entra);
+                }
+                seen.azure_envelope = true;
+            }
+            b"operationName" => {
+                if p.value_str()? == Some(b"Sign-in activity") {
+                    return Some(Source::Entra);
+                }
+                seen.azure_envelope = true;
+            }
+            _ => {
+                match key {
+                    b"id" => seen.id = true,
+                    b"events" => seen.events = true,
+                    b"eventType" | b"eventtype" => seen.event_type = true,
+                    b"actor" | b"client" => seen.actor_or_client = true,
+                    b"eventName" => seen.event_name = true,
+                    b"properties" => seen.properties = true,
+                    _ => {}
+                }
+                p.skip_value()?;
+            }
+        }
+        p.ws();
+        match p.next()? {
+            b',' => {}
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    seen.decide()
+}
+
+impl Seen {
+    /// The decision at the end of a record that had no deciding key.
+    fn decide(&self) -> Option<Source> {
+        if self.id && self.events {
+            Some(Source::Google)
+        } else if self.event_type && self.actor_or_client {
+            Some(Source::Okta)
+        } else if self.event_name {
+            Some(Source::Cloudtrail)
+        } else if self.properties && self.azure_envelope {
+            Some(Source::Entra)
+        } else {
+            None
+        }
+    }
+}
+
+/// A cursor over the bytes of a record for [`guess`]; every method returns `None` when
+/// the bytes do not have the expected shape (the guess is then abandoned).
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+/// Bytes that matter inside a skipped object or array: quotes and brackets.
+static STRUCTURAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'{' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b'}' as usize] = true;
+    t[b']' as usize] = true;
+    t
+};
+
+impl<'a> Scan<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        Some(c)
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.next()? == c).then_some(())
+    }
+
+    /// Skips JSON whitespace.
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    /// A string without escapes, its quotes removed; `None` for anything else.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let rest = self.b.get(self.i..)?;
+        let end = memchr::memchr2(b'"', b'\\', rest)?;
+        if rest[end] == b'\\' {
+            return None;
+        }
+        self.i += end + 1;
+        Some(&rest[..end])
+    }
+
+    /// A value that deciding keys look at: `Some(Some(text))` for a string without
+    /// escapes, `Some(None)` for any other value (skipped), `None` to give up.
+    fn value_str(&mut self) -> Option<Option<&'a [u8]>> {
+        if self.peek()? == b'"' {
+            return self.string().map(Some);
+        }
+        self.skip_value()?;
+        Some(None)
+    }
+
+    /// Skips past the closing quote of a string whose opening quote was just read.
+    fn skip_string_body(&mut self) -> Option<()> {
+        loop {
+            let end = memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
+            self.i += end + 1;
+            if self.b[self.i - 1] == b'"' {
+                return Some(());
+            }
+            self.i += 1; // the escaped byte
+        }
+    }
+
+    /// Skips one value: a string, an object or array (bracket-matched, not validated) or
+    /// a scalar.
+    fn skip_value(&mut self) -> Option<()> {
+        match self.next()? {
+            b'"' => self.skip_string_body(),
+            b'{' | b'[' => {
+                let mut depth = 1usize;
+                loop {
+                    let rest = self.b.get(self.i..)?;
+                    let at = rest.iter().position(|&c| STRUCTURAL[c as usize])?;
+                    self.i += at + 1;
+                    match self.b[self.i - 1] {
+                        b'"' => self.skip_string_body()?,
+                        b'{' | b'[' => depth += 1,
+                        _ => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Some(());
+                            }
+                        }
+                    }
+                }
+            }
+            b',' | b'}' | b']' | b':' => None,
+            _ => {
+                while let Some(c) = self.peek() {
+                    if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                        break;
+                    }
+                    self.i += 1;
+                }
+                Some(())
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -255,9 +452,48 @@ mod tests {
         ];
         for (json, want) in cases {
             assert_eq!(sniff(json.as_bytes()).unwrap(), want, "{json}");
+            assert_eq!(guess(json.as_bytes()), Some(want), "guess {json}");
         }
         assert!(matches!(sniff(b"{\"a\":1}"), Err(Error::Unrecognized)));
         assert!(matches!(sniff(b"[1]"), Err(Error::Json(_))));
         assert!(matches!(sniff(b"{\"a\":"), Err(Error::Json(_))));
+    }
+
+    #[test]
+    fn the_guess_agrees_with_sniff_on_valid_json() {
+        let cases = [
+            // Deciding keys after values of every kind, with whitespace and escapes in
+            // skipped strings.
+            r#" { "a" : [1, {"b": "}]\"{["}, -2.5e3, true, null] , "c":{"d":{"e":[]}}, "uuid":"x"}"#,
+            r#"{"kind":"admin#reports#activity"}"#,
+            r#"{"kind":{"x":1},"category":"Other","properties":{}}"#,
+            r#"{"operationName":"Sign-in activity"}"#,
+            r#"{"Category":"AuditLogs"}"#,
+            r#"{"id":{"time":"x"},"events":[{"name":"login_success"}]}"#,
+            r#"{"eventtype":"x","client":{}}"#,
+            r#"{"eventName":"x","n":12}"#,
+            r#"{"hello":"world"}"#,
+            r#"{}"#,
+        ];
+        for json in cases {
+            let exact = sniff(json.as_bytes()).ok();
+            assert_eq!(guess(json.as_bytes()), exact, "{json}");
+        }
+        // Escaped keys and deciding values are left to sniff.
+        assert_eq!(guess(br#"{"u\u0075id":"x"}"#), None);
+        assert_eq!(sniff(br#"{"u\u0075id":"x"}"#).unwrap(), Source::Okta);
+        assert_eq!(guess(br#"{"kind":"admin\u0023reports"}"#), None);
+    }
+
+    #[test]
+    fn the_guess_never_panics_on_a_cut_or_broken_record() {
+        let record = br#"{"actor":{"id":"a\"b","type":"User"},"client":[1,{"x":"y\\"}],"n":-1.5,"eventType":"user.session.start"}"#;
+        for end in 0..=record.len() {
+            let _ = guess(&record[..end]);
+            let mut broken = record.to_vec();
+            broken[end.min(record.len() - 1)] = b'\\';
+            let _ = guess(&broken);
+        }
+        assert_eq!(guess(record), Some(Source::Okta));
     }
 }

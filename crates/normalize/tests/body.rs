@@ -77,3 +77,22 @@ fn a_forced_format_skips_or_rejects_other_vendors() {
     assert_eq!(err.to_string(), "okta: missing eventType");
     assert!(parse_json(OKTA.as_bytes(), Format::Csv, &mut w).is_err());
 }
+
+/// `--format auto` guesses the vendor with a scan that does not validate; a record broken
+/// before its deciding key must still be rejected as broken JSON by the exact sniff
+/// (no vendor named), and one broken after it by that vendor's parser.
+#[test]
+fn auto_rejects_broken_json_as_the_exact_sniff_does() {
+    let mut w = Vec::new();
+    let before = br#"{"actor":{"type" "User"},"uuid":"o1","published":"2024-05-01T10:00:00Z"}"#;
+    let err = parse_json(before, Format::Auto, &mut w).unwrap_err();
+    assert!(err.to_string().starts_with("invalid JSON"), "{err}");
+    assert_eq!(err.source(), None);
+    let after = br#"{"uuid":"o1","actor":{"type" "User"}}"#;
+    let err = parse_json(after, Format::Auto, &mut w).unwrap_err();
+    assert!(err.to_string().starts_with("okta: invalid JSON"), "{err}");
+    let not_utf8 = b"{\"actor\":{\"type\":\"\xff\"},\"uuid\":\"o1\"}";
+    let err = parse_json(not_utf8, Format::Auto, &mut w).unwrap_err();
+    assert_eq!(err.to_string(), "not valid UTF-8 (at byte 18)");
+    assert!(w.is_empty());
+}
