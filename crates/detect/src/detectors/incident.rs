@@ -11,11 +11,11 @@
 //! The detectors differ in *when* an incident ends, what a report says and what else they
 //! keep per key (`G`) and per member (`X`); everything else is here.
 //!
-//! Memory (the scan bench's data has about two distinct IPs per user): a member is 48 bytes
-//! inline, its user name and first event id live in one [`Texts`] arena (no allocation per
-//! member, compacted when a sweep finds it mostly garbage), users are compared by
-//! [`UserId`], and a group holds its first member inline (no allocation for the common key
-//! with one identity).
+//! Memory (the scan bench's data has about two distinct IPs per user): a member is 64 bytes
+//! inline with its first event id as a [`CompactId`] (a UUID in 16 bytes), its user name
+//! lives in one [`Texts`] arena (no allocation per member, compacted when a sweep finds it
+//! mostly garbage), users are compared by [`UserId`], and a group holds its first member
+//! inline (no allocation for the common key with one identity).
 
 use std::hash::Hash;
 
@@ -24,8 +24,8 @@ use jetlag_event::{Alert, SignIn};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::UserId;
 use crate::config::Problems;
+use crate::{CompactId, UserId};
 
 /// A string in a [`Texts`] arena: its start (low 40 bits) and length (high 24 bits).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,7 +36,7 @@ const TEXT_MAX_LEN: usize = (1 << 24) - 1;
 /// Largest arena offset a [`Text`] holds (1 TiB).
 const TEXT_MAX_START: usize = (1 << 40) - 1;
 
-/// Strings appended one after another: event ids and user names of members. Members point
+/// Strings appended one after another: the user names of members. Members point
 /// into it with a [`Text`]; [`Incidents::sweep`] compacts it once most of it is garbage.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Texts {
@@ -64,9 +64,7 @@ impl Texts {
 
     /// Counts the texts of a member that is forgotten as garbage.
     fn free<X>(&mut self, m: &Member<X>) {
-        self.dead = self
-            .dead
-            .saturating_add((m.name.0 >> 40) as usize + (m.first_event.0 >> 40) as usize);
+        self.dead = self.dead.saturating_add((m.name.0 >> 40) as usize);
     }
 
     /// The string behind `t` ("" for a handle that is not this arena's: a corrupt state).
@@ -82,8 +80,9 @@ impl Texts {
 pub(crate) struct Member<X> {
     /// The user's name.
     pub name: Text,
-    /// The first event of this user behind the key within the incident.
-    pub first_event: Text,
+    /// The first event of this user behind the key within the incident (a UUID in 16
+    /// bytes, no allocation).
+    pub first_event: CompactId,
     /// Time of that event (seconds).
     pub first_time: i64,
     /// Time of the user's latest event behind the key.
@@ -250,7 +249,7 @@ impl<X, G> Group<X, G> {
         }
         self.members.push(Member {
             name: texts.push(&ev.user),
-            first_event: texts.push(&ev.event_id),
+            first_event: CompactId::new(&ev.event_id),
             first_time: t,
             last_time: t,
             user: user.0,
@@ -270,7 +269,7 @@ impl<X, G> Group<X, G> {
 pub(crate) struct Incidents<K, X, G> {
     /// One group per key.
     pub groups: FxHashMap<K, Group<X, G>>,
-    /// Names and event ids of the members.
+    /// Names of the members.
     pub texts: Texts,
     /// Keys with a report pending (possibly stale: checked when due).
     pending: Vec<K>,
@@ -376,7 +375,6 @@ impl<K: Clone + Eq + Hash + Ord, X, G: Default> Incidents<K, X, G> {
             for g in self.groups.values_mut() {
                 for m in g.members.as_mut_slice() {
                     m.name = self.texts.push(old.get(m.name));
-                    m.first_event = self.texts.push(old.get(m.first_event));
                 }
             }
         }
@@ -495,18 +493,16 @@ impl<'a, X> Roll<'a, X> {
         let group: &'a Group<X, G> = group;
         let mut by_name: Vec<&Member<X>> = group.members.as_slice().iter().collect();
         by_name.sort_by(|a, b| texts.get(a.name).cmp(texts.get(b.name)));
-        let mut by_time = by_name.clone();
-        by_time.sort_by(|a, b| {
-            (a.first_time, texts.get(a.first_event)).cmp(&(b.first_time, texts.get(b.first_event)))
-        });
+        let mut by_time: Vec<(i64, String)> = by_name
+            .iter()
+            .map(|m| (m.first_time, m.first_event.to_string()))
+            .collect();
+        by_time.sort_unstable();
         Roll {
             users: by_name.iter().map(|m| texts.get(m.name).into()).collect(),
             new_users,
-            event_ids: by_time
-                .iter()
-                .map(|m| texts.get(m.first_event).into())
-                .collect(),
-            first: by_time.first().map_or(0, |m| m.first_time),
+            first: by_time.first().map_or(0, |(t, _)| *t),
+            event_ids: by_time.into_iter().map(|(_, id)| id).collect(),
             by_name,
             texts,
         }
@@ -538,7 +534,7 @@ impl<'a, X> Roll<'a, X> {
 pub(crate) struct Entry<'a, K, X, G> {
     /// The key's group.
     pub group: &'a mut Group<X, G>,
-    /// Names and event ids of the members.
+    /// Names of the members.
     pub texts: &'a mut Texts,
     pending: &'a mut Vec<K>,
     next_due: &'a mut i64,
@@ -650,7 +646,10 @@ mod tests {
     fn texts_round_trip_and_survive_compaction() {
         let mut inc: Incidents<u32, (), ()> = Incidents::default();
         for k in 0..100u32 {
-            let e = ev(&format!("event-{k}-{}", long(k)), &format!("u{k}"));
+            let e = ev(
+                &format!("event-{k}-{}", long(k)),
+                &format!("u{k}-{}", long(k)),
+            );
             inc.update(&k, |mut g| {
                 g.sign_in(&k, UserId(k), &e, i64::from(k), 2, 60, || ())
             });
@@ -663,11 +662,8 @@ mod tests {
         assert!(inc.texts.bytes.len() < before / 4, "compacted");
         for (k, g) in &inc.groups {
             let m = &g.members.as_slice()[0];
-            assert_eq!(inc.texts.get(m.name), format!("u{k}"));
-            assert_eq!(
-                inc.texts.get(m.first_event),
-                format!("event-{k}-{}", long(*k))
-            );
+            assert_eq!(inc.texts.get(m.name), format!("u{k}-{}", long(*k)));
+            assert_eq!(m.first_event.to_string(), format!("event-{k}-{}", long(*k)));
         }
     }
 
@@ -703,7 +699,7 @@ mod tests {
         let mut m: Members<()> = Members::default();
         let one = |user| Member {
             name: Text::default(),
-            first_event: Text::default(),
+            first_event: CompactId::default(),
             first_time: 0,
             last_time: i64::from(user),
             user,
