@@ -102,6 +102,12 @@ pub(crate) fn consumer(
     c.set("partition.assignment.strategy", "range");
     // Latency over batching: records are small and stages wait on each other's watermarks.
     c.set("fetch.wait.max.ms", "20");
+    // At most 64 KB (~60 input records) per partition and fetch, so that the input
+    // partitions advance in step: librdkafka's default (1 MB each, served partition by
+    // partition) let one run days of event time ahead of another, and every internal
+    // partition's reorder buffer then held (and checkpointed) thousands of events waiting
+    // for the slowest input's watermark — checkpoints of 2.6 MB, the broker's main work.
+    c.set("max.partition.fetch.bytes", "65536");
     c.set("fetch.error.backoff.ms", "50");
     for (k, v) in client_config(setup).config_map() {
         c.set(k, v);
