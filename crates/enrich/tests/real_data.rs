@@ -257,3 +257,32 @@ fn cached_answers_equal_freshly_decoded_ones() {
     }
     assert!(first.iter().filter(|i| i.geo.is_some()).count() > 2000);
 }
+
+/// More IPs than the per-thread caches hold (131,072 IPs, 32,768 records): every path —
+/// IP and record both cached, IP cached with its record evicted, neither — answers as a
+/// fresh decode does.
+#[test]
+fn answers_hold_when_the_caches_overflow() {
+    use jetlag_enrich::bench_support::RawMmdb;
+    let raw = RawMmdb::open(&shared(DBIP)).unwrap();
+    let e = Enricher::builder().geoip(shared(DBIP)).build().unwrap();
+    let ips: Vec<IpAddr> = (0..150_000u32)
+        .map(|i| IpAddr::from(std::net::Ipv4Addr::from(i.wrapping_mul(2_654_435_761))))
+        .collect();
+    // Pass 1 fills (and overflows) the caches; pass 2 revisits in another order, so some IPs
+    // are still cached while their records were evicted by later ones.
+    let first: Vec<_> = ips.iter().map(|ip| e.lookup(*ip)).collect();
+    for (k, i) in (0..ips.len()).rev().step_by(3).enumerate() {
+        let again = e.lookup(ips[i]);
+        assert_eq!(again, first[i], "{}: second lookup differs", ips[i]);
+        if k % 5 == 0 {
+            assert_eq!(
+                raw.uncached(ips[i]),
+                first[i],
+                "{}: fresh decode differs",
+                ips[i]
+            );
+        }
+    }
+    assert!(first.iter().filter(|i| i.geo.is_some()).count() > 75_000);
+}
