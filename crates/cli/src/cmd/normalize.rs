@@ -1,7 +1,7 @@
 //! `jetlag normalize`: read identity logs, print normalized sign-in events (JSONL).
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,6 +9,9 @@ use anyhow::Context;
 
 use super::enrich_args::EnrichArgs;
 use super::input::{self, InputArgs};
+
+/// Output is written in blocks of this many bytes (or a little more).
+const BLOCK: usize = 64 * 1024;
 
 /// Arguments of `jetlag normalize`.
 #[derive(Debug, clap::Args)]
@@ -26,20 +29,29 @@ pub struct Args {
 /// summary on stderr. Exit status 1 when an input could not be opened or read.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(
+        Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::with_capacity(64 * 1024, io::stdout().lock())),
+        ),
+        None => Box::new(io::stdout().lock()),
     };
     // With no --geoip/--intel the enricher still gives log-supplied geo its default radius.
     let enricher = args.enrich.build()?;
+    // Events are serialized into one reused buffer, written out in blocks of about
+    // `BLOCK` bytes: serializing into a Vec is inlined byte pushes, where a `BufWriter`
+    // behind `dyn Write` costs a call per JSON token.
+    let mut buf = Vec::with_capacity(BLOCK + 4096);
     let result = input::for_each_event(&args.input, |mut ev| {
         enricher.enrich(&mut ev);
-        serde_json::to_writer(&mut out, &ev)?;
-        out.write_all(b"\n")?;
+        serde_json::to_writer(&mut buf, &ev)?;
+        buf.push(b'\n');
+        if buf.len() >= BLOCK {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
         Ok(())
     });
     let flushed = result.and_then(|stats| {
+        out.write_all(&buf)?;
         out.flush()?;
         Ok(stats)
     });
