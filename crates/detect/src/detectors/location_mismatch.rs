@@ -200,6 +200,9 @@ impl Detector for LocationMismatch {
         let idx = match places.iter().position(|p| p.place == place) {
             Some(i) => i,
             None => {
+                // Exact growth: most users show one or two other places (a first push
+                // would reserve room for four).
+                places.reserve_exact(1);
                 places.push(Place {
                     place,
                     city: None,
@@ -225,6 +228,7 @@ impl Detector for LocationMismatch {
             p.city.clone_from(&geo.city);
         }
         if p.events.len() < 4 {
+            p.events.reserve_exact(1);
             p.events.push(CompactId::new(&ev.event_id));
         }
 

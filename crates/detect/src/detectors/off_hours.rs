@@ -240,6 +240,8 @@ impl Detector for OffHours {
         let day = match st.days.iter_mut().rev().find(|d| d.date == date) {
             Some(d) => d,
             None => {
+                // One day at a time, not doubling: a month of days is most of the state.
+                st.days.reserve_exact(1);
                 st.days.push(Day {
                     date,
                     last: Day::offset(date, t),
