@@ -12,7 +12,7 @@ use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 /// An event id: a UUID in 16 bytes, any other id as text. Always gives back the exact
-/// text it was made from ([`CompactId::write`], `Display`).
+/// text it was made from ([`CompactId::text`], `Display`).
 ///
 /// # Example
 /// ```
