@@ -380,4 +380,8 @@ fn main() {
         snapshot / users,
         state_file as f64 / 1e6
     );
+    println!(
+        "per detector (CPU, heap and snapshot per user, alert digest): cargo bench -p jetlag-detect --bench detectors -- --file {}",
+        enriched.display()
+    );
 }
