@@ -106,6 +106,13 @@ pub(crate) fn text(value: Option<&str>) -> Option<CompactString> {
     (!v.is_empty()).then(|| CompactString::from(v))
 }
 
+/// A non-empty string, kept as written (not trimmed), made owned only when kept.
+pub(crate) fn nonempty_str(value: Option<&str>) -> Option<CompactString> {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .map(CompactString::from)
+}
+
 /// Same as [`text`] for a value already owned.
 pub(crate) fn nonempty(value: Option<CompactString>) -> Option<CompactString> {
     value.filter(|v| !v.trim().is_empty())

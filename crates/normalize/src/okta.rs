@@ -28,8 +28,8 @@ struct Actor<'a> {
     alternate_id: Option<Str<'a>>,
     #[serde(borrow, default, rename = "type")]
     kind: Option<Str<'a>>,
-    #[serde(default)]
-    display_name: Option<CompactString>,
+    #[serde(borrow, default)]
+    display_name: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -54,9 +54,9 @@ struct GeoContext<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct UserAgent {
-    #[serde(default)]
-    raw_user_agent: Option<CompactString>,
+struct UserAgent<'a> {
+    #[serde(borrow, default)]
+    raw_user_agent: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -66,8 +66,8 @@ struct Client<'a> {
     ip_address: Option<Str<'a>>,
     #[serde(borrow, default, alias = "geographicalcontext")]
     geographical_context: Option<GeoContext<'a>>,
-    #[serde(default, alias = "useragent")]
-    user_agent: Option<UserAgent>,
+    #[serde(borrow, default, alias = "useragent")]
+    user_agent: Option<UserAgent<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -89,15 +89,15 @@ struct OutcomeField<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct AuthContext {
-    #[serde(default, alias = "externalsessionid")]
-    external_session_id: Option<CompactString>,
+struct AuthContext<'a> {
+    #[serde(borrow, default, alias = "externalsessionid")]
+    external_session_id: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
-struct Device {
-    #[serde(default)]
-    id: Option<CompactString>,
+struct Device<'a> {
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -113,14 +113,14 @@ struct LogEvent<'a> {
     actor: Option<Actor<'a>>,
     #[serde(borrow, default)]
     client: Option<Client<'a>>,
-    #[serde(default)]
-    device: Option<Device>,
+    #[serde(borrow, default)]
+    device: Option<Device<'a>>,
     #[serde(default, alias = "securitycontext")]
     security_context: Option<SecurityContext>,
     #[serde(borrow, default)]
     outcome: Option<OutcomeField<'a>>,
-    #[serde(default, alias = "authenticationcontext")]
-    authentication_context: Option<AuthContext>,
+    #[serde(borrow, default, alias = "authenticationcontext")]
+    authentication_context: Option<AuthContext<'a>>,
     #[serde(borrow, default)]
     target: Option<Vec<Actor<'a>>>,
 }
@@ -182,11 +182,11 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
     );
     if let Some(client) = &ev.client {
         out.ip = common::ip(s(&client.ip_address), "client.ipAddress", warnings);
-        out.user_agent = common::nonempty(
+        out.user_agent = common::nonempty_str(
             client
                 .user_agent
                 .as_ref()
-                .and_then(|u| u.raw_user_agent.clone()),
+                .and_then(|u| s(&u.raw_user_agent)),
         );
         if let Some(g) = &client.geographical_context {
             let point = g.geolocation.as_ref();
@@ -204,18 +204,19 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
             );
         }
     }
-    out.device_id = common::nonempty(ev.device.and_then(|d| d.id));
-    out.session_id = common::nonempty(
+    out.device_id = common::nonempty_str(ev.device.as_ref().and_then(|d| s(&d.id)));
+    out.session_id = common::nonempty_str(
         ev.authentication_context
-            .and_then(|a| a.external_session_id),
-    )
-    .filter(|id| id != "unknown");
+            .as_ref()
+            .and_then(|a| s(&a.external_session_id))
+            .filter(|id| *id != "unknown"),
+    );
     out.app = ev
         .target
         .iter()
         .flatten()
         .find(|t| s(&t.kind) == Some("AppInstance"))
-        .and_then(|t| common::nonempty(t.display_name.clone()));
+        .and_then(|t| common::nonempty_str(s(&t.display_name)));
     if event_type.contains("mfa") {
         out.mfa = Some(true);
     }
