@@ -107,7 +107,7 @@ struct Raw {
     group: String,
     /// Internal topic prefix. Default "jetlag".
     prefix: String,
-    /// Alert topic. Default "<prefix>.alerts".
+    /// Alert topic. Default `<prefix>.alerts`.
     alerts_topic: Option<String>,
     /// Partitions of the internal topics jetlag creates. Default 6.
     partitions: i32,
