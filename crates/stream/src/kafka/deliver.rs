@@ -54,13 +54,14 @@ pub(crate) fn run(
     let dead_letter = format!("{}.dead-letter", k.prefix);
     let mut summary = Summary::default();
     let mut idle_since = std::time::Instant::now();
+    let mut done = super::state::Finished::default();
     while !stop.load(Ordering::Acquire) {
         let Some(polled) = consumer.poll(Duration::from_millis(100)) else {
             // Drain mode: done once every partition has finished and the alert topic has
             // been quiet for a while.
             if setup.drain && idle_since.elapsed() >= Duration::from_secs(2) {
                 idle_since = std::time::Instant::now();
-                if all_finished(setup)? {
+                if all_finished(setup, &mut done)? {
                     break;
                 }
             }
@@ -118,8 +119,8 @@ pub(crate) fn run(
     Ok(summary)
 }
 
-fn all_finished(setup: &Setup) -> Result<bool, Error> {
-    let states = super::state::read_states(setup)?;
+fn all_finished(setup: &Setup, done: &mut super::state::Finished) -> Result<bool, Error> {
+    let finished = done.refresh(setup)?;
     let k = &setup.kafka;
     let consumer: rdkafka::consumer::BaseConsumer = super::client_config(setup)
         .create()
@@ -127,7 +128,7 @@ fn all_finished(setup: &Setup) -> Result<bool, Error> {
     for key in crate::Key::ALL {
         let topic = k.topic(key);
         let n = super::partitions(&consumer, &topic)?;
-        if !(0..n).all(|p| states.finished.contains(&format!("{topic}/{p}"))) {
+        if !(0..n).all(|p| finished.contains(&format!("{topic}/{p}"))) {
             return Ok(false);
         }
     }

@@ -151,6 +151,7 @@ pub(crate) fn run(
     let mut summary = Summary::default();
     let mut last_checkpoint = Instant::now();
     let mut last_done_check = Instant::now();
+    let mut done = state::Finished::default();
     let mut idle = false;
     loop {
         if stop.load(Ordering::Acquire) {
@@ -312,8 +313,8 @@ pub(crate) fn run(
             && last_done_check.elapsed() >= Duration::from_secs(1)
         {
             last_done_check = Instant::now();
-            let states = state::read_states(setup)?;
-            if (0..topic_partitions).all(|p| states.finished.contains(&format!("{topic}/{p}"))) {
+            let finished = done.refresh(setup)?;
+            if (0..topic_partitions).all(|p| finished.contains(&format!("{topic}/{p}"))) {
                 break;
             }
         }

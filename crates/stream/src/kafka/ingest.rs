@@ -101,6 +101,7 @@ pub(crate) fn run(
     let mut buf = Vec::with_capacity(1024);
     let mut last_tick = Instant::now();
     let mut idle_since: Option<Instant> = None;
+    let mut done = state::Finished::default();
     loop {
         if stop.load(Ordering::Acquire) {
             break;
@@ -223,10 +224,10 @@ pub(crate) fn run(
         if setup.drain && idle && inputs.values().all(|i| i.sent == i64::MAX) {
             // Everything this worker owns has ended; stay in the group (a dead worker's
             // partitions may still come our way) until every partition has finished.
-            let states = state::read_states(setup)?;
+            let finished = done.refresh(setup)?;
             let all = outputs
                 .iter()
-                .all(|(t, n)| (0..*n).all(|p| states.finished.contains(&format!("{t}/{p}"))));
+                .all(|(t, n)| (0..*n).all(|p| finished.contains(&format!("{t}/{p}"))));
             if all {
                 break;
             }
