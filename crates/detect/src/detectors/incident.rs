@@ -339,7 +339,10 @@ impl<K: Clone + Eq + Hash + Ord, X, G: Default> Incidents<K, X, G> {
             }
         });
         self.next_due = next_due;
+        // A key whose incident ended before its report (too few members left) and then
+        // reopened was queued twice: report it once.
         due.sort_unstable();
+        due.dedup();
         due
     }
 
@@ -692,6 +695,29 @@ mod tests {
         let roll = Roll::take(inc.groups.get_mut(&7).unwrap(), &inc.texts);
         assert_eq!(roll.event_ids, ["e10", "e20"]);
         assert_eq!(inc.all_pending(100), [3]);
+    }
+
+    #[test]
+    fn an_incident_that_ends_and_reopens_before_its_report_is_reported_once() {
+        let mut inc: Incidents<u32, (), ()> = Incidents::default();
+        let join = |inc: &mut Incidents<u32, (), ()>, user: u32, t: i64| {
+            inc.tick(t);
+            let e = ev(&format!("e{t}"), &format!("u{user}"));
+            inc.update(&5, |mut g| {
+                g.sign_in(&5, UserId(user), &e, t, 2, 100, || ())
+            });
+        };
+        join(&mut inc, 1, 10);
+        join(&mut inc, 2, 20);
+        // User 1 leaves the window: too few identities, the incident is over unreported.
+        let g = inc.groups.get_mut(&5).unwrap();
+        g.prune(&mut inc.texts, 15);
+        assert_eq!(g.members.len(), 1);
+        g.end_incident();
+        // User 3 joins: the incident reopens and is queued again.
+        join(&mut inc, 3, 30);
+        assert_eq!(inc.due(200, 100), [5], "one report, not two");
+        assert!(inc.all_pending(100).is_empty());
     }
 
     #[test]
