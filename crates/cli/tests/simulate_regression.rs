@@ -46,6 +46,14 @@ fn evaluate(dir: &Path, seed: u64) -> serde_json::Value {
         .args(["--output-format", "jsonl"])
         .assert()
         .success();
+    // An alert id names one alert: the same id twice is a report repeated.
+    let text = std::fs::read_to_string(&alerts).unwrap();
+    let mut ids = std::collections::HashSet::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let id = v["alert_id"].as_str().unwrap().to_owned();
+        assert!(ids.insert(id), "seed {seed}: alert repeated: {line}");
+    }
     let out = Command::cargo_bin("jetlag")
         .unwrap()
         .args(["eval", "--json", "--truth"])
