@@ -94,12 +94,16 @@ fn read_to_end(
         .assign(&tpl)
         .map_err(|e| Error::kafka(format!("assign {topic}"), e))?;
     let deadline = Instant::now() + CALL_TIMEOUT * 4;
+    // librdkafka reports connection trouble (a broker restarting, `AllBrokersDown` while
+    // it reconnects) as consumption errors and recovers by itself: keep reading until the
+    // deadline, and name the last error if it comes.
+    let mut last_error: Option<rdkafka::error::KafkaError> = None;
     while !ends.is_empty() {
         if Instant::now() > deadline {
-            return Err(Error::kafka(
-                format!("read {topic} to its end"),
-                "timed out",
-            ));
+            return Err(match last_error {
+                Some(e) => Error::kafka(format!("read {topic} to its end (timed out)"), e),
+                None => Error::kafka(format!("read {topic} to its end"), "timed out"),
+            });
         }
         match consumer.poll(Duration::from_millis(200)) {
             Some(Ok(msg)) => {
@@ -111,7 +115,10 @@ fn read_to_end(
                     ends.remove(&msg.partition());
                 }
             }
-            Some(Err(e)) => return Err(Error::kafka(format!("read {topic}"), e)),
+            Some(Err(e)) => {
+                tracing::warn!(topic, error = %e, "reading to the end: consumer error, retrying");
+                last_error = Some(e);
+            }
             None => {}
         }
     }
