@@ -15,14 +15,16 @@
 //! per user, and the alerts per detector (a check that the work is the same before and after
 //! a change).
 
+mod support;
+
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jetlag_detect::{DetectConfig, Engine, Stages};
 use jetlag_event::{Country, Geo, GeoSource, Outcome, SignIn, Source, Timestamp};
 use jetlag_roster::Roster;
+use support::cpu_seconds;
 
 const CROSS: Stages = Stages {
     per_user: false,
@@ -158,53 +160,11 @@ fn observe(c: &mut Criterion) {
     group.finish();
 }
 
-/// The system allocator, counting the bytes currently allocated.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl std::alloc::GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { std::alloc::System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { std::alloc::System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { std::alloc::System.realloc(ptr, layout, new) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// CPU time of this thread in seconds (Linux `/proc/thread-self/stat`, 10 ms ticks); 0
-/// elsewhere.
-fn cpu_seconds() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = &s[s.rfind(')')? + 2..];
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-            Some(ticks / 100.0)
-        })
-        .unwrap_or(0.0)
-}
-
 /// Not a timing: CPU seconds, state per user and alerts for 1M events of 50k users.
 fn state_memory(_c: &mut Criterion) {
     let evs = events(1_000_000, 50_000);
     let config = DetectConfig::default();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = support::live();
     let mut engine = Engine::with_stages(&config, Arc::new(Roster::empty()), CROSS);
     // The engine's own share (user names, the redelivery filter) is not the detectors'.
     let mut alerts = Vec::new();
@@ -213,7 +173,7 @@ fn state_memory(_c: &mut Criterion) {
         engine.observe(ev, &mut alerts);
     }
     let cpu = cpu_seconds() - cpu;
-    let held = LIVE.load(Ordering::Relaxed) - before;
+    let held = support::held_since(before);
     engine.finish(&mut alerts);
     let mut by: Vec<(String, usize)> = Vec::new();
     for a in &alerts {
@@ -225,7 +185,7 @@ fn state_memory(_c: &mut Criterion) {
     let users = engine.user_count().max(1);
     // The same events through an engine with no detectors: its heap (interned user names,
     // the redelivery filter) is not the detectors' state.
-    let before_bare = LIVE.load(Ordering::Relaxed);
+    let before_bare = support::live();
     let mut bare = Engine::with_stages(
         &config,
         Arc::new(Roster::empty()),
@@ -237,7 +197,7 @@ fn state_memory(_c: &mut Criterion) {
     for ev in &evs {
         bare.observe(ev, &mut Vec::new());
     }
-    let bare_held = LIVE.load(Ordering::Relaxed) - before_bare;
+    let bare_held = support::held_since(before_bare);
     let detectors = held.saturating_sub(bare_held);
     let snapshot = engine.snapshot().map(|s| s.len()).unwrap_or(0);
     eprintln!(

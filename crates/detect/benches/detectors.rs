@@ -21,45 +21,16 @@
 //! digest is an FNV-1a hash of every alert's JSON in order: equal digests mean identical
 //! alerts, ids, JSON and order.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod support;
+
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use jetlag_detect::{DetectConfig, Engine};
 use jetlag_event::{Alert, Country, SignIn};
 use jetlag_roster::{Employee, Roster};
-
-/// Counts live heap bytes.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: delegates to the system allocator; only adds bookkeeping.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+use support::cpu_seconds;
 
 struct Opts {
     file: PathBuf,
@@ -86,20 +57,6 @@ fn opts() -> Opts {
         }
     }
     o
-}
-
-/// CPU seconds (user + system) of this thread, from `/proc/thread-self/stat` (10 ms ticks;
-/// the runs here take seconds). 0 where there is no such file.
-fn cpu_seconds() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = &s[s.rfind(')')? + 2..];
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-            Some(ticks / 100.0)
-        })
-        .unwrap_or(0.0)
 }
 
 /// A roster entry for every user of `events`.
@@ -159,7 +116,7 @@ fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
 }
 
 fn measure(events: &[SignIn], config: &DetectConfig, roster: &Arc<Roster>) -> Measured {
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = support::live();
     let mut engine = Engine::new(config, roster.clone());
     let mut alerts: Vec<Alert> = Vec::new();
     let mut digest = 0xcbf2_9ce4_8422_2325u64;
@@ -188,7 +145,7 @@ fn measure(events: &[SignIn], config: &DetectConfig, roster: &Arc<Roster>) -> Me
     cpu += cpu_seconds() - t;
     flush(&mut alerts, &mut digest);
     drop(alerts);
-    let heap = LIVE.load(Ordering::Relaxed) - before;
+    let heap = support::live() - before;
     let snapshot = engine.snapshot().map(|s| s.len()).unwrap_or(0);
     Measured {
         cpu_s: cpu,

@@ -3,6 +3,8 @@
 //!
 //! Run: `cargo bench -p jetlag-detect --bench observe`. Throughput is reported in events/s.
 
+mod support;
+
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -10,6 +12,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jetlag_detect::{DetectConfig, Engine};
 use jetlag_event::{Country, Geo, GeoSource, NetClass, Outcome, SignIn, Source, Timestamp};
 use jetlag_roster::Roster;
+use support::cpu_seconds;
 
 const CITIES: [(&str, &str, f64, f64, u32); 8] = [
     ("New York", "US", 40.71, -74.01, 7922),
@@ -115,60 +118,12 @@ fn observe(c: &mut Criterion) {
     group.finish();
 }
 
-/// The system allocator, counting the bytes currently allocated, to measure state exactly.
-struct Counting;
-
-static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl std::alloc::GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), std::sync::atomic::Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { std::alloc::System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { std::alloc::System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new, std::sync::atomic::Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { std::alloc::System.realloc(ptr, layout, new) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Bytes currently allocated on the heap.
-fn live() -> usize {
-    LIVE.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// CPU time of this thread in seconds (Linux `/proc/thread-self/stat`, 10 ms ticks), so the
-/// figure is per core even on a loaded machine; 0 elsewhere.
-fn cpu_seconds() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/stat")
-        .ok()
-        .and_then(|s| {
-            // Fields after the parenthesised command name; utime and stime are 14 and 15.
-            let rest = &s[s.rfind(')')? + 2..];
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-            Some(ticks / 100.0)
-        })
-        .unwrap_or(0.0)
-}
-
 /// Not a timing: prints the detector state per user after 1M events of 50k users, and the
 /// CPU time they took (events/s per core).
 fn state_memory(_c: &mut Criterion) {
     let evs = events(1_000_000, 50_000);
     let config = DetectConfig::default();
-    let before = live();
+    let before = support::live();
     let mut engine = Engine::new(&config, Arc::new(Roster::empty()));
     let mut alerts = Vec::new();
     let start = std::time::Instant::now();
@@ -179,14 +134,14 @@ fn state_memory(_c: &mut Criterion) {
     }
     let cpu = cpu_seconds() - cpu;
     let elapsed = start.elapsed();
-    let after = live();
+    let held = support::held_since(before);
     let users = engine.user_count();
     eprintln!(
         "state: {users} users, {:.1} MB allocated by the engine, {} bytes/user \
          (incl. the 1 MB redelivery filter); 1M events in {:.2?} wall, {cpu:.2} s CPU \
          ({:.2} M events/s per core)",
-        (after - before) as f64 / 1e6,
-        (after - before) / users.max(1),
+        held as f64 / 1e6,
+        held / users.max(1),
         elapsed,
         evs.len() as f64 / cpu.max(0.01) / 1e6,
     );
