@@ -40,7 +40,10 @@ pub fn live() -> isize {
 }
 
 /// Heap bytes held since `before` (a [`live`] reading), 0 if fewer are held.
-#[allow(dead_code, reason = "each bench compiles this module; not all of them use it")]
+#[allow(
+    dead_code,
+    reason = "each bench compiles this module; not all of them use it"
+)]
 pub fn held_since(before: isize) -> usize {
     usize::try_from(live() - before).unwrap_or(0)
 }
