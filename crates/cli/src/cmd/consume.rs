@@ -56,20 +56,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => load_roster(path)?,
         None => jetlag_roster::Roster::empty(),
     };
-    let enricher = if config.enrich.geoip.is_empty() && config.enrich.intel.is_empty() {
-        None
-    } else {
-        let mut builder =
-            jetlag_enrich::Enricher::builder().geoip_paths(config.enrich.geoip.iter().cloned());
-        for (class, path) in &config.enrich.intel {
-            builder = builder.intel(*class, path.clone());
-        }
-        let enricher = builder.build().context("cannot load GeoIP / intel data")?;
-        for p in enricher.problems().iter().take(10) {
-            tracing::warn!(path = %p.path.display(), line = p.line, reason = %p.reason, "intel/geoip line skipped");
-        }
-        Some(Arc::new(enricher))
-    };
+    // Always built, as in `scan`: without any file it still gives log geo its radius.
+    let enricher = Some(Arc::new(super::enrich_args::build(
+        super::enrich_args::from_config(&config.enrich),
+    )?));
     let setup = Setup {
         kafka,
         detect: config.detect.clone(),

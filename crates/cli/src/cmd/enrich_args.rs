@@ -49,6 +49,19 @@ impl EnrichArgs {
     }
 }
 
+/// The builder of a config file's `[enrich]` lists (GeoIP databases, then intel lists).
+///
+/// `scan` adds its flags to it; `serve` and `consume` build it as it is. Every command builds
+/// an enricher even when the config names no file: it still gives a location the log itself
+/// carried its default radius (city or region), so the three commands see the same events.
+pub fn from_config(config: &jetlag_config::EnrichConfig) -> EnricherBuilder {
+    let mut builder = Enricher::builder().geoip_paths(config.geoip.iter().cloned());
+    for (class, path) in &config.intel {
+        builder = builder.intel(*class, path.clone());
+    }
+    builder
+}
+
 /// Builds an enricher, reporting skipped lines on stderr through `tracing`.
 pub fn build(builder: EnricherBuilder) -> anyhow::Result<Enricher> {
     let enricher = builder.build().context("loading IP intelligence")?;

@@ -96,20 +96,10 @@ fn pipeline(config: &Config) -> anyhow::Result<Pipeline> {
         }
         None => jetlag_roster::Roster::empty(),
     };
-    let enricher = if config.enrich.geoip.is_empty() && config.enrich.intel.is_empty() {
-        None
-    } else {
-        let mut builder =
-            jetlag_enrich::Enricher::builder().geoip_paths(config.enrich.geoip.iter().cloned());
-        for (class, path) in &config.enrich.intel {
-            builder = builder.intel(*class, path.clone());
-        }
-        let enricher = builder.build()?;
-        for p in enricher.problems().iter().take(10) {
-            tracing::warn!(path = %p.path.display(), line = p.line, reason = %p.reason, "intel/geoip line skipped");
-        }
-        Some(Arc::new(enricher))
-    };
+    // Always built, as in `scan`: without any file it still gives log geo its radius.
+    let enricher = Some(Arc::new(super::enrich_args::build(
+        super::enrich_args::from_config(&config.enrich),
+    )?));
     Ok(Pipeline {
         detect: config.detect.clone(),
         roster: Arc::new(roster),
@@ -137,5 +127,55 @@ async fn wait_for_stop() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jetlag_event::{Geo, GeoSource, Outcome, SignIn, Source};
+
+    use super::*;
+
+    /// A location the log carried, without a radius, gets the same default as in `scan`
+    /// even when the config names no GeoIP database or intel list.
+    #[test]
+    fn log_geo_gets_scans_default_radius_without_any_database() {
+        let pipeline = pipeline(&Config::default()).unwrap();
+        let mut events = Vec::new();
+        for city in [Some("Seoul"), None] {
+            let mut ev = SignIn::new(
+                "e1",
+                "2025-03-01T12:00:00Z".parse().unwrap(),
+                Source::Entra,
+                "a@example.com",
+                Outcome::Success,
+            );
+            ev.geo = Some(Geo {
+                lat: Some(37.56),
+                lon: Some(126.97),
+                radius_km: None,
+                city: city.map(Into::into),
+                region: Some("Seoul".into()),
+                country: jetlag_event::Country::from_code("KR"),
+                source: GeoSource::Log,
+            });
+            events.push(ev);
+        }
+        let mut scanned = events.clone();
+        let scan_enricher = crate::cmd::enrich_args::build(crate::cmd::enrich_args::from_config(
+            &Config::default().enrich,
+        ))
+        .unwrap();
+        for ev in &mut scanned {
+            scan_enricher.enrich(ev);
+        }
+        pipeline.enrich(&mut events);
+        let radii: Vec<_> = events
+            .iter()
+            .map(|e| e.geo.as_ref().unwrap().radius_km)
+            .collect();
+        assert_eq!(radii[0], Some(jetlag_enrich::LOG_RADIUS_KM));
+        assert_eq!(radii[1], Some(jetlag_enrich::LOG_REGION_RADIUS_KM));
+        assert_eq!(events, scanned);
     }
 }
