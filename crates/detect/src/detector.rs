@@ -1,10 +1,12 @@
 //! The contract every detector follows.
 
+use std::cell::OnceCell;
+
 use compact_str::CompactString;
 use jetlag_event::{Alert, SignIn, Timestamp};
 use jetlag_roster::{Employee, Roster};
 
-use crate::Error;
+use crate::{CompactId, Error};
 
 /// A user interned by the [`Engine`](crate::Engine): dense ids from 0, stable for the
 /// engine's life and across [`snapshot`](crate::Engine::snapshot) /
@@ -33,12 +35,26 @@ pub struct Context<'a> {
     pub employee: Option<&'a Employee>,
     /// Every interned user's name, by [`UserId`].
     pub(crate) names: &'a [CompactString],
+    /// The event's id as text, and its compact form once a detector asked for it.
+    pub(crate) event_id: (&'a str, &'a OnceCell<CompactId>),
 }
 
 impl<'a> Context<'a> {
     /// The name of an interned user (state may keep a [`UserId`] instead of the name).
     pub fn user_name(&self, user: UserId) -> Option<&'a str> {
         self.names.get(user.index()).map(CompactString::as_str)
+    }
+
+    /// Every interned user's name, for code that reports without an event at hand.
+    pub fn names(&self) -> Names<'a> {
+        Names(self.names)
+    }
+
+    /// The event's id in compact form (a UUID in 16 bytes), parsed at most once per event
+    /// however many detectors keep it.
+    pub fn event_id(&self) -> &'a CompactId {
+        let (text, cell) = self.event_id;
+        cell.get_or_init(|| CompactId::new(text))
     }
 
     /// Whether the event's user was hired fewer than `days` days before `at`.
@@ -50,6 +66,18 @@ impl<'a> Context<'a> {
         hired
             .until(day)
             .is_ok_and(|span| i64::from(span.get_days()) < days)
+    }
+}
+
+/// The names of the users an [`Engine`](crate::Engine) interned, by [`UserId`]: state keeps
+/// the 4-byte id, a report looks the name up.
+#[derive(Debug, Clone, Copy)]
+pub struct Names<'a>(pub(crate) &'a [CompactString]);
+
+impl<'a> Names<'a> {
+    /// The name of `user` (`None` for an id the engine never gave: a corrupt state).
+    pub fn get(&self, user: UserId) -> Option<&'a str> {
+        self.0.get(user.index()).map(CompactString::as_str)
     }
 }
 
@@ -81,8 +109,9 @@ pub trait Detector: Send {
     /// Observes one event, pushing any alerts it triggers onto `out`.
     fn observe(&mut self, ev: &SignIn, ctx: &Context<'_>, out: &mut Vec<Alert>);
 
-    /// The input has ended (batch scans): push alerts still pending.
-    fn finish(&mut self, _roster: &Roster, _out: &mut Vec<Alert>) {}
+    /// The input has ended (batch scans): push alerts still pending (`names` are the
+    /// interned users' names).
+    fn finish(&mut self, _roster: &Roster, _names: Names<'_>, _out: &mut Vec<Alert>) {}
 
     /// Encodes all of the detector's state (not its config).
     ///

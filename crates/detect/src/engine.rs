@@ -13,12 +13,12 @@ use jetlag_roster::Roster;
 use rustc_hash::{FxHashMap, FxHasher};
 use serde::{Deserialize, Serialize};
 
-use crate::detector::{Context, Detector, StateKey, UserId};
+use crate::detector::{Context, Detector, Names, StateKey, UserId};
 use crate::population::{Clock, Figures, epoch_of};
 use crate::{DetectConfig, Error, detectors};
 
 /// Version of the snapshot format written by [`Engine::snapshot`].
-const SNAPSHOT_VERSION: u32 = 2;
+const SNAPSHOT_VERSION: u32 = 3;
 
 /// Slots of the redelivery filter (a power of two, at most 2^17: see `Recent::remember`).
 const RECENT_EVENTS: usize = 1 << 17;
@@ -349,11 +349,13 @@ impl Engine {
         } else {
             self.roster.get(&ev.user)
         };
+        let compact_id = std::cell::OnceCell::new();
         let ctx = Context {
             roster: &self.roster,
             user,
             employee,
             names: &self.users.names,
+            event_id: (&ev.event_id, &compact_id),
         };
         for d in &mut self.detectors {
             d.observe(ev, &ctx, out);
@@ -363,7 +365,7 @@ impl Engine {
     /// The end of a batch: pushes alerts detectors still hold.
     pub fn finish(&mut self, out: &mut Vec<Alert>) {
         for d in &mut self.detectors {
-            d.finish(&self.roster, out);
+            d.finish(&self.roster, Names(&self.users.names), out);
         }
     }
 

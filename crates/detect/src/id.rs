@@ -45,40 +45,64 @@ impl Default for CompactId {
 /// Where the dashes of a canonical UUID are.
 const DASHES: [usize; 4] = [8, 13, 18, 23];
 
-fn nibble(b: u8) -> Option<(u8, Option<bool>)> {
-    match b {
-        b'0'..=b'9' => Some((b - b'0', None)),
-        b'a'..=b'f' => Some((b - b'a' + 10, Some(false))),
-        b'A'..=b'F' => Some((b - b'A' + 10, Some(true))),
-        _ => None,
+/// Positions of the 32 hex digits of a canonical UUID, two per byte.
+const DIGITS: [usize; 32] = {
+    let mut out = [0; 32];
+    let (mut i, mut n) = (0, 0);
+    while i < 36 {
+        if i != 8 && i != 13 && i != 18 && i != 23 {
+            out[n] = i;
+            n += 1;
+        }
+        i += 1;
     }
-}
+    out
+};
+
+/// [`HEX`] flag: a lower-case letter.
+const LOWER: u8 = 0x20;
+/// [`HEX`] flag: an upper-case letter.
+const UPPER: u8 = 0x40;
+/// [`HEX`] flag: not a hex digit.
+const BAD: u8 = 0x80;
+
+/// Each byte's hex value (low 4 bits) with [`LOWER`], [`UPPER`] or [`BAD`].
+static HEX: [u8; 256] = {
+    let mut t = [BAD; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = (10 + i as u8) | LOWER;
+        t[b'A' as usize + i] = (10 + i as u8) | UPPER;
+        i += 1;
+    }
+    t
+};
 
 /// The bytes of a canonical UUID and whether its letters are upper case; `None` for
-/// anything else (including mixed case, which would not come back the same).
+/// anything else (including mixed case, which would not come back the same). One table
+/// look-up per digit, no branch per digit: this runs for most events.
 fn parse_uuid(s: &str) -> Option<([u8; 16], bool)> {
-    let s = s.as_bytes();
-    if s.len() != 36 || DASHES.iter().any(|&i| s[i] != b'-') {
+    let s: &[u8; 36] = s.as_bytes().try_into().ok()?;
+    if s[8] != b'-' || s[13] != b'-' || s[18] != b'-' || s[23] != b'-' {
         return None;
     }
     let mut out = [0u8; 16];
-    let mut upper: Option<bool> = None;
-    let mut n = 0;
-    for (i, &b) in s.iter().enumerate() {
-        if DASHES.contains(&i) {
-            continue;
-        }
-        let (v, case) = nibble(b)?;
-        if let Some(c) = case {
-            if upper.is_some_and(|u| u != c) {
-                return None;
-            }
-            upper = Some(c);
-        }
-        out[n / 2] |= if n % 2 == 0 { v << 4 } else { v };
-        n += 1;
+    let mut flags = 0u8;
+    for (k, byte) in out.iter_mut().enumerate() {
+        let hi = HEX[usize::from(s[DIGITS[2 * k]])];
+        let lo = HEX[usize::from(s[DIGITS[2 * k + 1]])];
+        flags |= hi | lo;
+        *byte = (hi << 4) | (lo & 15);
     }
-    Some((out, upper.unwrap_or(false)))
+    if flags & BAD != 0 || flags & (LOWER | UPPER) == LOWER | UPPER {
+        return None;
+    }
+    Some((out, flags & UPPER != 0))
 }
 
 /// Writes a UUID's text into `buf`.
@@ -88,15 +112,12 @@ fn format_uuid<'a>(bytes: &[u8; 16], upper: bool, buf: &'a mut [u8; 36]) -> &'a 
     } else {
         b"0123456789abcdef"
     };
-    let mut n = 0;
-    for (i, slot) in buf.iter_mut().enumerate() {
-        if DASHES.contains(&i) {
-            *slot = b'-';
-            continue;
-        }
-        let b = bytes[n / 2];
-        *slot = digits[usize::from(if n % 2 == 0 { b >> 4 } else { b & 15 })];
-        n += 1;
+    for i in DASHES {
+        buf[i] = b'-';
+    }
+    for (k, &b) in bytes.iter().enumerate() {
+        buf[DIGITS[2 * k]] = digits[usize::from(b >> 4)];
+        buf[DIGITS[2 * k + 1]] = digits[usize::from(b & 15)];
     }
     // Only ASCII hex digits and dashes were written.
     std::str::from_utf8(buf).unwrap_or_default()

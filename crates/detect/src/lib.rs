@@ -21,7 +21,7 @@ mod id;
 pub mod population;
 
 pub use config::{DetectConfig, Problems};
-pub use detector::{Context, Detector, StateKey, UserId, alert_id};
+pub use detector::{Context, Detector, Names, StateKey, UserId, alert_id};
 pub use engine::{Engine, Stages, order};
 pub use error::Error;
 pub use id::CompactId;

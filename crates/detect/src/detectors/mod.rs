@@ -11,6 +11,7 @@ use crate::DetectConfig;
 use crate::detector::{Detector, UserId};
 
 pub mod anonymizer;
+mod dense;
 pub mod impossible_travel;
 mod incident;
 pub mod location_mismatch;

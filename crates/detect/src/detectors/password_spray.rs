@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::incident::{Incidents, Reporter, Roll, advance, report_all, validate_min_users};
 use super::{decode, encode};
 use crate::config::Problems;
-use crate::{Context, Detector, Error, StateKey, UserId, alert_id};
+use crate::{Context, Detector, Error, Names, StateKey, UserId, alert_id};
 
 const NAME: &str = "password_spray";
 
@@ -130,7 +130,7 @@ impl PasswordSpray {
         i64::from(self.config.success_window_minutes) * 60
     }
 
-    fn report(&mut self, ip: IpAddr, trigger: Trigger<'_>, out: &mut Vec<Alert>) {
+    fn report(&mut self, ip: IpAddr, trigger: Trigger<'_>, names: Names<'_>, out: &mut Vec<Alert>) {
         let window_minutes = self.config.window_minutes;
         let min_users = self.config.min_users;
         let ips = &mut self.state.ips;
@@ -162,7 +162,7 @@ impl PasswordSpray {
             first,
             by_name,
             ..
-        } = Roll::take(st, &ips.texts);
+        } = Roll::take(st, names);
         let new_targets = new_users.len();
         let ip_text = ip.to_string();
         let (severity, score, time, compromised, summary) = match trigger {
@@ -234,8 +234,8 @@ impl Reporter for PasswordSpray {
         &mut self.state.ips
     }
 
-    fn report(&mut self, ip: IpAddr, out: &mut Vec<Alert>) {
-        PasswordSpray::report(self, ip, Trigger::Spray, out);
+    fn report(&mut self, ip: IpAddr, names: Names<'_>, out: &mut Vec<Alert>) {
+        PasswordSpray::report(self, ip, Trigger::Spray, names, out);
     }
 }
 
@@ -255,7 +255,13 @@ impl Detector for PasswordSpray {
         let t = ev.time.as_second();
         let (window, settle) = (self.window(), self.settle());
         let keep = window.max(self.success_window());
-        let now = advance(self, t, settle, (keep, (window / 4).max(60)), out);
+        let now = advance(
+            self,
+            (t, ctx.names()),
+            settle,
+            (keep, (window / 4).max(60)),
+            out,
+        );
         let Some(ip) = ev.ip else { return };
         if ev.network.contains(NetClass::Corporate) {
             return;
@@ -266,7 +272,7 @@ impl Detector for PasswordSpray {
                 let min_users = self.config.min_users;
                 self.state.ips.update(&ip, |mut entry| {
                     let st = &mut *entry.group;
-                    st.prune(entry.texts, horizon);
+                    st.prune(horizon);
                     let live = st.join().is_some() && now.saturating_sub(st.last_seen) <= keep;
                     if st.join().is_some() && !live && st.members.len() < min_users {
                         // The spray is over: a later one is a new incident.
@@ -280,7 +286,7 @@ impl Detector for PasswordSpray {
                     }
                     st.extra.failures += 1;
                     st.last_seen = st.last_seen.max(t);
-                    entry.sign_in(&ip, ctx.user, ev, t, min_users, settle, || ());
+                    entry.sign_in(ctx, t, (min_users, settle), || ());
                 });
             }
             Outcome::Success => {
@@ -293,15 +299,15 @@ impl Detector for PasswordSpray {
                     return;
                 }
                 st.extra.compromised.push(ctx.user.0);
-                self.report(ip, Trigger::Success(ev, ctx.user), out);
+                self.report(ip, Trigger::Success(ev, ctx.user), ctx.names(), out);
             }
             Outcome::Unknown => {}
         }
     }
 
-    fn finish(&mut self, _roster: &Roster, out: &mut Vec<Alert>) {
+    fn finish(&mut self, _roster: &Roster, names: Names<'_>, out: &mut Vec<Alert>) {
         if self.config.enabled {
-            report_all(self, self.settle(), out);
+            report_all(self, self.settle(), names, out);
         }
     }
 

@@ -20,8 +20,9 @@ use jetlag_roster::Roster;
 use rustc_hash::{FxHashMap, FxHasher};
 use serde::{Deserialize, Serialize};
 
+use super::dense::{Dense, Keyed};
 use crate::config::Problems;
-use crate::{CompactId, Context, Detector, Error, StateKey, UserId, alert_id};
+use crate::{CompactId, Context, Detector, Error, Names, StateKey, UserId, alert_id};
 
 const NAME: &str = "session_anomaly";
 
@@ -70,7 +71,9 @@ fn is_placeholder(id: &str) -> bool {
 /// The first sighting of a session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Session {
-    /// The session id's second hash (the map key is the first), see [`hashes`].
+    /// The session id's first hash (its key in [`State::sessions`]), see [`hashes`].
+    key: u64,
+    /// The session id's second hash, see [`hashes`].
     check: u64,
     event: CompactId,
     time: i64,
@@ -189,10 +192,18 @@ impl Agents {
     }
 }
 
+impl Keyed for Session {
+    type Key = u64;
+    fn key(&self) -> &u64 {
+        &self.key
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct State {
-    /// By the session id's first hash (see [`hashes`]).
-    sessions: FxHashMap<u64, Session>,
+    /// By the session id's first hash (see [`hashes`]); a dense table (a 4-byte slot per
+    /// hash bucket), since every sign-in of a day may be a session of its own.
+    sessions: Dense<Session>,
     /// Sessions whose first hash was taken by another live session, by their text.
     collisions: FxHashMap<CompactString, Session>,
     agents: Agents,
@@ -210,14 +221,13 @@ impl State {
         }
     }
 
-    fn insert(&mut self, sid: &str, key: u64, s: Session) {
-        match self.sessions.get(&key) {
-            Some(other) if other.check != s.check => {
+    /// Adds the session `sid` (hashes `s.key`, `s.check`), which is not live.
+    fn insert(&mut self, sid: &str, s: Session) {
+        match self.sessions.get(&s.key) {
+            Some(_) => {
                 self.collisions.insert(CompactString::from(sid), s);
             }
-            _ => {
-                self.sessions.insert(key, s);
-            }
+            None => self.sessions.insert_new(s),
         }
     }
 
@@ -231,14 +241,8 @@ impl State {
             }
             live
         };
-        self.sessions.retain(|_, s| keep(s));
+        self.sessions.retain(|s| keep(s));
         self.collisions.retain(|_, s| keep(s));
-        // A swept table is left full of tombstones, and hashbrown doubles rather than
-        // rehash in place once more than half its buckets are taken: give the room back.
-        let len = self.sessions.len();
-        if self.sessions.capacity() > 2 * len {
-            self.sessions.shrink_to(len + len / 2);
-        }
     }
 }
 
@@ -295,10 +299,10 @@ impl Detector for SessionAnomaly {
             let agent = state.agents.intern(ev.user_agent.as_deref());
             state.insert(
                 sid,
-                key,
                 Session {
+                    key,
                     check,
-                    event: CompactId::new(&ev.event_id),
+                    event: ctx.event_id().clone(),
                     time: t,
                     last: t,
                     user: ctx.user.0,
@@ -314,7 +318,7 @@ impl Detector for SessionAnomaly {
         if t.saturating_sub(s.last) > lifetime {
             // Expired but not yet swept: this is a new session with a reused id.
             let old = s.agent;
-            s.event.set(&ev.event_id);
+            s.event.clone_from(ctx.event_id());
             (s.time, s.last, s.user) = (t, t, ctx.user.0);
             (s.asn, s.ip, s.country, s.reported) = (ev.asn, ev.ip, country, None);
             let agent = state.agents.intern(ev.user_agent.as_deref());
@@ -424,7 +428,7 @@ impl Detector for SessionAnomaly {
         });
     }
 
-    fn finish(&mut self, _roster: &Roster, _out: &mut Vec<Alert>) {}
+    fn finish(&mut self, _roster: &Roster, _names: Names<'_>, _out: &mut Vec<Alert>) {}
 
     fn save_state(&self) -> Result<Vec<u8>, Error> {
         postcard::to_allocvec(&self.state).map_err(|e| Error::encode(NAME, e))
@@ -453,8 +457,9 @@ mod tests {
     use super::*;
     use crate::{DetectConfig, Engine};
 
-    fn session(check: u64, agent: u32, last: i64) -> Session {
+    fn session(key: u64, check: u64, agent: u32, last: i64) -> Session {
         Session {
+            key,
             check,
             event: CompactId::new("e"),
             time: last,
@@ -495,9 +500,9 @@ mod tests {
         let mut st = State::default();
         let ua = st.agents.intern(Some("Chrome"));
         st.agents.intern(Some("Chrome"));
-        st.insert("one", 7, session(1, ua, 100));
+        st.insert("one", session(7, 1, ua, 100));
         // Same first hash, another check: kept under its text.
-        st.insert("two", 7, session(2, ua, 200));
+        st.insert("two", session(7, 2, ua, 200));
         assert_eq!(st.get_mut("one", 7, 1).map(|s| s.time), Some(100));
         assert_eq!(st.get_mut("two", 7, 2).map(|s| s.time), Some(200));
         assert!(st.get_mut("three", 7, 3).is_none());
@@ -505,7 +510,7 @@ mod tests {
         assert!(st.get_mut("one", 7, 1).is_none());
         assert_eq!(st.get_mut("two", 7, 2).map(|s| s.time), Some(200));
         st.sweep(250);
-        assert!(st.sessions.is_empty() && st.collisions.is_empty());
+        assert!(st.sessions.len() == 0 && st.collisions.is_empty());
         assert_eq!(st.agents.free, vec![ua], "both references released");
     }
 

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::incident::{Incidents, Interner, Reporter, Roll, advance, report_all, validate_hours};
 use super::{decode, encode};
 use crate::config::Problems;
-use crate::{Context, Detector, Error, StateKey, alert_id};
+use crate::{Context, Detector, Error, Names, StateKey, alert_id};
 
 const NAME: &str = "shared_device";
 
@@ -116,7 +116,7 @@ impl SharedDevice {
         i64::from(self.config.settle_minutes) * 60
     }
 
-    fn report(&mut self, device: &str, out: &mut Vec<Alert>) {
+    fn report(&mut self, device: &str, names: Names<'_>, out: &mut Vec<Alert>) {
         let min_users = self.config.min_users;
         let recent_days = self.config.recent_hire_days;
         let State { devices, tenants } = &mut self.state;
@@ -124,7 +124,7 @@ impl SharedDevice {
             return;
         };
         let (last_seen, join) = (st.last_seen, st.join());
-        let roll = Roll::take(st, &devices.texts);
+        let roll = Roll::take(st, names);
         let recent = roll.names(|m| m.recent_hire);
         let tenants = roll.distinct(tenants, |m| m.tenant);
 
@@ -188,8 +188,8 @@ impl Reporter for SharedDevice {
         &mut self.state.devices
     }
 
-    fn report(&mut self, device: CompactString, out: &mut Vec<Alert>) {
-        SharedDevice::report(self, &device, out);
+    fn report(&mut self, device: CompactString, names: Names<'_>, out: &mut Vec<Alert>) {
+        SharedDevice::report(self, &device, names, out);
     }
 }
 
@@ -208,7 +208,13 @@ impl Detector for SharedDevice {
         }
         let t = ev.time.as_second();
         let (window, settle) = (self.window(), self.settle());
-        let now = advance(self, t, settle, (window, (window / 8).max(60)), out);
+        let now = advance(
+            self,
+            (t, ctx.names()),
+            settle,
+            (window, (window / 8).max(60)),
+            out,
+        );
         if ev.outcome != Outcome::Success {
             return;
         }
@@ -222,11 +228,11 @@ impl Detector for SharedDevice {
         devices.update(device, |mut entry| {
             let st = &mut *entry.group;
             st.last_seen = st.last_seen.max(t);
-            st.prune(entry.texts, horizon);
+            st.prune(horizon);
             if st.members.len() < min_users {
                 st.end_incident();
             }
-            entry.sign_in(device, ctx.user, ev, t, min_users, settle, || {
+            entry.sign_in(ctx, t, (min_users, settle), || {
                 DeviceMember {
                     tenant: tenants.id(ev.tenant.as_deref()),
                     // Judged when the user joins: no date arithmetic per event.
@@ -236,9 +242,9 @@ impl Detector for SharedDevice {
         });
     }
 
-    fn finish(&mut self, _roster: &Roster, out: &mut Vec<Alert>) {
+    fn finish(&mut self, _roster: &Roster, names: Names<'_>, out: &mut Vec<Alert>) {
         if self.config.enabled {
-            report_all(self, self.settle(), out);
+            report_all(self, self.settle(), names, out);
         }
     }
 

@@ -30,7 +30,7 @@ use super::incident::{
 };
 use super::{decode, encode};
 use crate::config::Problems;
-use crate::{Context, Detector, Error, StateKey, alert_id};
+use crate::{Context, Detector, Error, Names, StateKey, alert_id};
 
 const NAME: &str = "shared_ip";
 
@@ -199,7 +199,7 @@ impl SharedIp {
         i64::from(self.config.settle_minutes) * 60
     }
 
-    fn report(&mut self, ip: IpAddr, out: &mut Vec<Alert>) {
+    fn report(&mut self, ip: IpAddr, names: Names<'_>, out: &mut Vec<Alert>) {
         let min_users = self.config.min_users;
         let window_hours = self.config.window_hours;
         let State { ips, strings } = &mut self.state;
@@ -215,7 +215,7 @@ impl SharedIp {
             let org = org.to_ascii_lowercase();
             self.residential.iter().any(|r| org.contains(r.as_str()))
         });
-        let roll = Roll::take(st, &ips.texts);
+        let roll = Roll::take(st, names);
         let recent = roll.names(|m| m.tenure == RECENT_HIRE);
         let tenants = roll.distinct(strings, |m| m.tenant);
         let last_join = join.unwrap_or(roll.first);
@@ -340,8 +340,8 @@ impl Reporter for SharedIp {
         &mut self.state.ips
     }
 
-    fn report(&mut self, ip: IpAddr, out: &mut Vec<Alert>) {
-        SharedIp::report(self, ip, out);
+    fn report(&mut self, ip: IpAddr, names: Names<'_>, out: &mut Vec<Alert>) {
+        SharedIp::report(self, ip, names, out);
     }
 }
 
@@ -360,7 +360,13 @@ impl Detector for SharedIp {
         }
         let t = ev.time.as_second();
         let (window, settle) = (self.window(), self.settle());
-        let now = advance(self, t, settle, (window, (window / 8).max(60)), out);
+        let now = advance(
+            self,
+            (t, ctx.names()),
+            settle,
+            (window, (window / 8).max(60)),
+            out,
+        );
         if ev.outcome != Outcome::Success || ev.network.intersects(SHARED_BY_DESIGN) {
             return;
         }
@@ -387,12 +393,12 @@ impl Detector for SharedIp {
                     meta.city = strings.id(geo.city.as_deref());
                 }
             }
-            st.prune(entry.texts, horizon);
+            st.prune(horizon);
             if st.members.len() < min_users {
                 // Too few identities left: any incident is over.
                 st.end_incident();
             }
-            entry.sign_in(&ip, ctx.user, ev, t, min_users, settle, || IpMember {
+            entry.sign_in(ctx, t, (min_users, settle), || IpMember {
                 tenant: strings.id(tenant_of(ev)),
                 // Judged when the user joins: no date arithmetic per event.
                 tenure: if ctx.is_recent_hire(ev.time, recent_hire_days) {
@@ -406,9 +412,9 @@ impl Detector for SharedIp {
         });
     }
 
-    fn finish(&mut self, _roster: &Roster, out: &mut Vec<Alert>) {
+    fn finish(&mut self, _roster: &Roster, names: Names<'_>, out: &mut Vec<Alert>) {
         if self.config.enabled {
-            report_all(self, self.settle(), out);
+            report_all(self, self.settle(), names, out);
         }
     }
 
