@@ -16,6 +16,7 @@ mod detector;
 pub mod detectors;
 mod engine;
 mod error;
+mod evidence;
 pub mod geo;
 mod id;
 pub mod population;

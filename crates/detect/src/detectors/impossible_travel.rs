@@ -17,13 +17,13 @@ use jetlag_event::{
 };
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::config::Problems;
 use crate::detector::{Context, Detector, StateKey};
 use crate::detectors::{
-    decode, default_high_risk_countries, default_recent_hire_days, encode, per_user, thousands,
+    decode, default_high_risk_countries, default_recent_hire_days, encode, per_user,
 };
+use crate::evidence::{Obj, push_fmt, push_thousands};
 use crate::geo::{self, MAX_DISTANCE_KM};
 use crate::{CompactId, Error, alert_id};
 
@@ -243,24 +243,51 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-fn describe(city: Option<&str>, country: Option<Country>) -> String {
+/// Appends "Paris, FR", "Paris", "FR" or "an unknown place".
+fn describe(out: &mut String, city: Option<&str>, country: Option<Country>) {
     match (city, country) {
-        (Some(city), Some(c)) => format!("{city}, {c}"),
-        (Some(city), None) => city.to_string(),
-        (None, Some(c)) => c.to_string(),
-        (None, None) => "an unknown place".to_string(),
+        (Some(city), Some(c)) => {
+            out.push_str(city);
+            out.push_str(", ");
+            out.push_str(c.as_str());
+        }
+        (Some(city), None) => out.push_str(city),
+        (None, Some(c)) => out.push_str(c.as_str()),
+        (None, None) => out.push_str("an unknown place"),
     }
 }
 
-/// "in the same second as", "20 min after", "3.5 h after".
-fn when(s: f64) -> String {
+/// Appends "in the same second as", "20 min after", "3.5 h after".
+fn when(out: &mut String, s: f64) {
     if s < 1.0 {
-        "in the same second as".to_string()
+        out.push_str("in the same second as");
     } else if s < 3600.0 {
-        format!("{} min after", (s / 60.0).round().max(1.0))
+        push_fmt(
+            out,
+            format_args!("{} min after", (s / 60.0).round().max(1.0)),
+        );
     } else {
-        format!("{:.1} h after", s / 3600.0)
+        push_fmt(out, format_args!("{:.1} h after", s / 3600.0));
     }
+}
+
+/// One end of the pair, as the evidence shows it.
+fn point(
+    ip: Option<IpAddr>,
+    time: Timestamp,
+    lat: f64,
+    lon: f64,
+    country: Option<Country>,
+    city: Option<String>,
+) -> serde_json::Value {
+    Obj::new()
+        .with("city", city)
+        .with("country", country.map(|c| c.as_str().to_owned()))
+        .with("ip", ip.map(|ip| ip.to_string()))
+        .with("lat", (lat * 1e4).round() / 1e4)
+        .with("lon", (lon * 1e4).round() / 1e4)
+        .with("time", time.to_string())
+        .build()
 }
 
 impl Detector for ImpossibleTravel {
@@ -482,31 +509,37 @@ impl ImpossibleTravel {
         let (lat, lon) = ev.geo.as_ref().and_then(|g| g.point()).unwrap_or_default();
         let to_city = ev.geo.as_ref().and_then(|g| g.city.as_deref());
         let speed = (f.elapsed_s > 0.0).then(|| f.distance_km / (f.elapsed_s / 3600.0));
-        let mut summary = format!(
-            "{} signed in from {} {} a sign-in from {}: {} km apart (at least {} km allowing for location accuracy){}",
-            ev.user,
-            describe(to_city, to_country),
-            when(f.elapsed_s),
-            describe(from_city.as_deref(), from.country),
-            thousands(f.distance_km),
-            thousands(f.min_distance_km),
-            match speed {
-                Some(v) => format!(", {} km/h, faster than any airliner", thousands(v)),
-                None => String::new(),
-            },
-        );
+        let mut summary = String::with_capacity(256);
+        summary.push_str(&ev.user);
+        summary.push_str(" signed in from ");
+        describe(&mut summary, to_city, to_country);
+        summary.push(' ');
+        when(&mut summary, f.elapsed_s);
+        summary.push_str(" a sign-in from ");
+        describe(&mut summary, from_city.as_deref(), from.country);
+        summary.push_str(": ");
+        push_thousands(&mut summary, f.distance_km);
+        summary.push_str(" km apart (at least ");
+        push_thousands(&mut summary, f.min_distance_km);
+        summary.push_str(" km allowing for location accuracy)");
+        if let Some(v) = speed {
+            summary.push_str(", ");
+            push_thousands(&mut summary, v);
+            summary.push_str(" km/h, faster than any airliner");
+        }
         if hides {
-            let classes: Vec<&str> = from
-                .net
-                .union(ev.network)
+            summary.push_str("; kept low because a ");
+            let classes = from.net.union(ev.network);
+            let hidden = classes
                 .iter()
-                .filter(|c| NetClasses::HIDES_LOCATION.contains(*c))
-                .map(|c| c.as_str())
-                .collect();
-            summary.push_str(&format!(
-                "; kept low because a {} IP does not show where the user is",
-                classes.join("/")
-            ));
+                .filter(|c| NetClasses::HIDES_LOCATION.contains(*c));
+            for (i, c) in hidden.enumerate() {
+                if i > 0 {
+                    summary.push('/');
+                }
+                summary.push_str(c.as_str());
+            }
+            summary.push_str(" IP does not show where the user is");
         } else if high_risk {
             summary.push_str("; a high-risk country is involved");
         }
@@ -515,22 +548,34 @@ impl ImpossibleTravel {
         }
         summary.push_str(": check whether the session was stolen and revoke it if so.");
 
-        let point = |ip: Option<IpAddr>,
-                     time: Timestamp,
-                     lat: f64,
-                     lon: f64,
-                     country: Option<Country>,
-                     city: Option<&str>| {
-            json!({
-                "ip": ip.map(|ip| ip.to_string()),
-                "time": time.to_string(),
-                "lat": (lat * 1e4).round() / 1e4,
-                "lon": (lon * 1e4).round() / 1e4,
-                "country": country.map(|c| c.as_str().to_string()),
-                "city": city,
-            })
-        };
         let from_id = from.event_id.to_string();
+        let evidence = Obj::new()
+            .with(
+                "from",
+                point(
+                    from.ip,
+                    time_of(from.time_ns),
+                    f64::from(from.lat),
+                    f64::from(from.lon),
+                    from.country,
+                    from_city,
+                ),
+            )
+            .with(
+                "to",
+                point(
+                    ev.ip,
+                    ev.time,
+                    lat,
+                    lon,
+                    to_country,
+                    to_city.map(str::to_owned),
+                ),
+            )
+            .with("distance_km", round1(f.distance_km))
+            .with("elapsed_s", round1(f.elapsed_s))
+            .with("speed_kmh", speed.map(round1))
+            .build();
         out.push(Alert {
             alert_id: alert_id(NAME, [from_id.as_str(), ev.event_id.as_str()]),
             detector: NAME.to_string(),
@@ -541,13 +586,7 @@ impl ImpossibleTravel {
             time: ev.time,
             event_ids: vec![from_id, ev.event_id.to_string()],
             summary,
-            evidence: json!({
-                "from": point(from.ip, time_of(from.time_ns), f64::from(from.lat), f64::from(from.lon), from.country, from_city.as_deref()),
-                "to": point(ev.ip, ev.time, lat, lon, to_country, to_city),
-                "distance_km": round1(f.distance_km),
-                "elapsed_s": round1(f.elapsed_s),
-                "speed_kmh": speed.map(round1),
-            }),
+            evidence,
         });
     }
 }
