@@ -411,3 +411,71 @@ fn config_default_prints_a_valid_file_and_check_reports_problems() {
         .stderr(predicates::str::contains("server:"))
         .stderr(predicates::str::contains("listen_on"));
 }
+
+/// Alerts streamed as the engine emits them (no `--users`, not the table) are exactly those
+/// held to the end for `--users`: same bytes, same order, same summary; ocsf too.
+#[test]
+fn streamed_alerts_equal_held_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (okta_lines, entra_lines) = scenario();
+    let a = write(dir.path(), "okta.jsonl", &okta_lines);
+    let b = write(dir.path(), "entra.json", &entra_lines);
+    for format in ["jsonl", "ocsf"] {
+        let streamed = dir.path().join(format!("streamed.{format}"));
+        let held = dir.path().join(format!("held.{format}"));
+        let users = dir.path().join("users.jsonl");
+        let (_, stream_err, code) = scan(&[
+            a.as_os_str(),
+            b.as_os_str(),
+            "--output-format".as_ref(),
+            format.as_ref(),
+            "-o".as_ref(),
+            streamed.as_os_str(),
+        ]);
+        assert_eq!(code, 0, "{stream_err}");
+        let (_, held_err, code) = scan(&[
+            a.as_os_str(),
+            b.as_os_str(),
+            "--output-format".as_ref(),
+            format.as_ref(),
+            "-o".as_ref(),
+            held.as_os_str(),
+            "--users".as_ref(),
+            users.as_os_str(),
+        ]);
+        assert_eq!(code, 0, "{held_err}");
+        let streamed = std::fs::read(&streamed).unwrap();
+        assert!(!streamed.is_empty());
+        assert_eq!(streamed, std::fs::read(&held).unwrap(), "{format}");
+        assert_eq!(stream_err, held_err);
+        assert!(stream_err.contains("impossible_travel"), "{stream_err}");
+    }
+}
+
+/// A reader that goes away (`jetlag scan | head`) stops the output, not the scan: the
+/// state is still written and the summary printed.
+#[test]
+fn a_closed_stdout_still_saves_state_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (okta_lines, _) = scenario();
+    let a = write(dir.path(), "okta.jsonl", &okta_lines[..3]);
+    let state = dir.path().join("s.state");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jetlag"))
+        .env_remove("JETLAG_LOG")
+        .arg("scan")
+        .arg(&a)
+        .arg("--geoip")
+        .arg(dbip())
+        .arg("--state")
+        .arg(&state)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("impossible_travel"), "{stderr}");
+    assert!(state.is_file(), "state written");
+}

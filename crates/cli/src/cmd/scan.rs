@@ -6,7 +6,8 @@
 //! event id; duplicates dropped; `jetlag_detect::order`'s semantics) → `Engine` → alert
 //! writer (`jetlag-output`), with the per-user risk of `jetlag-score` for `--users` and the
 //! table. The whole batch is held in memory so that the result never depends on the order
-//! of the input records or files.
+//! of the input records or files. Alerts stream out as the engine emits them (counted for
+//! the summary as they go), unless the table or `--users` needs them all at the end.
 //!
 //! `--state PATH` carries detector state between runs: when PATH exists the engine is
 //! restored from it before the scan, and the state after the scan is written back
@@ -115,27 +116,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     drop(enricher);
     progress.set_position(batch.len() as u64);
 
-    // Detect, in (time, event_id) order, each event written back into one reused SignIn.
-    let order = batch.order();
-    progress.set_message("detecting");
-    progress.set_position(0);
-    progress.set_length(order.len() as u64);
-    let mut alerts: Vec<Alert> = Vec::new();
-    let mut event = batch::scratch();
-    for (i, &index) in order.iter().enumerate() {
-        batch.fill(index, &mut event);
-        engine.observe(&event, &mut alerts);
-        if i.is_multiple_of(8192) {
-            progress.set_position(i as u64);
-        }
-    }
-    engine.finish(&mut alerts);
-    progress.finish_and_clear();
-    let unique_events = order.len();
-    drop(order);
-    drop(batch);
-
-    // User risk, for --users and the table.
+    // The alert format. Alerts stream out as the engine emits them unless something needs
+    // them all at the end: the table (sorted, with user risk) or `--users`.
     let format =
         args.output_format
             .unwrap_or(if args.output.is_none() && io::stdout().is_terminal() {
@@ -143,19 +125,58 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 Format::Jsonl
             });
-    let risks = if args.users.is_some() || format == Format::Table {
-        jetlag_score::score_users(&alerts, &roster, config.score.clone())
+    let mut sink = if args.users.is_none() && format != Format::Table {
+        Sink::Stream(Some(open_writer(&args, format, Vec::new())?))
     } else {
-        Vec::new()
+        Sink::Hold(Vec::new())
     };
-    if let Some(path) = &args.users {
-        write_users(path, &risks)?;
-    }
 
-    if let Err(err) = write_alerts(&args, format, &alerts, &risks)
-        && !is_broken_pipe(&err)
-    {
-        return Err(err);
+    // Detect, in (time, event_id) order, each event written back into one reused SignIn.
+    let order = batch.order();
+    progress.set_message("detecting");
+    progress.set_position(0);
+    progress.set_length(order.len() as u64);
+    let mut counts = AlertCounts::default();
+    let mut emitted: Vec<Alert> = Vec::new();
+    let mut event = batch::scratch();
+    for (i, &index) in order.iter().enumerate() {
+        batch.fill(index, &mut event);
+        engine.observe(&event, &mut emitted);
+        if !emitted.is_empty() {
+            sink.take(&mut emitted, &mut counts)?;
+        }
+        if i.is_multiple_of(8192) {
+            progress.set_position(i as u64);
+        }
+    }
+    engine.finish(&mut emitted);
+    sink.take(&mut emitted, &mut counts)?;
+    progress.finish_and_clear();
+    let unique_events = order.len();
+    drop(order);
+    drop(batch);
+
+    match sink {
+        Sink::Stream(writer) => {
+            if let Some(writer) = writer
+                && let Err(err) = writer.finish()
+                && !is_broken_pipe_output(&err)
+            {
+                return Err(err.into());
+            }
+        }
+        Sink::Hold(alerts) => {
+            // User risk, for --users and the table.
+            let risks = jetlag_score::score_users(&alerts, &roster, config.score.clone());
+            if let Some(path) = &args.users {
+                write_users(path, &risks)?;
+            }
+            if let Err(err) = write_alerts(&args, format, &alerts, &risks)
+                && !is_broken_pipe(&err)
+            {
+                return Err(err);
+            }
+        }
     }
     if let Some(path) = &args.state {
         save_state(path, &engine)?;
@@ -163,7 +184,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let mut err = io::stderr().lock();
     input::print_summary(&stats, &mut err)?;
-    print_alert_summary(&mut err, unique_events, &alerts)?;
+    counts.print(&mut err, unique_events)?;
     Ok(if stats.failed_inputs.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -269,32 +290,79 @@ fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
     ))
 }
 
+/// Where the engine's alerts go: written as they come, or held for the table and `--users`.
+enum Sink {
+    /// Written at once; `None` once the reader went away (a closed pipe: `jetlag scan |
+    /// head`), after which detection still runs to its end for `--state` and the summary.
+    Stream(Option<Writer<Box<dyn Write>>>),
+    /// Held until the scan ends.
+    Hold(Vec<Alert>),
+}
+
+impl Sink {
+    /// Counts and delivers `alerts`, leaving the vector empty with its capacity.
+    fn take(&mut self, alerts: &mut Vec<Alert>, counts: &mut AlertCounts) -> anyhow::Result<()> {
+        for alert in alerts.iter() {
+            counts.add(alert);
+        }
+        match self {
+            Sink::Hold(held) => held.append(alerts),
+            Sink::Stream(writer) => {
+                if let Some(w) = writer {
+                    for alert in alerts.iter() {
+                        match w.write(alert) {
+                            Ok(()) => {}
+                            Err(err) if is_broken_pipe_output(&err) => {
+                                *writer = None;
+                                break;
+                            }
+                            Err(err) => return Err(err.into()),
+                        }
+                    }
+                }
+                alerts.clear();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The alert writer on `-o PATH` or standard output.
+fn open_writer(
+    args: &Args,
+    format: Format,
+    risks: Vec<UserRisk>,
+) -> anyhow::Result<Writer<Box<dyn Write>>> {
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let options = Options {
+        color: format == Format::Table
+            && to_terminal
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        user_risks: risks,
+    };
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(create(path)?),
+        None => Box::new(BufWriter::with_capacity(64 * 1024, io::stdout().lock())),
+    };
+    Ok(Writer::new(out, format, options))
+}
+
 fn write_alerts(
     args: &Args,
     format: Format,
     alerts: &[Alert],
     risks: &[jetlag_score::UserRisk],
 ) -> anyhow::Result<()> {
-    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let options = Options {
-        color: format == Format::Table
-            && to_terminal
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        user_risks: risks
-            .iter()
-            .map(|r| UserRisk {
-                user: r.user.clone(),
-                risk: r.risk,
-                level: r.level,
-                explanation: r.explanation.clone(),
-            })
-            .collect(),
-    };
-    let out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(create(path)?),
-        None => Box::new(BufWriter::with_capacity(64 * 1024, io::stdout().lock())),
-    };
-    let mut writer = Writer::new(out, format, options);
+    let risks = risks
+        .iter()
+        .map(|r| UserRisk {
+            user: r.user.clone(),
+            risk: r.risk,
+            level: r.level,
+            explanation: r.explanation.clone(),
+        })
+        .collect();
+    let mut writer = open_writer(args, format, risks)?;
     for alert in alerts {
         writer.write(alert)?;
     }
@@ -328,38 +396,57 @@ fn save_state(path: &Path, engine: &Engine) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// "jetlag: 1,204 unique events → 7 alerts" and a detector × severity table.
-fn print_alert_summary(out: &mut impl Write, events: usize, alerts: &[Alert]) -> io::Result<()> {
-    writeln!(
-        out,
-        "jetlag: {events} unique events scanned, {} alerts",
-        alerts.len()
-    )?;
-    if alerts.is_empty() {
-        return Ok(());
+/// Alerts by detector and severity, counted as they are emitted, for the summary.
+#[derive(Debug, Default)]
+struct AlertCounts {
+    total: usize,
+    /// Per detector: low, medium, high, critical (`Severity as usize`).
+    by_detector: BTreeMap<String, [usize; 4]>,
+}
+
+impl AlertCounts {
+    fn add(&mut self, alert: &Alert) {
+        self.total += 1;
+        let n = match self.by_detector.get_mut(alert.detector.as_str()) {
+            Some(n) => n,
+            None => self.by_detector.entry(alert.detector.clone()).or_default(),
+        };
+        n[alert.severity as usize] += 1;
     }
-    let mut by_detector: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
-    for a in alerts {
-        by_detector.entry(&a.detector).or_default()[a.severity as usize] += 1;
-    }
-    writeln!(
-        out,
-        "  {:<20}{:>9}{:>9}{:>9}{:>9}{:>9}",
-        "detector", "critical", "high", "medium", "low", "total"
-    )?;
-    for (detector, n) in by_detector {
+
+    /// "jetlag: 1,204 unique events → 7 alerts" and a detector × severity table.
+    fn print(&self, out: &mut impl Write, events: usize) -> io::Result<()> {
+        writeln!(
+            out,
+            "jetlag: {events} unique events scanned, {} alerts",
+            self.total
+        )?;
+        if self.total == 0 {
+            return Ok(());
+        }
         writeln!(
             out,
             "  {:<20}{:>9}{:>9}{:>9}{:>9}{:>9}",
-            detector,
-            n[3],
-            n[2],
-            n[1],
-            n[0],
-            n.iter().sum::<usize>()
+            "detector", "critical", "high", "medium", "low", "total"
         )?;
+        for (detector, n) in &self.by_detector {
+            writeln!(
+                out,
+                "  {:<20}{:>9}{:>9}{:>9}{:>9}{:>9}",
+                detector,
+                n[3],
+                n[2],
+                n[1],
+                n[0],
+                n.iter().sum::<usize>()
+            )?;
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+fn is_broken_pipe_output(err: &jetlag_output::Error) -> bool {
+    matches!(err, jetlag_output::Error::Io(io) if io.kind() == io::ErrorKind::BrokenPipe)
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -369,6 +456,6 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
             || cause
                 .downcast_ref::<jetlag_output::Error>()
-                .is_some_and(|e| matches!(e, jetlag_output::Error::Io(io) if io.kind() == io::ErrorKind::BrokenPipe))
+                .is_some_and(is_broken_pipe_output)
     })
 }
