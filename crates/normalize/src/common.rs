@@ -47,6 +47,9 @@ pub(crate) fn time(value: &str, field: &'static str) -> Result<Timestamp, Error>
         let n: i64 = s.parse().map_err(|_| bad())?;
         return epoch(n, s.len() > 11, field);
     }
+    if let Some(ts) = crate::time::rfc3339(s) {
+        return check_range(ts, field, value);
+    }
     if let Ok(ts) = s.parse::<Timestamp>() {
         return check_range(ts, field, value);
     }

@@ -31,6 +31,7 @@ pub mod ocsf;
 pub mod okta;
 mod sniff;
 mod stats;
+mod time;
 
 pub use error::Error;
 pub use format::Format;
