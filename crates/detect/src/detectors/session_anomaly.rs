@@ -68,39 +68,141 @@ fn is_placeholder(id: &str) -> bool {
             .all(|b| b == b'0' || b == b'-' || b == b'{' || b == b'}')
 }
 
-/// The first sighting of a session.
+/// The first sighting of a session: 80 bytes (a day of sign-ins may each start one).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Session {
     /// The session id's first hash (its key in [`State::sessions`]), see [`hashes`].
     key: u64,
-    /// The session id's second hash, see [`hashes`].
-    check: u64,
-    event: CompactId,
+    /// Time of the first sighting (seconds).
     time: i64,
-    last: i64,
+    event: CompactId,
+    /// Where the first sighting came from, and what was reported.
+    first: Sighting,
+    /// The session id's second hash, see [`hashes`].
+    check: u32,
+    /// Seconds from `time` to the latest sighting (saturating: 136 years).
+    since: u32,
     /// The interned user ([`UserId`]).
     user: u32,
     /// The interned user agent ([`Agents`]), 0 for none.
     agent: u32,
-    asn: Option<u32>,
-    ip: Option<std::net::IpAddr>,
-    country: Option<Country>,
-    reported: Option<Severity>,
+}
+
+/// [`Sighting::flags`]: `asn` is set.
+const HAS_ASN: u8 = 1;
+/// [`Sighting::flags`]: `ip` is an IPv4 address (in its first 4 bytes).
+const IPV4: u8 = 2;
+/// [`Sighting::flags`]: `ip` is an IPv6 address.
+const IPV6: u8 = 4;
+/// [`Sighting::flags`]: `country` is set.
+const HAS_COUNTRY: u8 = 8;
+/// [`Sighting::flags`]: the reported severity (0: none, else 1 + its rank) is in these bits.
+const REPORTED_SHIFT: u32 = 4;
+
+/// A session's first network (IP, ASN, country) and the severity reported for it, packed
+/// in 24 bytes (28 as `Option`s, and an 8-byte-aligned struct would round that up).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Sighting {
+    ip: [u8; 16],
+    asn: u32,
+    country: [u8; 2],
+    flags: u8,
+}
+
+const SEVERITIES: [Severity; 4] = [
+    Severity::Low,
+    Severity::Medium,
+    Severity::High,
+    Severity::Critical,
+];
+
+impl Sighting {
+    fn new(ev: &SignIn, country: Option<Country>) -> Sighting {
+        let mut s = Sighting {
+            ip: [0; 16],
+            asn: ev.asn.unwrap_or(0),
+            country: [0; 2],
+            flags: if ev.asn.is_some() { HAS_ASN } else { 0 },
+        };
+        match ev.ip {
+            Some(std::net::IpAddr::V4(v4)) => {
+                s.ip[..4].copy_from_slice(&v4.octets());
+                s.flags |= IPV4;
+            }
+            Some(std::net::IpAddr::V6(v6)) => {
+                s.ip = v6.octets();
+                s.flags |= IPV6;
+            }
+            None => {}
+        }
+        if let Some(c) = country {
+            s.country.copy_from_slice(c.as_str().as_bytes());
+            s.flags |= HAS_COUNTRY;
+        }
+        s
+    }
+
+    fn asn(&self) -> Option<u32> {
+        (self.flags & HAS_ASN != 0).then_some(self.asn)
+    }
+
+    fn ip(&self) -> Option<std::net::IpAddr> {
+        if self.flags & IPV4 != 0 {
+            let [a, b, c, d, ..] = self.ip;
+            Some(std::net::IpAddr::from([a, b, c, d]))
+        } else if self.flags & IPV6 != 0 {
+            Some(std::net::IpAddr::from(self.ip))
+        } else {
+            None
+        }
+    }
+
+    fn country(&self) -> Option<Country> {
+        if self.flags & HAS_COUNTRY == 0 {
+            return None;
+        }
+        std::str::from_utf8(&self.country)
+            .ok()
+            .and_then(Country::from_code)
+    }
+
+    fn reported(&self) -> Option<Severity> {
+        let rank = usize::from(self.flags >> REPORTED_SHIFT);
+        rank.checked_sub(1).and_then(|i| SEVERITIES.get(i)).copied()
+    }
+
+    fn set_reported(&mut self, severity: Severity) {
+        let rank = SEVERITIES.iter().position(|&s| s == severity).unwrap_or(0) as u8 + 1;
+        self.flags = (self.flags & ((1 << REPORTED_SHIFT) - 1)) | rank << REPORTED_SHIFT;
+    }
+}
+
+impl Session {
+    /// Time of the latest sighting.
+    fn last(&self) -> i64 {
+        self.time.saturating_add(i64::from(self.since))
+    }
+
+    /// A sighting at `t` (never moves the latest one back).
+    fn seen(&mut self, t: i64) {
+        let since = u32::try_from(t.saturating_sub(self.time).max(0)).unwrap_or(u32::MAX);
+        self.since = self.since.max(since);
+    }
 }
 
 /// Two independent 64-bit hashes of a session id: FxHash (the map key) and FNV-1a (the
-/// check). Sessions are keyed by them instead of by the id's text (a heap allocation per
+/// check, its low 32 bits kept). Sessions are keyed by them instead of by the id's text (a heap allocation per
 /// session for ids over 24 bytes, like Okta's); two live sessions whose keys collide are
 /// told apart by the check, and the later one is kept under its text in
-/// `State::collisions`. Only a collision of both hashes at once (2^-128) could merge two
+/// `State::collisions`. Only a collision of both hashes at once (2^-96) could merge two
 /// sessions.
-fn hashes(sid: &str) -> (u64, u64) {
+fn hashes(sid: &str) -> (u64, u32) {
     let mut h = FxHasher::default();
     sid.hash(&mut h);
     let check = sid.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    (h.finish(), check)
+    (h.finish(), check as u32)
 }
 
 /// User agents of live sessions, interned with a reference count (a few distinct agents
@@ -213,7 +315,7 @@ struct State {
 
 impl State {
     /// The live session `sid` (hashes `key`, `check`), if any.
-    fn get_mut(&mut self, sid: &str, key: u64, check: u64) -> Option<&mut Session> {
+    fn get_mut(&mut self, sid: &str, key: u64, check: u32) -> Option<&mut Session> {
         match self.sessions.get_mut(&key) {
             Some(s) if s.check == check => Some(s),
             _ if self.collisions.is_empty() => None,
@@ -235,7 +337,7 @@ impl State {
     fn sweep(&mut self, horizon: i64) {
         let agents = &mut self.agents;
         let mut keep = |s: &Session| {
-            let live = s.last >= horizon;
+            let live = s.last() >= horizon;
             if !live {
                 agents.release(s.agent);
             }
@@ -301,26 +403,23 @@ impl Detector for SessionAnomaly {
                 sid,
                 Session {
                     key,
-                    check,
-                    event: ctx.event_id().clone(),
                     time: t,
-                    last: t,
+                    event: ctx.event_id().clone(),
+                    first: Sighting::new(ev, country),
+                    check,
+                    since: 0,
                     user: ctx.user.0,
                     agent,
-                    asn: ev.asn,
-                    ip: ev.ip,
-                    country,
-                    reported: None,
                 },
             );
             return;
         };
-        if t.saturating_sub(s.last) > lifetime {
+        if t.saturating_sub(s.last()) > lifetime {
             // Expired but not yet swept: this is a new session with a reused id.
             let old = s.agent;
             s.event.clone_from(ctx.event_id());
-            (s.time, s.last, s.user) = (t, t, ctx.user.0);
-            (s.asn, s.ip, s.country, s.reported) = (ev.asn, ev.ip, country, None);
+            (s.time, s.since, s.user) = (t, 0, ctx.user.0);
+            s.first = Sighting::new(ev, country);
             let agent = state.agents.intern(ev.user_agent.as_deref());
             state.agents.release(old);
             if let Some(s) = state.get_mut(sid, key, check) {
@@ -328,9 +427,9 @@ impl Detector for SessionAnomaly {
             }
             return;
         }
-        s.last = s.last.max(t);
-        let new_country = matches!((s.country, country), (Some(a), Some(b)) if a != b);
-        let new_asn = matches!((s.asn, ev.asn), (Some(a), Some(b)) if a != b);
+        s.seen(t);
+        let new_country = matches!((s.first.country(), country), (Some(a), Some(b)) if a != b);
+        let new_asn = matches!((s.first.asn(), ev.asn), (Some(a), Some(b)) if a != b);
         // Compared only when the network changed: the agent's text is another cache line.
         if !(new_country || (new_asn && self.config.alert_on_asn_change)) {
             return;
@@ -356,10 +455,10 @@ impl Detector for SessionAnomaly {
         }
         let score = score.min(100) as u8;
         let severity = Severity::from_score(score);
-        if s.reported.is_some_and(|r| r >= severity) {
+        if s.first.reported().is_some_and(|r| r >= severity) {
             return;
         }
-        s.reported = Some(severity);
+        s.first.set_reported(severity);
         let s = s.clone();
         let first_user = if other_user {
             ctx.user_name(UserId(s.user)).unwrap_or_default()
@@ -376,13 +475,13 @@ impl Detector for SessionAnomaly {
             format!(
                 "from {} (first seen in {})",
                 country.as_ref().map_or("??", Country::as_str),
-                s.country.as_ref().map_or("??", Country::as_str)
+                s.first.country().as_ref().map_or("??", Country::as_str)
             )
         } else {
             format!(
                 "from AS{} (first seen on AS{})",
                 ev.asn.unwrap_or_default(),
-                s.asn.unwrap_or_default()
+                s.first.asn().unwrap_or_default()
             )
         };
         let summary = format!(
@@ -393,9 +492,9 @@ impl Detector for SessionAnomaly {
             "first": {
                 "event_id": first_event,
                 "time": jiff::Timestamp::from_second(s.time).ok(),
-                "ip": s.ip,
-                "asn": s.asn,
-                "country": s.country,
+                "ip": s.first.ip(),
+                "asn": s.first.asn(),
+                "country": s.first.country(),
                 "user_agent": first_agent,
             },
             "replay": {
@@ -457,20 +556,54 @@ mod tests {
     use super::*;
     use crate::{DetectConfig, Engine};
 
-    fn session(key: u64, check: u64, agent: u32, last: i64) -> Session {
+    fn session(key: u64, check: u32, agent: u32, last: i64) -> Session {
         Session {
             key,
-            check,
-            event: CompactId::new("e"),
             time: last,
-            last,
+            event: CompactId::new("e"),
+            first: Sighting {
+                ip: [0; 16],
+                asn: 0,
+                country: [0; 2],
+                flags: 0,
+            },
+            check,
+            since: 0,
             user: 0,
             agent,
-            asn: None,
-            ip: None,
-            country: None,
-            reported: None,
         }
+    }
+
+    /// A sighting's network and reported severity come back as they went in, in 80 bytes
+    /// a session.
+    #[test]
+    fn sightings_pack_losslessly() {
+        let mut e = ev("x", "2025-03-01T10:00:00Z", "a@b.c", "RU", 12389, "curl");
+        let ru = Country::from_code("RU");
+        for (ip, asn) in [
+            (Some("203.0.113.7"), Some(12389)),
+            (Some("2001:db8::1"), None),
+            (None, Some(0)),
+        ] {
+            e.ip = ip.map(|s| s.parse().unwrap());
+            e.asn = asn;
+            for country in [ru, None] {
+                let mut s = Sighting::new(&e, country);
+                assert_eq!((s.ip(), s.asn(), s.country()), (e.ip, e.asn, country));
+                assert_eq!(s.reported(), None);
+                for severity in SEVERITIES {
+                    s.set_reported(severity);
+                    assert_eq!(s.reported(), Some(severity));
+                    assert_eq!((s.ip(), s.asn(), s.country()), (e.ip, e.asn, country));
+                }
+            }
+        }
+        assert_eq!(std::mem::size_of::<Session>(), 80);
+        let mut s = session(1, 1, 0, 100);
+        s.seen(50);
+        assert_eq!(s.last(), 100, "a late sighting never moves the latest back");
+        s.seen(160);
+        assert_eq!(s.last(), 160);
     }
 
     #[test]
