@@ -20,12 +20,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Problems;
 use crate::detector::{Context, Detector, StateKey};
-use crate::detectors::{
-    decode, default_high_risk_countries, default_recent_hire_days, encode, per_user,
-};
+use crate::detectors::{decode, default_high_risk_countries, default_recent_hire_days, encode};
 use crate::evidence::{Obj, push_fmt, push_thousands};
 use crate::geo::{self, MAX_DISTANCE_KM};
 use crate::{CompactId, Error, alert_id};
+
+mod window;
+
+use window::{Probe, Saved, Windows};
 
 const NAME: &str = "impossible_travel";
 
@@ -98,26 +100,6 @@ impl Config {
     }
 }
 
-/// One located sign-in in a user's window.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Seen {
-    /// The event id (a UUID in 16 bytes: no heap allocation per slot).
-    event_id: CompactId,
-    /// Nanoseconds since the Unix epoch (saturating; covers 1678–2262).
-    time_ns: i64,
-    ip: Option<IpAddr>,
-    /// City, interned in [`State::cities`] (0 = none, else index + 1).
-    city: u32,
-    lat: f32,
-    lon: f32,
-    radius_km: f32,
-    country: Option<Country>,
-    net: NetClasses,
-    place: u16,
-    /// Located only to a country (no city): the point is the country's centroid.
-    country_level: bool,
-}
-
 /// A pair of places and how often this user alerted on it.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 struct Pair {
@@ -127,40 +109,47 @@ struct Pair {
 
 const PAIRS: usize = 3;
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// Windows swept per sign-in (see `Windows::sweep`): 50,000 users are swept every
+/// 25,000 sign-ins.
+const SWEEP_USERS: usize = 2;
+
+#[derive(Debug)]
 struct State {
-    /// Per user, located sign-ins oldest first, one per place, at most `window_size`, none
-    /// so old that any distance on Earth was flyable since (20 h at 1,000 km/h). Most users
-    /// sign in from one or two places; a window grows one slot at a time.
-    windows: Vec<Vec<Seen>>,
-    /// City names, interned (a few thousand at most; 4 bytes per slot instead of 24).
-    cities: Vec<CompactString>,
-    /// City name → index in `cities`; rebuilt on load.
-    #[serde(skip)]
-    city_ids: FxHashMap<CompactString, u32>,
+    /// Per user, located sign-ins oldest first, one per place and network, at most
+    /// `window_size`, none so old that any distance on Earth was flyable since (20 h at
+    /// 1,000 km/h). Most users sign in from one or two places.
+    windows: Windows,
     /// Per user that has alerted: the pairs of places alerted on (sparse: most never do).
     pairs: FxHashMap<u32, [Pair; PAIRS]>,
     /// Pair of places → distinct users who alerted on it.
     org_pairs: FxHashMap<u32, u32>,
+    /// The latest sign-in time seen (ns), for the sweep; not saved (a restored detector
+    /// sweeps from its first sign-in on).
+    latest: i64,
 }
 
-impl State {
-    /// The id of a city name (index + 1), interning it if new.
-    fn intern_city(&mut self, city: &str) -> u32 {
-        if let Some(&id) = self.city_ids.get(city) {
-            return id;
+impl Default for State {
+    fn default() -> State {
+        State {
+            windows: Windows::default(),
+            pairs: FxHashMap::default(),
+            org_pairs: FxHashMap::default(),
+            latest: i64::MIN,
         }
-        self.cities.push(CompactString::from(city));
-        let id = u32::try_from(self.cities.len()).unwrap_or(u32::MAX);
-        self.city_ids.insert(CompactString::from(city), id);
-        id
     }
+}
 
-    /// The name of an interned city.
-    fn city(&self, id: u32) -> Option<&str> {
-        let i = usize::try_from(id).ok()?.checked_sub(1)?;
-        self.cities.get(i).map(|c| c.as_str())
-    }
+/// The earlier end of the worst pair, copied out of the window for the alert.
+struct From {
+    event_id: CompactId,
+    time_ns: i64,
+    ip: Option<IpAddr>,
+    lat: f32,
+    lon: f32,
+    country: Option<Country>,
+    city: Option<CompactString>,
+    net: NetClasses,
+    place: u16,
 }
 
 /// The impossible-travel detector.
@@ -172,7 +161,7 @@ pub struct ImpossibleTravel {
 
 /// The worst pair found for one new sign-in.
 struct Finding {
-    slot: usize,
+    slot: u32,
     /// The pair touches a network that hides the user's location.
     hides: bool,
     distance_km: f64,
@@ -310,37 +299,64 @@ impl Detector for ImpossibleTravel {
         }
         let radius = self.radius_km(ev, g.radius_km, g.source);
         let country_level = g.city.is_none() && g.country.is_some();
-        let w = self.config.window_size;
         let now = nanos(ev.time);
-        let window = per_user(&mut self.state.windows, ctx.user);
-        if window
-            .iter()
-            .any(|s| s.time_ns == now && s.event_id.is(&ev.event_id))
+        let user = ctx.user.index();
+        let event_id = ctx.event_id();
+        let windows = &mut self.state.windows;
+        if windows
+            .iter(user)
+            .any(|(_, s)| s.time_ns == now && s.event_id == *event_id)
         {
             return; // the same event again
         }
         // Sign-ins so old that any distance on Earth was flyable since can never pair.
         let stale = (MAX_DISTANCE_KM / self.config.max_speed_kmh * 3600.0 * 1e9) as i64;
-        window.retain(|s| now.saturating_sub(s.time_ns) <= stale);
-        if window.capacity() > window.len() + 1 {
-            // Give back the slots of places gone stale (one spare for this sign-in).
-            window.shrink_to(window.len() + 1);
-        }
+        windows.drop_oldest_while(user, |s| now.saturating_sub(s.time_ns) > stale);
+        // And those of users who no longer sign in, as time goes on: stale before the
+        // latest sign-in seen, they are stale for every sign-in still to come in order
+        // (a sign-in that far late finds less to pair with, as it would after the user's
+        // own next sign-in).
+        let latest = self.state.latest.max(now);
+        self.state.latest = latest;
+        windows.sweep(SWEEP_USERS, |s| latest.saturating_sub(s.time_ns) > stale);
 
-        // Compare with every sign-in in the window; keep the worst pair.
+        // Compare with every sign-in in the window; keep the worst pair. On the way, note
+        // a slot at the same place and network (this sign-in replaces it) and one whose
+        // place is exactly this one (no lookup to intern it).
         let here = place(lat, lon);
+        let probe = Probe {
+            lat: lat as f32,
+            lon: lon as f32,
+            radius_km: radius as f32,
+            place: here,
+            country: g.country,
+            country_level,
+            city: g.city.as_deref(),
+        };
+        let net = ev.network;
         // A 1° cell is at most 157 km corner to corner: same-cell pairs cannot alert.
         let cells_matter = self.config.min_distance_km < 160.0;
         let mut worst: Option<Finding> = None;
-        for (i, s) in window.iter().enumerate() {
-            if s.place == here && !cells_matter {
-                continue;
+        let mut replace: Option<u32> = None;
+        let mut same_loc: Option<u32> = None;
+        for (i, s) in windows.iter(user) {
+            let Some(loc) = windows.loc(s) else { continue };
+            if loc.place == here {
+                if replace.is_none() && s.net == net {
+                    replace = Some(i);
+                }
+                if same_loc.is_none() && loc.is(&probe) {
+                    same_loc = Some(s.loc);
+                }
+                if !cells_matter {
+                    continue;
+                }
             }
-            if (s.country_level || country_level) && s.country == g.country {
+            if (loc.country_level || country_level) && loc.country == g.country {
                 continue; // a country-level location only says "somewhere in this country"
             }
-            let distance = geo::haversine_km(f64::from(s.lat), f64::from(s.lon), lat, lon);
-            let min_distance = (distance - f64::from(s.radius_km) - radius).max(0.0);
+            let distance = geo::haversine_km(f64::from(loc.lat), f64::from(loc.lon), lat, lon);
+            let min_distance = (distance - f64::from(loc.radius_km) - radius).max(0.0);
             if min_distance <= self.config.min_distance_km {
                 continue;
             }
@@ -356,10 +372,7 @@ impl Detector for ImpossibleTravel {
             };
             // Prefer pairs whose both ends show where the user is: New York → VPN exit in
             // Frankfurt → Moscow must be judged on New York → Moscow, not kept low.
-            let hides = s
-                .net
-                .union(ev.network)
-                .intersects(NetClasses::HIDES_LOCATION);
+            let hides = s.net.union(net).intersects(NetClasses::HIDES_LOCATION);
             let worse = match &worst {
                 None => true,
                 Some(f) if f.hides != hides => f.hides,
@@ -383,60 +396,58 @@ impl Detector for ImpossibleTravel {
         }
 
         if let Some(f) = worst {
-            let from = window[f.slot].clone();
+            let s = windows.slot(f.slot);
+            let loc = windows.loc(s).cloned().unwrap_or_default();
+            let from = From {
+                event_id: s.event_id.clone(),
+                time_ns: s.time_ns,
+                ip: windows.ip(s),
+                lat: loc.lat,
+                lon: loc.lon,
+                country: loc.country,
+                city: loc.city,
+                net: s.net,
+                place: loc.place,
+            };
             self.alert(ev, ctx, &from, here, f, out);
         }
 
-        // Remember this sign-in: replace an older one at the same place and network (the
-        // newest one is what later sign-ins must be compared with), else drop the oldest
-        // when full.
-        let window = &mut self.state.windows[ctx.user.index()];
-        let net = ev.network;
-        let mut slot = match window.iter().position(|s| s.place == here && s.net == net) {
-            Some(j) => window.remove(j),
-            None if window.len() >= w => window.remove(0),
-            None => Seen::default(),
-        };
-        // Reuses the slot's buffer: no allocation for a UUID or an id up to 24 bytes.
-        slot.event_id.set(&ev.event_id);
-        slot.time_ns = now;
-        slot.ip = ev.ip;
-        slot.city = match &g.city {
-            Some(c) => self.state.intern_city(c),
-            None => 0,
-        };
-        slot.lat = lat as f32;
-        slot.lon = lon as f32;
-        slot.radius_km = radius as f32;
-        slot.country = g.country;
-        slot.net = net;
-        slot.place = here;
-        slot.country_level = country_level;
-        // Keep the window in time order even for a late event.
-        let window = &mut self.state.windows[ctx.user.index()];
-        let at = window.partition_point(|s| s.time_ns <= now);
-        window.reserve_exact(1); // not the default 4 slots: most users have one place
-        window.insert(at, slot);
+        // Remember this sign-in: it replaces an older one at the same place and network
+        // (the newest one is what later sign-ins must be compared with), else the oldest
+        // when the window is full.
+        self.state.windows.remember(
+            user,
+            replace,
+            self.config.window_size,
+            event_id,
+            now,
+            ev.ip,
+            net,
+            probe,
+            same_loc,
+        );
     }
 
     fn save_state(&self) -> Result<Vec<u8>, Error> {
-        encode(NAME, &self.state)
+        let st = &self.state;
+        encode(NAME, &(st.windows.save(), &st.pairs, &st.org_pairs))
     }
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let mut state: State = decode(NAME, bytes)?;
-        state.city_ids = (1u32..)
-            .zip(&state.cities)
-            .map(|(id, c)| (c.clone(), id))
-            .collect();
+        type SavedState = (Saved, FxHashMap<u32, [Pair; PAIRS]>, FxHashMap<u32, u32>);
+        let (saved, pairs, org_pairs): SavedState = decode(NAME, bytes)?;
+        let mut windows = Windows::load(saved).map_err(|reason| Error::Inconsistent {
+            detector: NAME,
+            reason,
+        })?;
         // The window size may have changed since: keep the newest sign-ins.
-        let w = self.config.window_size;
-        for window in &mut state.windows {
-            if window.len() > w {
-                window.drain(..window.len() - w);
-            }
-        }
-        self.state = state;
+        windows.truncate(self.config.window_size);
+        self.state = State {
+            windows,
+            pairs,
+            org_pairs,
+            ..State::default()
+        };
         Ok(())
     }
 }
@@ -446,12 +457,11 @@ impl ImpossibleTravel {
         &mut self,
         ev: &SignIn,
         ctx: &Context<'_>,
-        from: &Seen,
+        from: &From,
         here: u16,
         f: Finding,
         out: &mut Vec<Alert>,
     ) {
-        let from_city = self.state.city(from.city).map(str::to_string);
         let to_country = ev.geo.as_ref().and_then(|g| g.country);
         let high_risk = self.high_risk(from.country) || self.high_risk(to_country);
 
@@ -516,7 +526,7 @@ impl ImpossibleTravel {
         summary.push(' ');
         when(&mut summary, f.elapsed_s);
         summary.push_str(" a sign-in from ");
-        describe(&mut summary, from_city.as_deref(), from.country);
+        describe(&mut summary, from.city.as_deref(), from.country);
         summary.push_str(": ");
         push_thousands(&mut summary, f.distance_km);
         summary.push_str(" km apart (at least ");
@@ -558,7 +568,7 @@ impl ImpossibleTravel {
                     f64::from(from.lat),
                     f64::from(from.lon),
                     from.country,
-                    from_city,
+                    from.city.as_deref().map(str::to_owned),
                 ),
             )
             .with(

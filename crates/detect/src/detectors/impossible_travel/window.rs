@@ -1,0 +1,757 @@
+//! impossible_travel's per-user windows: located sign-ins in one pool of slots, their
+//! places and IPv6 addresses interned.
+//!
+//! A user's window is a short list (at most `window_size`, usually one or two) of slots
+//! linked oldest first through one pool: 4 bytes per user for the head, no `Vec` header
+//! and no heap block per user. A slot is 48 bytes: the time, the event id, the ids of its
+//! place ([`Loc`]: coordinates, accuracy radius, city, country) and of its IP (an IPv4
+//! address inline), its network classes. Places are shared by many users (everyone in one
+//! city, one GeoIP answer) and kept once, with a count of the slots using them, so that a
+//! place no window holds any more is forgotten and its entry reused: the table never
+//! outgrows the windows. The coordinates are the `f32` values the detector has always
+//! compared and printed, so alerts are unchanged.
+
+use std::hash::BuildHasher;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use compact_str::CompactString;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+use jetlag_event::{Country, NetClasses};
+use rustc_hash::FxBuildHasher;
+use serde::{Deserialize, Serialize};
+
+use crate::CompactId;
+
+/// A place a sign-in was located at, as the window compares and reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(super) struct Loc {
+    pub lat: f32,
+    pub lon: f32,
+    pub radius_km: f32,
+    /// The 1° cell of the exact coordinates.
+    pub place: u16,
+    pub country: Option<Country>,
+    /// Located only to a country (no city): the point is the country's centroid.
+    pub country_level: bool,
+    pub city: Option<CompactString>,
+}
+
+impl Loc {
+    /// Whether this is the place `probe`: compares the city by its text, never hashes it.
+    pub fn is(&self, probe: &Probe<'_>) -> bool {
+        self.lat.to_bits() == probe.lat.to_bits()
+            && self.lon.to_bits() == probe.lon.to_bits()
+            && self.radius_km.to_bits() == probe.radius_km.to_bits()
+            && self.place == probe.place
+            && self.country == probe.country
+            && self.country_level == probe.country_level
+            && self.city.as_deref() == probe.city
+    }
+
+    /// The hash of everything but the city (same coordinates almost always mean the same
+    /// city; the text is compared on a hit).
+    fn hash(&self) -> u64 {
+        hash_parts(
+            self.lat,
+            self.lon,
+            self.radius_km,
+            self.place,
+            self.country,
+            self.country_level,
+        )
+    }
+}
+
+fn hash_parts(
+    lat: f32,
+    lon: f32,
+    radius: f32,
+    place: u16,
+    country: Option<Country>,
+    level: bool,
+) -> u64 {
+    FxBuildHasher.hash_one((
+        lat.to_bits(),
+        lon.to_bits(),
+        radius.to_bits(),
+        place,
+        country,
+        level,
+    ))
+}
+
+/// A located sign-in's place before interning: the event's city is borrowed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Probe<'a> {
+    pub lat: f32,
+    pub lon: f32,
+    pub radius_km: f32,
+    pub place: u16,
+    pub country: Option<Country>,
+    pub country_level: bool,
+    pub city: Option<&'a str>,
+}
+
+impl Probe<'_> {
+    fn hash(&self) -> u64 {
+        hash_parts(
+            self.lat,
+            self.lon,
+            self.radius_km,
+            self.place,
+            self.country,
+            self.country_level,
+        )
+    }
+
+    fn to_loc(self) -> Loc {
+        Loc {
+            lat: self.lat,
+            lon: self.lon,
+            radius_km: self.radius_km,
+            place: self.place,
+            country: self.country,
+            country_level: self.country_level,
+            city: self.city.map(CompactString::from),
+        }
+    }
+}
+
+/// Values many slots share, each kept once with the count of slots using it; an entry
+/// no slot uses leaves the index and is reused by the next new value.
+#[derive(Debug)]
+struct Shared<T> {
+    items: Vec<T>,
+    refs: Vec<u32>,
+    /// Ids of `items` by the hash of the item.
+    index: HashTable<u32>,
+    /// Ids whose count is 0.
+    free: Vec<u32>,
+}
+
+impl<T> Default for Shared<T> {
+    fn default() -> Shared<T> {
+        Shared {
+            items: Vec::new(),
+            refs: Vec::new(),
+            index: HashTable::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> Shared<T> {
+    /// The id of the value `eq` recognises (hash `hash`), adding `make()` if there is none;
+    /// one more slot uses it.
+    fn acquire(
+        &mut self,
+        hash: u64,
+        eq: impl Fn(&T) -> bool,
+        make: impl FnOnce() -> T,
+        hash_of: impl Fn(&T) -> u64,
+    ) -> u32 {
+        let Shared {
+            items,
+            refs,
+            index,
+            free,
+        } = self;
+        match index.entry(
+            hash,
+            |&id| eq(&items[id as usize]),
+            |&id| hash_of(&items[id as usize]),
+        ) {
+            Entry::Occupied(e) => {
+                let id = *e.get();
+                refs[id as usize] = refs[id as usize].saturating_add(1);
+                id
+            }
+            Entry::Vacant(e) => {
+                let id = match free.pop() {
+                    Some(id) => {
+                        items[id as usize] = make();
+                        refs[id as usize] = 1;
+                        id
+                    }
+                    None => {
+                        grow(items);
+                        grow(refs);
+                        items.push(make());
+                        refs.push(1);
+                        u32::try_from(items.len() - 1).unwrap_or(u32::MAX)
+                    }
+                };
+                e.insert(id);
+                id
+            }
+        }
+    }
+
+    /// One more slot uses `id` (already in the table).
+    fn share(&mut self, id: u32) {
+        if let Some(r) = self.refs.get_mut(id as usize) {
+            *r = r.saturating_add(1);
+        }
+    }
+
+    /// One slot fewer uses `id`; the last one frees it.
+    fn release(&mut self, id: u32, hash_of: impl Fn(&T) -> u64) {
+        let Some(r) = self.refs.get_mut(id as usize) else {
+            return;
+        };
+        *r = r.saturating_sub(1);
+        if *r > 0 {
+            return;
+        }
+        let hash = hash_of(&self.items[id as usize]);
+        if let Ok(e) = self.index.find_entry(hash, |&i| i == id) {
+            e.remove();
+        }
+        self.free.push(id);
+    }
+
+    fn get(&self, id: u32) -> Option<&T> {
+        self.items.get(id as usize)
+    }
+
+    /// Rebuilds counts, index and free list from the ids `used` (each use once).
+    fn rebuild(&mut self, used: impl Iterator<Item = u32>, hash_of: impl Fn(&T) -> u64) {
+        self.refs = vec![0; self.items.len()];
+        for id in used {
+            self.refs[id as usize] += 1;
+        }
+        self.index = HashTable::with_capacity(self.items.len());
+        self.free.clear();
+        for (id, &n) in self.refs.iter().enumerate() {
+            let id = id as u32;
+            if n == 0 {
+                self.free.push(id);
+            } else {
+                let hash = hash_of(&self.items[id as usize]);
+                let items = &self.items;
+                self.index
+                    .insert_unique(hash, id, |&i| hash_of(&items[i as usize]));
+            }
+        }
+    }
+}
+
+/// Grows a table by a quarter rather than double (it is most of the detector's memory).
+fn grow<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len() / 4 + 16);
+    }
+}
+
+/// How a slot's `ip` is to be read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+enum IpKind {
+    #[default]
+    None,
+    V4,
+    /// An id in [`Windows`]' IPv6 table.
+    V6,
+}
+
+/// One located sign-in in a user's window.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct Seen {
+    /// Nanoseconds since the Unix epoch (saturating; covers 1678–2262).
+    pub time_ns: i64,
+    /// The event id (a UUID in 16 bytes: no heap allocation per slot).
+    pub event_id: CompactId,
+    /// The place's id in the places table.
+    pub loc: u32,
+    /// An IPv4 address, or an IPv6 address's id, as `ip_kind` says.
+    ip: u32,
+    /// The next later slot of the window (or of the free list), index + 1; 0 ends it.
+    next: u32,
+    pub net: NetClasses,
+    ip_kind: IpKind,
+}
+
+/// Every user's window, in one pool.
+#[derive(Debug, Default)]
+pub(super) struct Windows {
+    /// Per user: the oldest slot of the window, index + 1; 0 for an empty window.
+    heads: Vec<u32>,
+    slots: Vec<Seen>,
+    /// The free slots, chained through `next` (index + 1; 0 = none).
+    free: u32,
+    locs: Shared<Loc>,
+    ipv6: Shared<Ipv6Addr>,
+    /// The next user [`Windows::sweep`] looks at.
+    cursor: usize,
+}
+
+/// What a snapshot holds: the pool as it is (counts, indexes and the free lists are
+/// rebuilt on load from what the windows reach).
+#[derive(Serialize, Deserialize)]
+pub(super) struct Saved {
+    heads: Vec<u32>,
+    slots: Vec<Seen>,
+    locs: Vec<Loc>,
+    ipv6: Vec<Ipv6Addr>,
+}
+
+impl Windows {
+    /// The slots of `user`'s window, oldest first, as `(slot, &Seen)`.
+    pub fn iter(&self, user: usize) -> impl Iterator<Item = (u32, &Seen)> {
+        let mut cur = self.heads.get(user).copied().unwrap_or(0);
+        std::iter::from_fn(move || {
+            let i = cur.checked_sub(1)?;
+            let s = self.slots.get(i as usize)?;
+            cur = s.next;
+            Some((i, s))
+        })
+    }
+
+    /// Slot `i`.
+    pub fn slot(&self, i: u32) -> &Seen {
+        &self.slots[i as usize]
+    }
+
+    /// The place of a slot.
+    pub fn loc(&self, s: &Seen) -> Option<&Loc> {
+        self.locs.get(s.loc)
+    }
+
+    /// The IP of a slot.
+    pub fn ip(&self, s: &Seen) -> Option<IpAddr> {
+        match s.ip_kind {
+            IpKind::None => None,
+            IpKind::V4 => Some(IpAddr::V4(Ipv4Addr::from(s.ip))),
+            IpKind::V6 => self.ipv6.get(s.ip).map(|a| IpAddr::V6(*a)),
+        }
+    }
+
+    /// Drops the oldest slots of `user`'s window while `stale` says so.
+    pub fn drop_oldest_while(&mut self, user: usize, stale: impl Fn(&Seen) -> bool) {
+        let Some(&head) = self.heads.get(user) else {
+            return;
+        };
+        let mut cur = head;
+        while let Some(i) = cur.checked_sub(1) {
+            let s = &self.slots[i as usize];
+            if !stale(s) {
+                break;
+            }
+            cur = s.next;
+            self.free_slot(i);
+        }
+        self.heads[user] = cur;
+    }
+
+    /// Drops the stale oldest slots of the next `users` windows, round robin: a user who
+    /// stops signing in does not keep a window nothing can pair with any more. A few users
+    /// per event keep the cost flat (one full pass per `users_total / users` events).
+    pub fn sweep(&mut self, users: usize, stale: impl Fn(&Seen) -> bool) {
+        for _ in 0..users.min(self.heads.len()) {
+            if self.cursor >= self.heads.len() {
+                self.cursor = 0;
+            }
+            let user = self.cursor;
+            self.cursor += 1;
+            if self.heads[user] != 0 {
+                self.drop_oldest_while(user, &stale);
+            }
+        }
+    }
+
+    /// Remembers a sign-in of `user`: it replaces slot `replace` (a sign-in at the same
+    /// place and network), else the oldest one when the window holds `window_size`
+    /// already, and goes where its time puts it. `loc` is the id of a slot's place that is
+    /// this sign-in's too, if one was found while comparing.
+    #[allow(clippy::too_many_arguments)]
+    pub fn remember(
+        &mut self,
+        user: usize,
+        replace: Option<u32>,
+        window_size: usize,
+        event_id: &CompactId,
+        time_ns: i64,
+        ip: Option<IpAddr>,
+        net: NetClasses,
+        place: Probe<'_>,
+        loc: Option<u32>,
+    ) {
+        // Take the new place and IP first: a slot being replaced may hold the last use.
+        let loc = match loc {
+            Some(id) => {
+                self.locs.share(id);
+                id
+            }
+            None => self
+                .locs
+                .acquire(place.hash(), |l| l.is(&place), || place.to_loc(), Loc::hash),
+        };
+        let (ip_kind, ip) = match ip {
+            None => (IpKind::None, 0),
+            Some(IpAddr::V4(a)) => (IpKind::V4, u32::from(a)),
+            Some(IpAddr::V6(a)) => {
+                let hash = FxBuildHasher.hash_one(a);
+                let id = self
+                    .ipv6
+                    .acquire(hash, |x| *x == a, || a, |x| FxBuildHasher.hash_one(x));
+                (IpKind::V6, id)
+            }
+        };
+        if user >= self.heads.len() {
+            crate::detectors::per_user(&mut self.heads, crate::UserId(user as u32));
+        }
+        let len = self.iter(user).count();
+        let slot = match replace {
+            Some(j) => {
+                self.unlink(user, j);
+                self.release(j);
+                j
+            }
+            None if len >= window_size => {
+                let head = self.heads[user] - 1;
+                self.unlink(user, head);
+                self.release(head);
+                head
+            }
+            None => self.alloc(),
+        };
+        let s = &mut self.slots[slot as usize];
+        // Reuses the slot's buffer: no allocation for a UUID or an id up to 24 bytes.
+        s.event_id.clone_from(event_id);
+        s.time_ns = time_ns;
+        s.loc = loc;
+        s.ip = ip;
+        s.ip_kind = ip_kind;
+        s.net = net;
+        // Keep the window in time order even for a late event: after every slot of the
+        // same time or earlier.
+        let mut prev: Option<u32> = None;
+        let mut cur = self.heads[user];
+        while let Some(i) = cur.checked_sub(1) {
+            let t = &self.slots[i as usize];
+            if t.time_ns > time_ns {
+                break;
+            }
+            prev = Some(i);
+            cur = t.next;
+        }
+        self.slots[slot as usize].next = cur;
+        match prev {
+            Some(p) => self.slots[p as usize].next = slot + 1,
+            None => self.heads[user] = slot + 1,
+        }
+    }
+
+    /// Takes slot `i` out of `user`'s window (its place and IP stay counted).
+    fn unlink(&mut self, user: usize, i: u32) {
+        let next = self.slots[i as usize].next;
+        let mut cur = self.heads[user];
+        if cur == i + 1 {
+            self.heads[user] = next;
+            return;
+        }
+        while let Some(j) = cur.checked_sub(1) {
+            let s = &mut self.slots[j as usize];
+            if s.next == i + 1 {
+                s.next = next;
+                return;
+            }
+            cur = s.next;
+        }
+    }
+
+    /// Slot `i` no longer uses its place and IP.
+    fn release(&mut self, i: u32) {
+        let s = &self.slots[i as usize];
+        let (loc, ip, kind) = (s.loc, s.ip, s.ip_kind);
+        self.locs.release(loc, Loc::hash);
+        if kind == IpKind::V6 {
+            self.ipv6.release(ip, |x| FxBuildHasher.hash_one(x));
+        }
+    }
+
+    /// Puts slot `i` (already unlinked) on the free list.
+    fn free_slot(&mut self, i: u32) {
+        self.release(i);
+        let s = &mut self.slots[i as usize];
+        s.ip_kind = IpKind::None;
+        s.next = self.free;
+        self.free = i + 1;
+    }
+
+    /// A slot off the free list, or a new one.
+    fn alloc(&mut self) -> u32 {
+        if let Some(i) = self.free.checked_sub(1) {
+            self.free = self.slots[i as usize].next;
+            self.slots[i as usize].next = 0;
+            return i;
+        }
+        grow(&mut self.slots);
+        self.slots.push(Seen::default());
+        u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    /// Keeps at most `w` (the newest) slots per window.
+    pub fn truncate(&mut self, w: usize) {
+        for user in 0..self.heads.len() {
+            let len = self.iter(user).count();
+            for _ in w..len {
+                let head = self.heads[user] - 1;
+                self.heads[user] = self.slots[head as usize].next;
+                self.free_slot(head);
+            }
+        }
+    }
+
+    /// The state to save.
+    pub fn save(&self) -> Saved {
+        Saved {
+            heads: self.heads.clone(),
+            slots: self.slots.clone(),
+            locs: self.locs.items.clone(),
+            ipv6: self.ipv6.items.clone(),
+        }
+    }
+
+    /// The windows `saved` holds, checked: every link, place and IP id in range, no slot
+    /// in two windows or twice in one.
+    pub fn load(saved: Saved) -> Result<Windows, String> {
+        let Saved {
+            heads,
+            mut slots,
+            locs,
+            ipv6,
+        } = saved;
+        let mut used = vec![false; slots.len()];
+        for (user, &head) in heads.iter().enumerate() {
+            let mut cur = head;
+            while let Some(i) = cur.checked_sub(1) {
+                let Some(s) = slots.get(i as usize) else {
+                    return Err(format!(
+                        "user {user}'s window links to slot {i} of {}",
+                        slots.len()
+                    ));
+                };
+                if std::mem::replace(&mut used[i as usize], true) {
+                    return Err(format!("slot {i} is in two windows or twice in one"));
+                }
+                if s.loc as usize >= locs.len() {
+                    return Err(format!("slot {i} has place {} of {}", s.loc, locs.len()));
+                }
+                if s.ip_kind == IpKind::V6 && s.ip as usize >= ipv6.len() {
+                    return Err(format!("slot {i} has IPv6 {} of {}", s.ip, ipv6.len()));
+                }
+                cur = s.next;
+            }
+        }
+        let mut free = 0;
+        for (i, s) in slots.iter_mut().enumerate().rev() {
+            if !used[i] {
+                *s = Seen {
+                    next: free,
+                    ..Seen::default()
+                };
+                free = i as u32 + 1;
+            }
+        }
+        let live: Vec<&Seen> = slots
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| used[*i])
+            .map(|(_, s)| s)
+            .collect();
+        let mut w = Windows {
+            heads,
+            slots: Vec::new(),
+            free,
+            locs: Shared {
+                items: locs,
+                ..Shared::default()
+            },
+            ipv6: Shared {
+                items: ipv6,
+                ..Shared::default()
+            },
+            cursor: 0,
+        };
+        w.locs.rebuild(live.iter().map(|s| s.loc), Loc::hash);
+        w.ipv6.rebuild(
+            live.iter()
+                .filter(|s| s.ip_kind == IpKind::V6)
+                .map(|s| s.ip),
+            |x| FxBuildHasher.hash_one(x),
+        );
+        w.slots = slots;
+        Ok(w)
+    }
+
+    /// Live places and free slots, for tests.
+    #[cfg(test)]
+    fn counts(&self) -> (usize, usize) {
+        let live_locs = self.locs.refs.iter().filter(|&&r| r > 0).count();
+        let mut free = 0;
+        let mut cur = self.free;
+        while let Some(i) = cur.checked_sub(1) {
+            free += 1;
+            cur = self.slots[i as usize].next;
+        }
+        (live_locs, free)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(lat: f32, city: Option<&str>) -> Probe<'_> {
+        Probe {
+            lat,
+            lon: 10.0,
+            radius_km: 50.0,
+            place: 1,
+            country: Country::from_code("FR"),
+            country_level: false,
+            city,
+        }
+    }
+
+    fn ids(w: &Windows, user: usize) -> Vec<String> {
+        w.iter(user).map(|(_, s)| s.event_id.to_string()).collect()
+    }
+
+    #[test]
+    fn windows_keep_time_order_and_share_places() {
+        let mut w = Windows::default();
+        let ip4 = Some("192.0.2.1".parse().unwrap());
+        let ip6: Option<IpAddr> = Some("2001:db8::1".parse().unwrap());
+        let net = NetClasses::default();
+        let paris = probe(48.85, Some("Paris"));
+        w.remember(0, None, 4, &CompactId::new("a"), 10, ip4, net, paris, None);
+        w.remember(0, None, 4, &CompactId::new("c"), 30, ip6, net, paris, None);
+        // A late event goes between.
+        w.remember(
+            0,
+            None,
+            4,
+            &CompactId::new("b"),
+            20,
+            ip6,
+            net,
+            probe(1.0, None),
+            None,
+        );
+        w.remember(1, None, 4, &CompactId::new("x"), 5, ip4, net, paris, None);
+        assert_eq!(ids(&w, 0), ["a", "b", "c"]);
+        assert_eq!(ids(&w, 1), ["x"]);
+        // Same coordinates, another city: another place.
+        w.remember(
+            1,
+            None,
+            4,
+            &CompactId::new("y"),
+            6,
+            None,
+            net,
+            probe(48.85, Some("Lyon")),
+            None,
+        );
+        let cities: Vec<_> = w
+            .iter(1)
+            .map(|(_, s)| w.loc(s).unwrap().city.clone())
+            .collect();
+        assert_eq!(cities, [Some("Paris".into()), Some("Lyon".into())]);
+        assert_eq!(w.counts(), (3, 0));
+        let (_, b) = w.iter(0).nth(1).unwrap();
+        assert_eq!(w.ip(b), ip6);
+        assert_eq!(w.ip(w.iter(0).next().unwrap().1), ip4);
+
+        // Full window: the oldest goes; the one at the same place is replaced.
+        w.remember(0, None, 3, &CompactId::new("d"), 40, None, net, paris, None);
+        assert_eq!(ids(&w, 0), ["b", "c", "d"]);
+        let c = w.iter(0).nth(1).unwrap().0;
+        w.remember(
+            0,
+            Some(c),
+            3,
+            &CompactId::new("e"),
+            50,
+            None,
+            net,
+            paris,
+            None,
+        );
+        assert_eq!(ids(&w, 0), ["b", "d", "e"]);
+        // Stale slots go, their places and IPs with them once unused.
+        w.drop_oldest_while(0, |s| s.time_ns < 45);
+        assert_eq!(ids(&w, 0), ["e"]);
+        assert_eq!(w.counts(), (2, 2), "Paris, Lyon live; two slots free");
+        assert_eq!(w.ipv6.free.len(), 1);
+        // Freed slots are reused before the pool grows.
+        let before = w.slots.len();
+        w.remember(2, None, 4, &CompactId::new("z"), 60, ip6, net, paris, None);
+        assert_eq!(w.slots.len(), before);
+        assert_eq!(w.ipv6.free.len(), 0);
+
+        // Save and load give the same windows; a truncated load keeps the newest.
+        let loaded = Windows::load(w.save()).unwrap();
+        for user in 0..3 {
+            assert_eq!(ids(&loaded, user), ids(&w, user));
+        }
+        assert_eq!(loaded.counts(), w.counts());
+        let mut small = Windows::load(w.save()).unwrap();
+        small.truncate(1);
+        assert_eq!(ids(&small, 1), ["y"]);
+    }
+
+    #[test]
+    fn the_sweep_drops_stale_windows_of_idle_users_round_robin() {
+        let mut w = Windows::default();
+        let net = NetClasses::default();
+        for user in 0..5 {
+            let id = CompactId::new(&format!("e{user}"));
+            let t = if user == 3 { 100 } else { 10 };
+            w.remember(
+                user,
+                None,
+                4,
+                &id,
+                t,
+                None,
+                net,
+                probe(user as f32, None),
+                None,
+            );
+        }
+        assert_eq!(w.counts(), (5, 0));
+        // Two users per call: users 0, 1; then 2, 3 (3 is fresh); then 4, 0.
+        w.sweep(2, |s| s.time_ns < 50);
+        assert_eq!(
+            (ids(&w, 0).len(), ids(&w, 1).len(), ids(&w, 2).len()),
+            (0, 0, 1)
+        );
+        w.sweep(2, |s| s.time_ns < 50);
+        assert_eq!(ids(&w, 2).len(), 0);
+        assert_eq!(ids(&w, 3), ["e3"]);
+        w.sweep(2, |s| s.time_ns < 50);
+        assert_eq!(ids(&w, 4).len(), 0);
+        assert_eq!(w.counts(), (1, 4), "one place and one slot left in use");
+    }
+
+    #[test]
+    fn corrupt_windows_are_refused() {
+        let mut w = Windows::default();
+        let net = NetClasses::default();
+        let p = probe(1.0, None);
+        w.remember(0, None, 4, &CompactId::new("a"), 1, None, net, p, None);
+        w.remember(0, None, 4, &CompactId::new("b"), 2, None, net, p, None);
+        let mut cycle = w.save();
+        cycle.slots[1].next = 1;
+        assert!(Windows::load(cycle).unwrap_err().contains("twice"));
+        let mut out = w.save();
+        out.heads[0] = 9;
+        assert!(Windows::load(out).is_err());
+        let mut bad_loc = w.save();
+        bad_loc.slots[0].loc = 7;
+        assert!(Windows::load(bad_loc).is_err());
+    }
+}
