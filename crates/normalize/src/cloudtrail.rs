@@ -15,8 +15,8 @@ use compact_str::{CompactString, format_compact};
 use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
-use crate::common::{self, Flag, Str, s};
-use crate::{Error, Parsed, Skip, Warning};
+use crate::common::{self, Draft, Flag, Str, Text, s};
+use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -65,11 +65,11 @@ struct Response<'a> {
 }
 
 #[derive(Deserialize, Default)]
-struct Additional {
+struct Additional<'a> {
     #[serde(default, rename = "MFAUsed")]
     mfa_used: Option<Flag>,
-    #[serde(default, rename = "LoginTo")]
-    login_to: Option<CompactString>,
+    #[serde(borrow, default, rename = "LoginTo")]
+    login_to: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -83,8 +83,8 @@ struct Record<'a> {
     event_name: Option<Str<'a>>,
     #[serde(borrow, default, rename = "sourceIPAddress")]
     source_ip: Option<Str<'a>>,
-    #[serde(default)]
-    user_agent: Option<CompactString>,
+    #[serde(borrow, default)]
+    user_agent: Option<Str<'a>>,
     #[serde(borrow, default)]
     recipient_account_id: Option<Str<'a>>,
     #[serde(borrow, default)]
@@ -92,8 +92,8 @@ struct Record<'a> {
     /// `null` when a sign-in fails before AWS answers.
     #[serde(borrow, default)]
     response_elements: Option<Response<'a>>,
-    #[serde(default)]
-    additional_event_data: Option<Additional>,
+    #[serde(borrow, default)]
+    additional_event_data: Option<Additional<'a>>,
 }
 
 /// Parses one CloudTrail record.
@@ -101,9 +101,21 @@ struct Record<'a> {
 /// # Errors
 /// Not JSON / wrong types, no `eventTime`, no user (neither an ARN nor a user name).
 pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
+    common::by_value(|out| parse_into(record, out, warnings))
+}
+
+/// [`parse`] into a caller's event (see [`crate::parse_json_into`]).
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_into(
+    record: &[u8],
+    out: &mut SignIn,
+    warnings: &mut Vec<Warning>,
+) -> Result<Filled, Error> {
     let r: Record<'_> = common::decode(record)?;
     if s(&r.event_name) != Some("ConsoleLogin") {
-        return Ok(Parsed::Skipped(Skip {
+        return Ok(Filled::Skipped(Skip {
             source: Source::Cloudtrail,
             reason: "not a ConsoleLogin",
         }));
@@ -123,13 +135,13 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
         .or(s(&identity.account_id))
         .filter(|a| !a.is_empty());
     let arn = match (s(&identity.arn).filter(|a| !a.trim().is_empty()), account) {
-        (Some(arn), _) => Some(CompactString::from(arn)),
+        (Some(arn), _) => Some(Text::Str(arn)),
         (None, Some(acct)) if s(&identity.kind) == Some("Root") => {
-            Some(format_compact!("arn:aws:iam::{acct}:root"))
+            Some(Text::Made(format_compact!("arn:aws:iam::{acct}:root")))
         }
         (None, Some(acct)) => s(&identity.user_name)
             .filter(|n| !n.trim().is_empty())
-            .map(|name| format_compact!("arn:aws:iam::{acct}:user/{}", name.trim())),
+            .map(|name| Text::Made(format_compact!("arn:aws:iam::{acct}:user/{}", name.trim()))),
         (None, None) => None,
     };
     // An Identity Center user without a name: the identity store's user.
@@ -138,27 +150,39 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
         let user = s(&behalf.user_id).filter(|u| !u.is_empty())?;
         let store =
             s(&behalf.identity_store_arn).unwrap_or("arn:aws:identitystore:::identitystore");
-        Some(format_compact!("{store}/user/{user}"))
+        Some(Text::Made(format_compact!("{store}/user/{user}")))
     });
-    let user = common::user(arn.as_deref(), "userIdentity.arn")?;
-    let mut ev = SignIn::new(
+    // The user is the ARN, trimmed (lower-cased when written out).
+    let user = match &arn {
+        Some(Text::Str(a)) => Text::Str(common::user(Some(a), "userIdentity.arn")?),
+        Some(Text::Made(a)) => Text::Made(CompactString::from(common::user(
+            Some(a),
+            "userIdentity.arn",
+        )?)),
+        None => return Err(Error::Missing("userIdentity.arn")),
+    };
+    let mut ev = Draft::new(
         common::id_or_hash(s(&r.event_id), record),
         time,
         Source::Cloudtrail,
         user,
         outcome,
     );
-    ev.tenant = account.map(CompactString::from);
+    ev.tenant = account;
     ev.ip = common::ip(s(&r.source_ip), "sourceIPAddress", warnings);
-    ev.user_agent = common::nonempty(r.user_agent);
-    let additional = r.additional_event_data.unwrap_or_default();
-    ev.app = common::nonempty(additional.login_to);
-    ev.mfa = additional.mfa_used.and_then(|f| f.0).or_else(|| {
-        identity
-            .session_context
-            .and_then(|c| c.attributes)
-            .and_then(|a| a.mfa_authenticated)
-            .and_then(|f| f.0)
-    });
-    Ok(Parsed::Event(ev))
+    ev.user_agent = common::nonempty(s(&r.user_agent));
+    let additional = r.additional_event_data.as_ref();
+    ev.app = common::nonempty(additional.and_then(|a| s(&a.login_to)));
+    ev.mfa = additional
+        .and_then(|a| a.mfa_used)
+        .and_then(|f| f.0)
+        .or_else(|| {
+            identity
+                .session_context
+                .and_then(|c| c.attributes)
+                .and_then(|a| a.mfa_authenticated)
+                .and_then(|f| f.0)
+        });
+    ev.write(out);
+    Ok(Filled::Event)
 }

@@ -6,8 +6,9 @@ use std::marker::PhantomData;
 use std::net::IpAddr;
 
 use compact_str::CompactString;
-use jetlag_event::{Country, Geo, GeoSource, Timestamp};
-use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use jetlag_event::{Country, Geo, GeoSource, NetClasses, Outcome, SignIn, Source, Timestamp};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 use crate::{Error, Warning};
 
@@ -88,37 +89,151 @@ pub(crate) fn required_time(value: Option<&str>, field: &'static str) -> Result<
     time(value.ok_or(Error::Missing(field))?, field)
 }
 
-/// A lower-cased, trimmed user name; `Missing` when empty.
-pub(crate) fn user(value: Option<&str>, field: &'static str) -> Result<CompactString, Error> {
+/// The trimmed user name (lower-cased when written out by [`Draft::write`]); `Missing`
+/// when empty.
+pub(crate) fn user<'a>(value: Option<&'a str>, field: &'static str) -> Result<&'a str, Error> {
     let v = value.map(str::trim).unwrap_or_default();
     if v.is_empty() {
         return Err(Error::Missing(field));
     }
-    if v.is_ascii() {
-        let mut out = CompactString::from(v);
-        out.make_ascii_lowercase();
-        Ok(out)
-    } else {
-        Ok(CompactString::from(v.to_lowercase()))
-    }
+    Ok(v)
 }
 
 /// A non-empty string, trimmed.
-pub(crate) fn text(value: Option<&str>) -> Option<CompactString> {
+pub(crate) fn text(value: Option<&str>) -> Option<&str> {
     let v = value?.trim();
-    (!v.is_empty()).then(|| CompactString::from(v))
+    (!v.is_empty()).then_some(v)
 }
 
-/// A non-empty string, kept as written (not trimmed), made owned only when kept.
-pub(crate) fn nonempty_str(value: Option<&str>) -> Option<CompactString> {
-    value
-        .filter(|v| !v.trim().is_empty())
-        .map(CompactString::from)
-}
-
-/// Same as [`text`] for a value already owned.
-pub(crate) fn nonempty(value: Option<CompactString>) -> Option<CompactString> {
+/// A non-empty string, kept as written (not trimmed).
+pub(crate) fn nonempty(value: Option<&str>) -> Option<&str> {
     value.filter(|v| !v.trim().is_empty())
+}
+
+/// Text of the event that is either borrowed from the record or made by the parser (a
+/// hash id, an ARN built from its parts).
+pub(crate) enum Text<'a> {
+    /// Borrowed from the record.
+    Str(&'a str),
+    /// Made by the parser (short: inline, no heap).
+    Made(CompactString),
+}
+
+impl Text<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Str(s) => s,
+            Text::Made(s) => s,
+        }
+    }
+}
+
+/// A sign-in as a vendor parser finds it, borrowing its text from the decoded record:
+/// [`write`](Draft::write) then overwrites *every* field of a caller's [`SignIn`], reusing
+/// its strings' heap buffers, so a parser can never leave a previous record's value behind
+/// and a stream of records allocates nothing once the buffers are long enough.
+pub(crate) struct Draft<'a> {
+    pub event_id: Text<'a>,
+    pub time: Timestamp,
+    pub source: Source,
+    /// Trimmed, not yet lower-cased.
+    pub user: Text<'a>,
+    pub tenant: Option<&'a str>,
+    pub outcome: Outcome,
+    pub ip: Option<IpAddr>,
+    pub app: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub device_id: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub mfa: Option<bool>,
+    pub geo: Option<Geo>,
+    pub asn: Option<u32>,
+    pub as_org: Option<&'a str>,
+    pub network: NetClasses,
+}
+
+impl<'a> Draft<'a> {
+    /// A draft with everything optional unknown (as [`SignIn::new`]).
+    pub(crate) fn new(
+        event_id: Text<'a>,
+        time: Timestamp,
+        source: Source,
+        user: Text<'a>,
+        outcome: Outcome,
+    ) -> Draft<'a> {
+        Draft {
+            event_id,
+            time,
+            source,
+            user,
+            tenant: None,
+            outcome,
+            ip: None,
+            app: None,
+            user_agent: None,
+            device_id: None,
+            session_id: None,
+            mfa: None,
+            geo: None,
+            asn: None,
+            as_org: None,
+            network: NetClasses::EMPTY,
+        }
+    }
+
+    /// Overwrites every field of `out` with this sign-in (the user lower-cased).
+    pub(crate) fn write(self, out: &mut SignIn) {
+        put(&mut out.event_id, self.event_id.as_str());
+        out.time = self.time;
+        out.source = self.source;
+        let user = self.user.as_str();
+        if user.is_ascii() {
+            put(&mut out.user, user);
+            out.user.make_ascii_lowercase();
+        } else {
+            put(&mut out.user, &user.to_lowercase());
+        }
+        put_opt(&mut out.tenant, self.tenant);
+        out.outcome = self.outcome;
+        out.ip = self.ip;
+        put_opt(&mut out.app, self.app);
+        put_opt(&mut out.user_agent, self.user_agent);
+        put_opt(&mut out.device_id, self.device_id);
+        put_opt(&mut out.session_id, self.session_id);
+        out.mfa = self.mfa;
+        out.geo = self.geo;
+        out.asn = self.asn;
+        put_opt(&mut out.as_org, self.as_org);
+        out.network = self.network;
+    }
+}
+
+/// Overwrites `dst` with `src`, keeping its heap buffer when it has one.
+fn put(dst: &mut CompactString, src: &str) {
+    dst.clear();
+    dst.push_str(src);
+}
+
+/// Overwrites `dst` with `src`, keeping a heap buffer while the field stays present.
+fn put_opt(dst: &mut Option<CompactString>, src: Option<&str>) {
+    match (dst.as_mut(), src) {
+        (Some(d), Some(s)) => put(d, s),
+        (None, Some(s)) => *dst = Some(CompactString::from(s)),
+        (_, None) => *dst = None,
+    }
+}
+
+/// A vendor's by-value `parse`: its `parse_into` on a fresh event.
+pub(crate) fn by_value(
+    parse_into: impl FnOnce(&mut SignIn) -> Result<crate::Filled, Error>,
+) -> Result<crate::Parsed, Error> {
+    let mut event = blank();
+    parse_into(&mut event).map(|f| f.into_parsed(event))
+}
+
+/// A blank event for [`Draft::write`] to fill.
+pub(crate) fn blank() -> SignIn {
+    SignIn::new("", Timestamp::UNIX_EPOCH, Source::Csv, "", Outcome::Unknown)
 }
 
 /// An IP address; an unparseable one is dropped with a warning. Accepts the bracketed and
@@ -212,8 +327,8 @@ pub(crate) fn geo(
             found
         });
     let radius_km = place.radius_km.filter(|r| r.is_finite() && *r >= 0.0);
-    let city = text(place.city);
-    let region = text(place.region);
+    let city = text(place.city).map(CompactString::from);
+    let region = text(place.region).map(CompactString::from);
     if lat.is_none() && country.is_none() && city.is_none() && region.is_none() {
         return None;
     }
@@ -243,9 +358,12 @@ pub(crate) fn hash_id<'p>(parts: impl IntoIterator<Item = &'p [u8]>) -> CompactS
     compact_str::format_compact!("{h:016x}")
 }
 
-/// The vendor id, or a hash of the whole record.
-pub(crate) fn id_or_hash(id: Option<&str>, record: &[u8]) -> CompactString {
-    text(id).unwrap_or_else(|| hash_id([record]))
+/// The vendor id (trimmed), or a hash of the whole record.
+pub(crate) fn id_or_hash<'a>(id: Option<&'a str>, record: &[u8]) -> Text<'a> {
+    match text(id) {
+        Some(id) => Text::Str(id),
+        None => Text::Made(hash_id([record])),
+    }
 }
 
 /// A number that vendors write either as a JSON number or as a string (`"0"`, `"50126"`).
@@ -340,13 +458,17 @@ pub(crate) fn parse_bool(v: &str) -> Option<bool> {
 /// Deserializes a `T` written either as a JSON object or as a string holding JSON (Log
 /// Analytics exports `LocationDetails` and `DeviceDetail` both ways). Null, an empty
 /// object or a string that is not a JSON object is `None`.
+///
+/// An object's strings are borrowed from the record when they can be; a string holding
+/// JSON is read through an `io::Read`, which never lends its text, so `T`'s borrowed
+/// strings (`Cow`) come out owned there.
 pub(crate) fn embedded<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: DeserializeOwned,
+    T: Deserialize<'de>,
 {
     struct V<T>(PhantomData<T>);
-    impl<'de, T: DeserializeOwned> Visitor<'de> for V<T> {
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
         type Value = Option<T>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("an object or a string holding a JSON object")
@@ -360,7 +482,10 @@ where
             if !v.starts_with('{') || v == "{}" {
                 return Ok(None);
             }
-            serde_json::from_str(v).map(Some).map_err(E::custom)
+            let mut de = serde_json::Deserializer::from_reader(v.as_bytes());
+            let t = T::deserialize(&mut de).map_err(E::custom)?;
+            de.end().map_err(E::custom)?;
+            Ok(Some(t))
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)

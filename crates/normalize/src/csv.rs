@@ -13,11 +13,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use compact_str::CompactString;
 use csv::ByteRecord;
 use jetlag_event::{Outcome, SignIn, Source};
 
-use crate::common::{self, Place};
+use crate::common::{self, Draft, Place, Text};
 use crate::{Error, Warning};
 
 /// A field of the normalized event a CSV column can fill.
@@ -310,6 +309,22 @@ pub fn parse(
     cols: &Columns,
     warnings: &mut Vec<Warning>,
 ) -> Result<SignIn, Error> {
+    let mut event = common::blank();
+    parse_into(row, cols, &mut event, warnings)?;
+    Ok(event)
+}
+
+/// [`parse`] into a caller's event: on success every field of `out` is overwritten
+/// (reusing its strings' buffers); on an error it holds nothing meaningful.
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_into(
+    row: &ByteRecord,
+    cols: &Columns,
+    out: &mut SignIn,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), Error> {
     let get = |field: Field| -> Result<Option<&str>, Error> {
         let Some(i) = cols.get(field) else {
             return Ok(None);
@@ -336,10 +351,10 @@ pub fn parse(
         .map_err(in_csv)?
         .map_or(Outcome::Unknown, outcome);
     let event_id = match get(Field::EventId).map_err(in_csv)? {
-        Some(id) => CompactString::from(id),
-        None => common::hash_id(row.iter()),
+        Some(id) => Text::Str(id),
+        None => Text::Made(common::hash_id(row.iter())),
     };
-    let mut ev = SignIn::new(event_id, time, Source::Csv, user, outcome);
+    let mut ev = Draft::new(event_id, time, Source::Csv, Text::Str(user), outcome);
     let num = |field: Field, warnings: &mut Vec<Warning>| -> Result<Option<f64>, Error> {
         Ok(get(field)?.and_then(|v| match v.parse::<f64>() {
             Ok(x) => Some(x),
@@ -380,7 +395,8 @@ pub fn parse(
         .filter(|a| a.fract() == 0.0 && *a >= 0.0 && *a <= f64::from(u32::MAX))
         .map(|a| a as u32);
     ev.as_org = common::text(get(Field::AsOrg).map_err(in_csv)?);
-    Ok(ev)
+    ev.write(out);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,12 +8,11 @@
 //! Documents of other categories are skipped. `user` is `user.email`, else `user.name`.
 //! `event.outcome` is `success`, `failure` or `unknown` already.
 
-use compact_str::CompactString;
 use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
-use crate::common::{self, Num, Place, Str, s};
-use crate::{Error, Parsed, Skip, Warning};
+use crate::common::{self, Draft, Num, Place, Str, Text, s};
+use crate::{Error, Filled, Parsed, Skip, Warning};
 
 /// `event.category`: a keyword or an array of keywords.
 #[derive(Deserialize)]
@@ -38,8 +37,8 @@ struct Event<'a> {
     category: Option<Keywords<'a>>,
     #[serde(borrow, default)]
     outcome: Option<Str<'a>>,
-    #[serde(default)]
-    id: Option<CompactString>,
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -73,17 +72,17 @@ struct SourceGeo<'a> {
 }
 
 #[derive(Deserialize, Default)]
-struct Named {
-    #[serde(default)]
-    name: Option<CompactString>,
+struct Named<'a> {
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
-struct As {
+struct As<'a> {
     #[serde(default)]
     number: Option<Num>,
-    #[serde(default)]
-    organization: Option<Named>,
+    #[serde(borrow, default)]
+    organization: Option<Named<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -92,26 +91,26 @@ struct SourceField<'a> {
     ip: Option<Str<'a>>,
     #[serde(borrow, default)]
     geo: Option<SourceGeo<'a>>,
-    #[serde(default, rename = "as")]
-    asys: Option<As>,
+    #[serde(borrow, default, rename = "as")]
+    asys: Option<As<'a>>,
 }
 
 #[derive(Deserialize, Default)]
-struct Ided {
-    #[serde(default)]
-    id: Option<CompactString>,
+struct Ided<'a> {
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
-struct Original {
-    #[serde(default)]
-    original: Option<CompactString>,
+struct Original<'a> {
+    #[serde(borrow, default)]
+    original: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
-struct Cloud {
-    #[serde(default)]
-    account: Option<Ided>,
+struct Cloud<'a> {
+    #[serde(borrow, default)]
+    account: Option<Ided<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -124,20 +123,25 @@ struct Document<'a> {
     user: Option<User<'a>>,
     #[serde(borrow, default)]
     source: Option<SourceField<'a>>,
-    #[serde(default)]
-    user_agent: Option<Original>,
-    #[serde(default)]
-    host: Option<Ided>,
-    #[serde(default)]
-    device: Option<Ided>,
-    #[serde(default)]
-    organization: Option<Ided>,
-    #[serde(default)]
-    cloud: Option<Cloud>,
-    #[serde(default)]
-    service: Option<Named>,
-    #[serde(default)]
-    session: Option<Ided>,
+    #[serde(borrow, default)]
+    user_agent: Option<Original<'a>>,
+    #[serde(borrow, default)]
+    host: Option<Ided<'a>>,
+    #[serde(borrow, default)]
+    device: Option<Ided<'a>>,
+    #[serde(borrow, default)]
+    organization: Option<Ided<'a>>,
+    #[serde(borrow, default)]
+    cloud: Option<Cloud<'a>>,
+    #[serde(borrow, default)]
+    service: Option<Named<'a>>,
+    #[serde(borrow, default)]
+    session: Option<Ided<'a>>,
+}
+
+/// `{"id": …}`'s id, when not blank.
+fn ided<'b>(x: &'b Option<Ided<'_>>) -> Option<&'b str> {
+    common::nonempty(x.as_ref().and_then(|x| s(&x.id)))
 }
 
 /// Parses one ECS document.
@@ -145,6 +149,18 @@ struct Document<'a> {
 /// # Errors
 /// Not JSON / wrong types, no `@timestamp`, no user.
 pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
+    common::by_value(|out| parse_into(record, out, warnings))
+}
+
+/// [`parse`] into a caller's event (see [`crate::parse_json_into`]).
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_into(
+    record: &[u8],
+    out: &mut SignIn,
+    warnings: &mut Vec<Warning>,
+) -> Result<Filled, Error> {
     let d: Document<'_> = common::decode(record)?;
     let event = d.event.unwrap_or_default();
     if !event
@@ -152,7 +168,7 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
         .as_ref()
         .is_some_and(|c| c.contains("authentication"))
     {
-        return Ok(Parsed::Skipped(Skip {
+        return Ok(Filled::Skipped(Skip {
             source: Source::Ecs,
             reason: "event.category is not authentication",
         }));
@@ -168,12 +184,12 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
         Some("failure") => Outcome::Failure,
         _ => Outcome::Unknown,
     };
-    let event_id = match common::nonempty(event.id) {
-        Some(id) => id,
-        None => common::hash_id([record]),
+    let event_id = match common::nonempty(s(&event.id)) {
+        Some(id) => Text::Str(id),
+        None => Text::Made(common::hash_id([record])),
     };
-    let mut ev = SignIn::new(event_id, time, Source::Ecs, user, outcome);
-    if let Some(src) = d.source {
+    let mut ev = Draft::new(event_id, time, Source::Ecs, Text::Str(user), outcome);
+    if let Some(src) = &d.source {
         ev.ip = common::ip(s(&src.ip), "source.ip", warnings);
         if let Some(g) = &src.geo {
             let point = g.location.as_ref();
@@ -190,21 +206,27 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
                 warnings,
             );
         }
-        if let Some(asys) = src.asys {
+        if let Some(asys) = &src.asys {
             ev.asn = asys
                 .number
                 .and_then(Num::as_i64)
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n != 0);
-            ev.as_org = common::nonempty(asys.organization.and_then(|o| o.name));
+            ev.as_org = common::nonempty(asys.organization.as_ref().and_then(|o| s(&o.name)));
         }
     }
-    ev.user_agent = common::nonempty(d.user_agent.and_then(|u| u.original));
-    ev.device_id = common::nonempty(d.device.and_then(|x| x.id))
-        .or_else(|| common::nonempty(d.host.and_then(|x| x.id)));
-    ev.tenant = common::nonempty(d.organization.and_then(|x| x.id))
-        .or_else(|| common::nonempty(d.cloud.and_then(|c| c.account).and_then(|x| x.id)));
-    ev.app = common::nonempty(d.service.and_then(|x| x.name));
-    ev.session_id = common::nonempty(d.session.and_then(|x| x.id));
-    Ok(Parsed::Event(ev))
+    ev.user_agent = common::nonempty(d.user_agent.as_ref().and_then(|u| s(&u.original)));
+    ev.device_id = ided(&d.device).or_else(|| ided(&d.host));
+    ev.tenant = ided(&d.organization).or_else(|| {
+        common::nonempty(
+            d.cloud
+                .as_ref()
+                .and_then(|c| c.account.as_ref())
+                .and_then(|x| s(&x.id)),
+        )
+    });
+    ev.app = common::nonempty(d.service.as_ref().and_then(|x| s(&x.name)));
+    ev.session_id = ided(&d.session);
+    ev.write(out);
+    Ok(Filled::Event)
 }

@@ -19,12 +19,11 @@
 //! when the record names an MFA method or says `multiFactorAuthentication` was required of
 //! a successful sign-in, false when only a single factor was required.
 
-use compact_str::CompactString;
 use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
-use crate::common::{self, Num, Place, Str, s};
-use crate::{Error, Parsed, Skip, Warning};
+use crate::common::{self, Draft, Num, Place, Str, Text, s};
+use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default)]
 struct GeoCoordinates {
@@ -37,13 +36,13 @@ struct GeoCoordinates {
 /// `location` / `LocationDetails`.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct Location {
-    #[serde(default)]
-    city: Option<CompactString>,
-    #[serde(default)]
-    state: Option<CompactString>,
-    #[serde(default)]
-    country_or_region: Option<CompactString>,
+struct Location<'a> {
+    #[serde(borrow, default)]
+    city: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    state: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    country_or_region: Option<Str<'a>>,
     #[serde(default)]
     geo_coordinates: Option<GeoCoordinates>,
 }
@@ -51,9 +50,9 @@ struct Location {
 /// `deviceDetail` / `DeviceDetail`.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct DeviceDetail {
-    #[serde(default)]
-    device_id: Option<CompactString>,
+struct DeviceDetail<'a> {
+    #[serde(borrow, default)]
+    device_id: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -65,17 +64,17 @@ struct Status {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct MfaDetail {
-    #[serde(default)]
-    auth_method: Option<CompactString>,
+struct MfaDetail<'a> {
+    #[serde(borrow, default)]
+    auth_method: Option<Str<'a>>,
 }
 
 /// One record in any of the three shapes (Graph and `properties` camelCase, Log
 /// Analytics PascalCase, the Event Hub envelope around `properties`).
 #[derive(Deserialize, Default)]
 struct Record<'a> {
-    #[serde(default, alias = "Id")]
-    id: Option<CompactString>,
+    #[serde(borrow, default, alias = "Id")]
+    id: Option<Str<'a>>,
     #[serde(borrow, default, rename = "createdDateTime", alias = "CreatedDateTime")]
     created: Option<Str<'a>>,
     #[serde(borrow, default, rename = "TimeGenerated")]
@@ -89,14 +88,14 @@ struct Record<'a> {
     upn: Option<Str<'a>>,
     #[serde(borrow, default, rename = "ipAddress", alias = "IPAddress")]
     ip: Option<Str<'a>>,
-    #[serde(default, rename = "appDisplayName", alias = "AppDisplayName")]
-    app: Option<CompactString>,
-    #[serde(default, rename = "userAgent", alias = "UserAgent")]
-    user_agent: Option<CompactString>,
-    #[serde(default, rename = "correlationId", alias = "CorrelationId")]
-    correlation_id: Option<CompactString>,
-    #[serde(default, rename = "sessionId", alias = "SessionId")]
-    session_id: Option<CompactString>,
+    #[serde(borrow, default, rename = "appDisplayName", alias = "AppDisplayName")]
+    app: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "userAgent", alias = "UserAgent")]
+    user_agent: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "correlationId", alias = "CorrelationId")]
+    correlation_id: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "sessionId", alias = "SessionId")]
+    session_id: Option<Str<'a>>,
     #[serde(
         default,
         rename = "status",
@@ -107,26 +106,29 @@ struct Record<'a> {
     #[serde(default, rename = "ResultType", alias = "resultType")]
     result_type: Option<Num>,
     #[serde(
+        borrow,
         default,
         rename = "location",
         alias = "LocationDetails",
         deserialize_with = "common::embedded"
     )]
-    location: Option<Location>,
+    location: Option<Location<'a>>,
     #[serde(
+        borrow,
         default,
         rename = "deviceDetail",
         alias = "DeviceDetail",
         deserialize_with = "common::embedded"
     )]
-    device: Option<DeviceDetail>,
+    device: Option<DeviceDetail<'a>>,
     #[serde(
+        borrow,
         default,
         rename = "mfaDetail",
         alias = "MfaDetail",
         deserialize_with = "common::embedded"
     )]
-    mfa_detail: Option<MfaDetail>,
+    mfa_detail: Option<MfaDetail<'a>>,
     #[serde(
         borrow,
         default,
@@ -141,14 +143,15 @@ struct Record<'a> {
     )]
     asn: Option<Num>,
     #[serde(
+        borrow,
         default,
         rename = "AADTenantId",
         alias = "homeTenantId",
         alias = "HomeTenantId"
     )]
-    aad_tenant: Option<CompactString>,
-    #[serde(default, rename = "tenantId")]
-    tenant_id: Option<CompactString>,
+    aad_tenant: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "tenantId")]
+    tenant_id: Option<Str<'a>>,
     /// Log Analytics table name.
     #[serde(borrow, default, rename = "Type")]
     table: Option<Str<'a>>,
@@ -181,10 +184,22 @@ fn is_user_signin(name: &str) -> bool {
 /// # Errors
 /// Not JSON / wrong types, no time, no `userPrincipalName`.
 pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
+    common::by_value(|out| parse_into(record, out, warnings))
+}
+
+/// [`parse`] into a caller's event (see [`crate::parse_json_into`]).
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_into(
+    record: &[u8],
+    out: &mut SignIn,
+    warnings: &mut Vec<Warning>,
+) -> Result<Filled, Error> {
     let outer: Record<'_> = common::decode(record)?;
     for kind in [s(&outer.category), s(&outer.table)].into_iter().flatten() {
         if !kind.is_empty() && !is_user_signin(kind) {
-            return Ok(Parsed::Skipped(Skip {
+            return Ok(Filled::Skipped(Skip {
                 source: Source::Entra,
                 reason: "not a user sign-in (other log category)",
             }));
@@ -247,9 +262,11 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
         },
         None => Outcome::Unknown,
     };
-    let id = inner.id.clone().filter(|i| !i.is_empty());
-    let event_id = id.unwrap_or_else(|| common::hash_id([record]));
-    let mut ev = SignIn::new(event_id, time, Source::Entra, user, outcome);
+    let event_id = match s(&inner.id).filter(|i| !i.is_empty()) {
+        Some(id) => Text::Str(id),
+        None => Text::Made(common::hash_id([record])),
+    };
+    let mut ev = Draft::new(event_id, time, Source::Entra, Text::Str(user), outcome);
     let ip_field = field("ipAddress", "IPAddress", "properties.ipAddress");
     ev.ip = common::ip(s(&inner.ip), ip_field, warnings).or_else(|| {
         common::ip(
@@ -258,19 +275,19 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
             warnings,
         )
     });
-    ev.app = common::nonempty(inner.app.clone());
-    ev.user_agent = common::nonempty(inner.user_agent.clone());
-    ev.device_id = common::nonempty(inner.device.as_ref().and_then(|d| d.device_id.clone()));
-    ev.session_id = common::nonempty(inner.session_id.clone())
-        .or_else(|| common::nonempty(inner.correlation_id.clone()))
-        .or_else(|| common::nonempty(envelope.and_then(|e| e.correlation_id.clone())));
-    ev.tenant = common::nonempty(inner.aad_tenant.clone())
-        .or_else(|| common::nonempty(inner.tenant_id.clone()))
-        .or_else(|| common::nonempty(envelope.and_then(|e| e.tenant_id.clone())));
+    ev.app = common::nonempty(s(&inner.app));
+    ev.user_agent = common::nonempty(s(&inner.user_agent));
+    ev.device_id = common::nonempty(inner.device.as_ref().and_then(|d| s(&d.device_id)));
+    ev.session_id = common::nonempty(s(&inner.session_id))
+        .or_else(|| common::nonempty(s(&inner.correlation_id)))
+        .or_else(|| common::nonempty(envelope.and_then(|e| s(&e.correlation_id))));
+    ev.tenant = common::nonempty(s(&inner.aad_tenant))
+        .or_else(|| common::nonempty(s(&inner.tenant_id)))
+        .or_else(|| common::nonempty(envelope.and_then(|e| s(&e.tenant_id))));
     let method = inner
         .mfa_detail
         .as_ref()
-        .and_then(|m| m.auth_method.as_deref())
+        .and_then(|m| s(&m.auth_method))
         .is_some_and(|m| !m.trim().is_empty());
     ev.mfa = match s(&inner.auth_requirement) {
         _ if method => Some(true),
@@ -290,13 +307,14 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
                 lat: coords.and_then(|c| c.latitude),
                 lon: coords.and_then(|c| c.longitude),
                 radius_km: None,
-                city: loc.city.as_deref(),
-                region: loc.state.as_deref(),
-                country: loc.country_or_region.as_deref(),
+                city: s(&loc.city),
+                region: s(&loc.state),
+                country: s(&loc.country_or_region),
             },
             field("location", "LocationDetails", "properties.location"),
             warnings,
         );
     }
-    Ok(Parsed::Event(ev))
+    ev.write(out);
+    Ok(Filled::Event)
 }

@@ -13,12 +13,11 @@
 //! `id.uniqueQualifier` and the event name. `mfa` is true when a `login_challenge_method`
 //! other than a password was used.
 
-use compact_str::CompactString;
 use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
-use crate::common::{self, Num, Place, Str, s};
-use crate::{Error, Parsed, Skip, Warning};
+use crate::common::{self, Draft, Num, Place, Str, Text, s};
+use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -29,8 +28,8 @@ struct Id<'a> {
     unique_qualifier: Option<Num>,
     #[serde(borrow, default)]
     application_name: Option<Str<'a>>,
-    #[serde(default)]
-    customer_id: Option<CompactString>,
+    #[serde(borrow, default)]
+    customer_id: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -104,9 +103,21 @@ fn challenge_outcome(event: &Event<'_>) -> Outcome {
 /// # Errors
 /// Not JSON / wrong types, no `id.time`, no `actor.email`.
 pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
+    common::by_value(|out| parse_into(record, out, warnings))
+}
+
+/// [`parse`] into a caller's event (see [`crate::parse_json_into`]).
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_into(
+    record: &[u8],
+    out: &mut SignIn,
+    warnings: &mut Vec<Warning>,
+) -> Result<Filled, Error> {
     let act: Activity<'_> = common::decode(record)?;
     let skip = |reason| {
-        Ok(Parsed::Skipped(Skip {
+        Ok(Filled::Skipped(Skip {
             source: Source::Google,
             reason,
         }))
@@ -140,10 +151,16 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
         qualifier.as_bytes(),
         name.as_bytes(),
     ]);
-    let mut ev = SignIn::new(event_id, time, Source::Google, user, outcome);
+    let mut ev = Draft::new(
+        Text::Made(event_id),
+        time,
+        Source::Google,
+        Text::Str(user),
+        outcome,
+    );
     ev.ip = common::ip(s(&act.ip_address), "ipAddress", warnings);
-    ev.tenant = common::nonempty(id.customer_id);
-    ev.app = Some(CompactString::const_new("google workspace"));
+    ev.tenant = common::nonempty(s(&id.customer_id));
+    ev.app = Some("google workspace");
     let methods = act
         .events
         .iter()
@@ -157,7 +174,7 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
     {
         ev.mfa = Some(true);
     }
-    if let Some(net) = act.network_info {
+    if let Some(net) = &act.network_info {
         ev.asn = net
             .ip_asn
             .first()
@@ -173,5 +190,6 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
             warnings,
         );
     }
-    Ok(Parsed::Event(ev))
+    ev.write(out);
+    Ok(Filled::Event)
 }

@@ -52,6 +52,27 @@ pub enum Parsed {
     Skipped(Skip),
 }
 
+/// What one record turned into, when parsed into a caller's [`SignIn`]
+/// ([`parse_json_into`], [`Normalizer::push_in_place`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filled {
+    /// A sign-in, written into the caller's event (every field overwritten).
+    Event,
+    /// A record of a known source that is not a sign-in; the caller's event holds
+    /// nothing meaningful.
+    Skipped(Skip),
+}
+
+impl Filled {
+    /// The by-value [`Parsed`], taking the event out of `event` when there is one.
+    pub(crate) fn into_parsed(self, event: SignIn) -> Parsed {
+        match self {
+            Filled::Event => Parsed::Event(event),
+            Filled::Skipped(skip) => Parsed::Skipped(skip),
+        }
+    }
+}
+
 /// Why a record was skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Skip {
@@ -85,6 +106,35 @@ pub fn parse_json(
     format: Format,
     warnings: &mut Vec<Warning>,
 ) -> Result<Parsed, Error> {
+    let mut event = common::blank();
+    parse_json_into(record, format, &mut event, warnings).map(|f| f.into_parsed(event))
+}
+
+/// [`parse_json`] into a caller's event: on [`Filled::Event`] every field of `out` is
+/// overwritten, and its strings' heap buffers are reused, so parsing a stream of records
+/// into one `SignIn` allocates nothing in steady state. On a skip or an error `out` holds
+/// nothing meaningful (it may be partly written).
+///
+/// # Errors
+/// As [`parse_json`].
+///
+/// # Example
+/// ```
+/// use jetlag_normalize::{Filled, Format, SignIn, parse_json_into};
+/// let rec = br#"{"@timestamp":"2024-05-01T10:00:00Z","event":{"category":"authentication",
+///   "outcome":"success","id":"e-1"},"user":{"name":"Bob"},"source":{"ip":"192.0.2.9"}}"#;
+/// let mut ev = SignIn::new("", "2000-01-01T00:00:00Z".parse().unwrap(),
+///     jetlag_normalize::Source::Csv, "", jetlag_event::Outcome::Unknown);
+/// let mut warnings = Vec::new();
+/// assert_eq!(parse_json_into(rec, Format::Auto, &mut ev, &mut warnings).unwrap(), Filled::Event);
+/// assert_eq!((ev.event_id.as_str(), ev.user.as_str()), ("e-1", "bob"));
+/// ```
+pub fn parse_json_into(
+    record: &[u8],
+    format: Format,
+    out: &mut SignIn,
+    warnings: &mut Vec<Warning>,
+) -> Result<Filled, Error> {
     let source = match format {
         Format::Auto => {
             // The fast guess is right for every record that is valid JSON, which the
@@ -92,7 +142,7 @@ pub fn parse_json(
             // how the record is rejected, as it would have without the guess.
             if let Some(source) = sniff::guess(record) {
                 let before = warnings.len();
-                match parse_as(source, record, warnings) {
+                match parse_as(source, record, out, warnings) {
                     Err(e) if e.is_decode_failure() => warnings.truncate(before),
                     parsed => return parsed,
                 }
@@ -102,18 +152,23 @@ pub fn parse_json(
         Format::Csv => return Err(Error::CsvAsJson),
         other => other.source().ok_or(Error::CsvAsJson)?,
     };
-    parse_as(source, record, warnings)
+    parse_as(source, record, out, warnings)
 }
 
-/// Parses one JSON record as `source`'s.
-fn parse_as(source: Source, record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
+/// Parses one JSON record as `source`'s into `out`.
+fn parse_as(
+    source: Source,
+    record: &[u8],
+    out: &mut SignIn,
+    warnings: &mut Vec<Warning>,
+) -> Result<Filled, Error> {
     let parsed = match source {
-        Source::Entra => entra::parse(record, warnings),
-        Source::Okta => okta::parse(record, warnings),
-        Source::Google => google::parse(record, warnings),
-        Source::Cloudtrail => cloudtrail::parse(record, warnings),
-        Source::Ocsf => ocsf::parse(record, warnings),
-        Source::Ecs => ecs::parse(record, warnings),
+        Source::Entra => entra::parse_into(record, out, warnings),
+        Source::Okta => okta::parse_into(record, out, warnings),
+        Source::Google => google::parse_into(record, out, warnings),
+        Source::Cloudtrail => cloudtrail::parse_into(record, out, warnings),
+        Source::Ocsf => ocsf::parse_into(record, out, warnings),
+        Source::Ecs => ecs::parse_into(record, out, warnings),
         Source::Csv => Err(Error::CsvAsJson),
     };
     parsed.map_err(|e| e.in_source(source))

@@ -4,7 +4,7 @@ use jetlag_event::{SignIn, Source};
 use jetlag_read::{Item, Raw};
 
 use crate::csv::{Columns, CsvMap};
-use crate::{Error, Format, Parsed, Reject, Stats, Warning, parse_json};
+use crate::{Error, Filled, Format, Reject, Stats, Warning, parse_json_into};
 
 /// Turns raw records into sign-ins, counting everything in [`Stats`].
 ///
@@ -25,7 +25,7 @@ use crate::{Error, Format, Parsed, Reject, Stats, Warning, parse_json};
 /// assert_eq!(users, ["bob@example.com"]);
 /// assert_eq!(n.stats().total().parsed, 1);
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Normalizer {
     format: Format,
     map: CsvMap,
@@ -34,6 +34,23 @@ pub struct Normalizer {
     warnings: Vec<Warning>,
     /// Every reject, when the caller wants them all ([`parse_body`]).
     all_rejects: Option<Vec<Reject>>,
+    /// The event each record is parsed into (its string buffers reused record after
+    /// record).
+    event: SignIn,
+}
+
+impl Default for Normalizer {
+    fn default() -> Normalizer {
+        Normalizer {
+            format: Format::default(),
+            map: CsvMap::default(),
+            columns: None,
+            stats: Stats::default(),
+            warnings: Vec::new(),
+            all_rejects: None,
+            event: crate::common::blank(),
+        }
+    }
 }
 
 impl Normalizer {
@@ -62,14 +79,30 @@ impl Normalizer {
     }
 
     /// Handles one raw record of input `file`; calls `on_event` with each sign-in.
+    ///
+    /// [`push_in_place`](Normalizer::push_in_place) is the cheaper form: this one hands
+    /// over a new `SignIn` each time.
     pub fn push(&mut self, file: &str, raw: Raw<'_>, on_event: impl FnOnce(SignIn)) {
+        self.push_in_place(file, raw, |ev| {
+            on_event(std::mem::replace(ev, crate::common::blank()));
+        });
+    }
+
+    /// Handles one raw record of input `file`; calls `on_event` with each sign-in, parsed
+    /// into an event the normalizer keeps and reuses for the next record (its strings'
+    /// heap buffers too), so that normalizing allocates nothing per record in steady
+    /// state. The caller may modify the event (enrich it) or swap it with one of its own
+    /// (`std::mem::swap`, which also hands the normalizer that event's buffers): every
+    /// field is overwritten by the next record's.
+    pub fn push_in_place(&mut self, file: &str, raw: Raw<'_>, on_event: impl FnOnce(&mut SignIn)) {
         let line = raw.line;
+        let event = &mut self.event;
         let result = match raw.item {
             Item::Json(bytes) => {
                 if self.format == Format::Csv {
                     Err(Error::CsvAsJson)
                 } else {
-                    parse_json(bytes, self.format, &mut self.warnings)
+                    parse_json_into(bytes, self.format, event, &mut self.warnings)
                 }
             }
             Item::CsvHeader(header) => {
@@ -78,7 +111,8 @@ impl Normalizer {
             }
             Item::CsvRow(row) => match (&self.columns, self.format) {
                 (Some(columns), Format::Auto | Format::Csv) => {
-                    crate::csv::parse(row, columns, &mut self.warnings).map(Parsed::Event)
+                    crate::csv::parse_into(row, columns, event, &mut self.warnings)
+                        .map(|()| Filled::Event)
                 }
                 (None, _) => Err(Error::Malformed("CSV row before any header".into())),
                 (Some(_), format) => Err(Error::Malformed(format!(
@@ -88,15 +122,15 @@ impl Normalizer {
             Item::Malformed(reason) => Err(Error::Malformed(reason.to_owned())),
         };
         let source = match &result {
-            Ok(Parsed::Event(ev)) => Some(ev.source),
-            Ok(Parsed::Skipped(skip)) => Some(skip.source),
+            Ok(Filled::Event) => Some(event.source),
+            Ok(Filled::Skipped(skip)) => Some(skip.source),
             Err(e) => e.source().or(self.format.source()).or(match raw.item {
                 Item::CsvRow(_) => Some(Source::Csv),
                 _ => None,
             }),
         };
         match result {
-            Ok(Parsed::Event(ev)) => {
+            Ok(Filled::Event) => {
                 let c = self.stats.counts_mut(source);
                 c.read += 1;
                 c.parsed += 1;
@@ -110,9 +144,9 @@ impl Normalizer {
                         });
                     }
                 }
-                on_event(ev);
+                on_event(event);
             }
-            Ok(Parsed::Skipped(_)) => {
+            Ok(Filled::Skipped(_)) => {
                 self.warnings.clear();
                 let c = self.stats.counts_mut(source);
                 c.read += 1;

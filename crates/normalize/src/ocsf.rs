@@ -8,12 +8,11 @@
 //!
 //! Other classes and logoffs are skipped. `user` is `user.email_addr`, else `user.name`.
 
-use compact_str::CompactString;
 use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
-use crate::common::{self, Flag, Num, Place, Str, s};
-use crate::{Error, Parsed, Skip, Warning};
+use crate::common::{self, Draft, Flag, Num, Place, Str, Text, s};
+use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default)]
 struct User<'a> {
@@ -40,11 +39,11 @@ struct Location<'a> {
 }
 
 #[derive(Deserialize, Default)]
-struct AutonomousSystem {
+struct AutonomousSystem<'a> {
     #[serde(default)]
     number: Option<Num>,
-    #[serde(default)]
-    name: Option<CompactString>,
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -53,38 +52,38 @@ struct Endpoint<'a> {
     ip: Option<Str<'a>>,
     #[serde(borrow, default)]
     location: Option<Location<'a>>,
-    #[serde(default)]
-    autonomous_system: Option<AutonomousSystem>,
-    #[serde(default)]
-    svc_name: Option<CompactString>,
+    #[serde(borrow, default)]
+    autonomous_system: Option<AutonomousSystem<'a>>,
+    #[serde(borrow, default)]
+    svc_name: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
-struct Uid {
-    #[serde(default)]
-    uid: Option<CompactString>,
-    #[serde(default)]
-    name: Option<CompactString>,
+struct Uid<'a> {
+    #[serde(borrow, default)]
+    uid: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
-struct Metadata {
-    #[serde(default)]
-    uid: Option<CompactString>,
-    #[serde(default)]
-    tenant_uid: Option<CompactString>,
+struct Metadata<'a> {
+    #[serde(borrow, default)]
+    uid: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    tenant_uid: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
-struct HttpRequest {
-    #[serde(default)]
-    user_agent: Option<CompactString>,
+struct HttpRequest<'a> {
+    #[serde(borrow, default)]
+    user_agent: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
-struct Cloud {
-    #[serde(default)]
-    account: Option<Uid>,
+struct Cloud<'a> {
+    #[serde(borrow, default)]
+    account: Option<Uid<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -105,20 +104,20 @@ struct Authentication<'a> {
     src_endpoint: Option<Endpoint<'a>>,
     #[serde(borrow, default)]
     dst_endpoint: Option<Endpoint<'a>>,
-    #[serde(default)]
-    session: Option<Uid>,
-    #[serde(default)]
-    device: Option<Uid>,
-    #[serde(default)]
-    service: Option<Uid>,
+    #[serde(borrow, default)]
+    session: Option<Uid<'a>>,
+    #[serde(borrow, default)]
+    device: Option<Uid<'a>>,
+    #[serde(borrow, default)]
+    service: Option<Uid<'a>>,
     #[serde(default)]
     is_mfa: Option<Flag>,
-    #[serde(default)]
-    http_request: Option<HttpRequest>,
-    #[serde(default)]
-    metadata: Option<Metadata>,
-    #[serde(default)]
-    cloud: Option<Cloud>,
+    #[serde(borrow, default)]
+    http_request: Option<HttpRequest<'a>>,
+    #[serde(borrow, default)]
+    metadata: Option<Metadata<'a>>,
+    #[serde(borrow, default)]
+    cloud: Option<Cloud<'a>>,
 }
 
 /// Parses one OCSF Authentication event.
@@ -126,9 +125,21 @@ struct Authentication<'a> {
 /// # Errors
 /// Not JSON / wrong types, no `time`, no user.
 pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
+    common::by_value(|out| parse_into(record, out, warnings))
+}
+
+/// [`parse`] into a caller's event (see [`crate::parse_json_into`]).
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_into(
+    record: &[u8],
+    out: &mut SignIn,
+    warnings: &mut Vec<Warning>,
+) -> Result<Filled, Error> {
     let a: Authentication<'_> = common::decode(record)?;
     let skip = |reason| {
-        Ok(Parsed::Skipped(Skip {
+        Ok(Filled::Skipped(Skip {
             source: Source::Ocsf,
             reason,
         }))
@@ -162,12 +173,12 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
     let event_id = match a
         .metadata
         .as_ref()
-        .and_then(|m| common::nonempty(m.uid.clone()))
+        .and_then(|m| common::nonempty(s(&m.uid)))
     {
-        Some(id) => id,
-        None => common::hash_id([record]),
+        Some(id) => Text::Str(id),
+        None => Text::Made(common::hash_id([record])),
     };
-    let mut ev = SignIn::new(event_id, time, Source::Ocsf, user, outcome);
+    let mut ev = Draft::new(event_id, time, Source::Ocsf, Text::Str(user), outcome);
     if let Some(src) = &a.src_endpoint {
         ev.ip = common::ip(s(&src.ip), "src_endpoint.ip", warnings);
         if let Some(loc) = &src.location {
@@ -194,16 +205,24 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
                 .and_then(Num::as_i64)
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n != 0);
-            ev.as_org = common::nonempty(asys.name.clone());
+            ev.as_org = common::nonempty(s(&asys.name));
         }
     }
-    ev.session_id = common::nonempty(a.session.and_then(|x| x.uid));
-    ev.device_id = common::nonempty(a.device.and_then(|x| x.uid));
+    ev.session_id = common::nonempty(a.session.as_ref().and_then(|x| s(&x.uid)));
+    ev.device_id = common::nonempty(a.device.as_ref().and_then(|x| s(&x.uid)));
     ev.mfa = a.is_mfa.and_then(|f| f.0);
-    ev.user_agent = common::nonempty(a.http_request.and_then(|h| h.user_agent));
-    ev.app = common::nonempty(a.service.and_then(|x| x.name))
-        .or_else(|| common::nonempty(a.dst_endpoint.and_then(|d| d.svc_name)));
-    ev.tenant = common::nonempty(a.metadata.and_then(|m| m.tenant_uid))
-        .or_else(|| common::nonempty(a.cloud.and_then(|c| c.account).and_then(|x| x.uid)));
-    Ok(Parsed::Event(ev))
+    ev.user_agent = common::nonempty(a.http_request.as_ref().and_then(|h| s(&h.user_agent)));
+    ev.app = common::nonempty(a.service.as_ref().and_then(|x| s(&x.name)))
+        .or_else(|| common::nonempty(a.dst_endpoint.as_ref().and_then(|d| s(&d.svc_name))));
+    ev.tenant =
+        common::nonempty(a.metadata.as_ref().and_then(|m| s(&m.tenant_uid))).or_else(|| {
+            common::nonempty(
+                a.cloud
+                    .as_ref()
+                    .and_then(|c| c.account.as_ref())
+                    .and_then(|x| s(&x.uid)),
+            )
+        });
+    ev.write(out);
+    Ok(Filled::Event)
 }

@@ -14,12 +14,11 @@
 //! country *names*: they become ISO codes. `securityContext.isProxy` puts `proxy` in
 //! `network`.
 
-use compact_str::CompactString;
 use jetlag_event::{NetClass, Outcome, SignIn, Source};
 use serde::Deserialize;
 
-use crate::common::{self, Flag, Num, Place, Str, s};
-use crate::{Error, Parsed, Skip, Warning};
+use crate::common::{self, Draft, Flag, Num, Place, Str, Text, s};
+use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -72,11 +71,11 @@ struct Client<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct SecurityContext {
+struct SecurityContext<'a> {
     #[serde(default, alias = "asnumber")]
     as_number: Option<Num>,
-    #[serde(default, alias = "asorg")]
-    as_org: Option<CompactString>,
+    #[serde(borrow, default, alias = "asorg")]
+    as_org: Option<Str<'a>>,
     #[serde(default, alias = "isproxy")]
     is_proxy: Option<Flag>,
 }
@@ -115,8 +114,8 @@ struct LogEvent<'a> {
     client: Option<Client<'a>>,
     #[serde(borrow, default)]
     device: Option<Device<'a>>,
-    #[serde(default, alias = "securitycontext")]
-    security_context: Option<SecurityContext>,
+    #[serde(borrow, default, alias = "securitycontext")]
+    security_context: Option<SecurityContext<'a>>,
     #[serde(borrow, default)]
     outcome: Option<OutcomeField<'a>>,
     #[serde(borrow, default, alias = "authenticationcontext")]
@@ -138,10 +137,22 @@ fn is_signin(event_type: &str) -> bool {
 /// Not JSON / wrong types, no `published`, no user (`actor.alternateId` or a `User`
 /// target).
 pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error> {
+    common::by_value(|out| parse_into(record, out, warnings))
+}
+
+/// [`parse`] into a caller's event (see [`crate::parse_json_into`]).
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_into(
+    record: &[u8],
+    out: &mut SignIn,
+    warnings: &mut Vec<Warning>,
+) -> Result<Filled, Error> {
     let ev: LogEvent<'_> = common::decode(record)?;
     let event_type = s(&ev.event_type).ok_or(Error::Missing("eventType"))?;
     if !is_signin(event_type) {
-        return Ok(Parsed::Skipped(Skip {
+        return Ok(Filled::Skipped(Skip {
             source: Source::Okta,
             reason: "not a sign-in event type",
         }));
@@ -173,16 +184,16 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
         }
         _ => Outcome::Unknown,
     };
-    let mut out = SignIn::new(
+    let mut d = Draft::new(
         common::id_or_hash(s(&ev.uuid), record),
         time,
         Source::Okta,
-        user,
+        Text::Str(user),
         outcome,
     );
     if let Some(client) = &ev.client {
-        out.ip = common::ip(s(&client.ip_address), "client.ipAddress", warnings);
-        out.user_agent = common::nonempty_str(
+        d.ip = common::ip(s(&client.ip_address), "client.ipAddress", warnings);
+        d.user_agent = common::nonempty(
             client
                 .user_agent
                 .as_ref()
@@ -190,7 +201,7 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
         );
         if let Some(g) = &client.geographical_context {
             let point = g.geolocation.as_ref();
-            out.geo = common::geo(
+            d.geo = common::geo(
                 Place {
                     lat: point.and_then(|p| p.lat),
                     lon: point.and_then(|p| p.lon),
@@ -204,32 +215,33 @@ pub fn parse(record: &[u8], warnings: &mut Vec<Warning>) -> Result<Parsed, Error
             );
         }
     }
-    out.device_id = common::nonempty_str(ev.device.as_ref().and_then(|d| s(&d.id)));
-    out.session_id = common::nonempty_str(
+    d.device_id = common::nonempty(ev.device.as_ref().and_then(|d| s(&d.id)));
+    d.session_id = common::nonempty(
         ev.authentication_context
             .as_ref()
             .and_then(|a| s(&a.external_session_id))
             .filter(|id| *id != "unknown"),
     );
-    out.app = ev
+    d.app = ev
         .target
         .iter()
         .flatten()
         .find(|t| s(&t.kind) == Some("AppInstance"))
-        .and_then(|t| common::nonempty_str(s(&t.display_name)));
+        .and_then(|t| common::nonempty(s(&t.display_name)));
     if event_type.contains("mfa") {
-        out.mfa = Some(true);
+        d.mfa = Some(true);
     }
-    if let Some(sc) = ev.security_context {
-        out.asn = sc
+    if let Some(sc) = &ev.security_context {
+        d.asn = sc
             .as_number
             .and_then(Num::as_i64)
             .and_then(|a| u32::try_from(a).ok())
             .filter(|a| *a != 0);
-        out.as_org = common::nonempty(sc.as_org);
+        d.as_org = common::nonempty(s(&sc.as_org));
         if sc.is_proxy.and_then(|f| f.0) == Some(true) {
-            out.network.insert(NetClass::Proxy);
+            d.network.insert(NetClass::Proxy);
         }
     }
-    Ok(Parsed::Event(out))
+    d.write(out);
+    Ok(Filled::Event)
 }

@@ -2,7 +2,8 @@
 //!
 //! A subcommand that reads sign-in logs flattens [`InputArgs`] into its own `Args`
 //! (`#[command(flatten)] input: InputArgs`), calls [`for_each_event`] with a closure that
-//! receives every normalized [`SignIn`] in input order, then prints the returned [`Stats`]
+//! receives every normalized [`SignIn`] in input order (one event, reused: swap it out to
+//! keep it), then prints the returned [`Stats`]
 //! with [`print_summary`] and exits non-zero when [`Stats::failed_inputs`] is not empty
 //! (an input that could not be opened or read at all). Bad records never fail the run:
 //! they are counted and the first ones listed in the summary with file:line and reason.
@@ -74,6 +75,12 @@ impl InputArgs {
 /// sign-in, in input order. Returns the counts (per format, first rejects and warnings,
 /// inputs that could not be read).
 ///
+/// The sign-in is the normalizer's own, reused record after record with its strings'
+/// buffers ([`Normalizer::push_in_place`]): `on_event` may change it (enrich it) or
+/// `std::mem::swap` it with an event of its own to keep it, which hands that event's
+/// buffers to the normalizer for the next record. Either way nothing is allocated per
+/// record in steady state.
+///
 /// An input that cannot be opened or read is recorded in [`Stats::failed_inputs`] (and
 /// logged) and the next input is read.
 ///
@@ -81,14 +88,14 @@ impl InputArgs {
 /// Only the first error returned by `on_event`; reading stops there.
 pub fn for_each_event(
     args: &InputArgs,
-    mut on_event: impl FnMut(SignIn) -> anyhow::Result<()>,
+    mut on_event: impl FnMut(&mut SignIn) -> anyhow::Result<()>,
 ) -> anyhow::Result<Stats> {
     let mut normalizer = Normalizer::new(args.format, args.csv_map());
     let mut failure: Option<anyhow::Error> = None;
     for input in args.inputs() {
         let name = input.to_string();
         let result = jetlag_read::read_input(&input, |raw| {
-            normalizer.push(&name, raw, |ev| {
+            normalizer.push_in_place(&name, raw, |ev| {
                 if let Err(err) = on_event(ev) {
                     failure = Some(err);
                 }

@@ -40,9 +40,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // `BLOCK` bytes: serializing into a Vec is inlined byte pushes, where a `BufWriter`
     // behind `dyn Write` costs a call per JSON token.
     let mut buf = Vec::with_capacity(BLOCK + 4096);
-    let result = input::for_each_event(&args.input, |mut ev| {
-        enricher.enrich(&mut ev);
-        serde_json::to_writer(&mut buf, &ev)?;
+    let result = input::for_each_event(&args.input, |ev| {
+        enricher.enrich(ev);
+        serde_json::to_writer(&mut buf, &*ev)?;
         buf.push(b'\n');
         if buf.len() >= BLOCK {
             out.write_all(&buf)?;

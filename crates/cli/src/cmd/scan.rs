@@ -213,7 +213,7 @@ fn read_and_enrich(
                     for ev in &mut chunk {
                         enricher.enrich(ev);
                     }
-                    batch.push(&mut chunk)?;
+                    batch.push(&chunk)?;
                     // The reader may have gone; then the buffer is simply dropped.
                     let _ = give_back.try_send(chunk);
                     progress.set_position(batch.len() as u64);
@@ -221,19 +221,29 @@ fn read_and_enrich(
                 Ok(batch)
             })
             .context("cannot start the enrichment thread")?;
-        let mut chunk = Vec::with_capacity(CHUNK);
+        // A chunk that comes back still holds its events: each new one is swapped into
+        // the next slot, which hands the slot's old event (and its strings' buffers) to
+        // the normalizer for the next record, so reading allocates nothing in steady state.
+        let mut chunk: Vec<SignIn> = Vec::with_capacity(CHUNK);
+        let mut filled = 0;
         let read = input::for_each_event(input, |ev| {
-            chunk.push(ev);
-            if chunk.len() == CHUNK {
+            match chunk.get_mut(filled) {
+                Some(slot) => std::mem::swap(slot, ev),
+                None => chunk.push(std::mem::replace(ev, batch::scratch())),
+            }
+            filled += 1;
+            if filled == CHUNK {
                 let next = spare
                     .try_recv()
                     .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
                 tx.send(std::mem::replace(&mut chunk, next))
                     .map_err(|_| anyhow::anyhow!("the enrichment thread stopped"))?;
+                filled = 0;
             }
             Ok(())
         });
-        if read.is_ok() && !chunk.is_empty() {
+        if read.is_ok() && filled > 0 {
+            chunk.truncate(filled);
             // A failed send means the worker stopped: reported by join below.
             let _ = tx.send(chunk);
         }

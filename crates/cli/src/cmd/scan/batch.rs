@@ -132,9 +132,9 @@ impl Batch {
         self.len
     }
 
-    /// Moves up to [`CHUNK`] events into the batch (the next ones in input order), leaving
-    /// `events` empty with its capacity, for reuse.
-    pub(super) fn push(&mut self, events: &mut Vec<SignIn>) -> Result<(), TooLarge> {
+    /// Copies events into the batch (the next ones in input order); `events` stay as they
+    /// are, so the reader can reuse them and their strings' buffers.
+    pub(super) fn push(&mut self, events: &[SignIn]) -> Result<(), TooLarge> {
         if events.is_empty() {
             return Ok(());
         }
@@ -145,7 +145,7 @@ impl Batch {
             rows: Vec::with_capacity(events.len().min(CHUNK)),
             text: String::with_capacity(events.len() * 64),
         };
-        for ev in events.drain(..) {
+        for ev in events {
             if chunk.rows.len() == CHUNK {
                 self.finish_chunk(std::mem::replace(
                     &mut chunk,
@@ -158,7 +158,7 @@ impl Batch {
                     return Err(TooLarge);
                 }
             }
-            let row = self.row(&ev, &mut chunk.text);
+            let row = self.row(ev, &mut chunk.text);
             chunk.rows.push(row);
         }
         self.finish_chunk(chunk);
@@ -446,9 +446,7 @@ mod tests {
         while !rest.is_empty() {
             // Chunks of random sizes: many chunks, some of one event.
             let n = (rng.below(9) as usize + 1).min(rest.len());
-            let mut chunk = rest[..n].to_vec();
-            batch.push(&mut chunk).unwrap();
-            assert!(chunk.is_empty());
+            batch.push(&rest[..n]).unwrap();
             rest = &rest[n..];
         }
         batch
@@ -496,7 +494,7 @@ mod tests {
         let mut rng = Rng(0x5eed_0003);
         let evs = events(&mut rng, CHUNK + 3);
         let mut batch = Batch::default();
-        batch.push(&mut evs.clone()).unwrap();
+        batch.push(&evs).unwrap();
         assert_eq!(batch.chunks.len(), 2);
         assert_eq!(batch.len(), CHUNK + 3);
         let mut out = scratch();
