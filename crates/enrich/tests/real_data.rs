@@ -234,7 +234,8 @@ fn missing_file_names_the_path() {
 #[test]
 fn cached_answers_equal_freshly_decoded_ones() {
     use jetlag_enrich::bench_support::RawMmdb;
-    let raw = RawMmdb::open(&shared(DBIP)).unwrap();
+    // The raw database mapped, the enricher's read: the two must agree.
+    let raw = RawMmdb::open(&shared(DBIP), true).unwrap();
     let e = Enricher::builder().geoip(shared(DBIP)).build().unwrap();
     // Addresses spread over the IPv4 space, many sharing records with a neighbour.
     let ips: Vec<IpAddr> = (0..4000u32)
@@ -264,8 +265,13 @@ fn cached_answers_equal_freshly_decoded_ones() {
 #[test]
 fn answers_hold_when_the_caches_overflow() {
     use jetlag_enrich::bench_support::RawMmdb;
-    let raw = RawMmdb::open(&shared(DBIP)).unwrap();
-    let e = Enricher::builder().geoip(shared(DBIP)).build().unwrap();
+    // The raw database read, the enricher's mapped: the two must agree.
+    let raw = RawMmdb::open(&shared(DBIP), false).unwrap();
+    let e = Enricher::builder()
+        .geoip(shared(DBIP))
+        .map_files(true)
+        .build()
+        .unwrap();
     let ips: Vec<IpAddr> = (0..150_000u32)
         .map(|i| IpAddr::from(std::net::Ipv4Addr::from(i.wrapping_mul(2_654_435_761))))
         .collect();

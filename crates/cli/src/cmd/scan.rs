@@ -90,7 +90,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         builder = builder.intel(*class, path);
     }
     // Built even with no database or list: it still gives log-supplied geo its radius.
-    let enricher = enrich_args::build(args.enrich.apply(builder))?;
+    // Mapped, not read: a short batch run (DESIGN.md, "Why map the database for batch
+    // commands only?").
+    let enricher = enrich_args::build(args.enrich.apply(builder).map_files(true))?;
 
     let roster = Arc::new(load_roster(
         args.roster.as_deref().or(config.enrich.roster.as_deref()),
