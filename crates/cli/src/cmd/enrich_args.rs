@@ -42,10 +42,12 @@ impl EnrichArgs {
         builder
     }
 
-    /// Builds the enricher from these flags alone. Bad lines inside the files are logged
-    /// (warn) and skipped; a file that cannot be used is an error naming it.
+    /// Builds the enricher from these flags alone, for a batch command (`normalize`,
+    /// `geoip lookup`): GeoIP databases are memory-mapped (DESIGN.md, "Why map the database
+    /// for batch commands only?"). Bad lines inside the files are logged (warn) and
+    /// skipped; a file that cannot be used is an error naming it.
     pub fn build(&self) -> anyhow::Result<Enricher> {
-        build(self.apply(Enricher::builder()))
+        build(self.apply(Enricher::builder()).map_files(true))
     }
 }
 
