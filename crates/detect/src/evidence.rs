@@ -109,6 +109,9 @@ mod tests {
             "missing": none,
             "speed": Some(1234.5),
             "list": ["a"],
+            "classes": ["vpn", "proxy"],
+            "asn": Some(64_500u32),
+            "no_asn": None::<u32>,
             "nested": {"b": true, "a": -3i32},
         });
         assert_eq!(built, macro_made);

@@ -17,11 +17,11 @@
 use jetlag_event::{Alert, NetClass, Outcome, Severity, SignIn};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::config::Problems;
 use crate::detector::{Context, Detector, StateKey};
 use crate::detectors::{decode, default_recent_hire_days, encode};
+use crate::evidence::Obj;
 use crate::{Error, alert_id};
 
 const NAME: &str = "anonymizer";
@@ -209,6 +209,22 @@ impl Detector for Anonymizer {
         }
         summary.push_str(": ask the user why, and check the session if they cannot say.");
         let classes: Vec<&str> = ev.network.iter().map(|c| c.as_str()).collect();
+        let evidence = Obj::new()
+            .with("as_org", ev.as_org.as_deref())
+            .with("asn", ev.asn)
+            .with("class", class.as_str())
+            .with(
+                "country",
+                ev.geo
+                    .as_ref()
+                    .and_then(|g| g.country)
+                    .map(|c| c.as_str().to_owned()),
+            )
+            .with("ip", ip)
+            .with("network", classes)
+            .with("recent_hire", recent_hire)
+            .with("repeat", repeat)
+            .build();
         out.push(Alert {
             alert_id: alert_id(NAME, [ev.event_id.as_str()]),
             detector: NAME.to_string(),
@@ -219,16 +235,7 @@ impl Detector for Anonymizer {
             time: ev.time,
             event_ids: vec![ev.event_id.to_string()],
             summary,
-            evidence: json!({
-                "ip": ip,
-                "class": class.as_str(),
-                "network": classes,
-                "asn": ev.asn,
-                "as_org": ev.as_org.as_deref(),
-                "country": ev.geo.as_ref().and_then(|g| g.country).map(|c| c.as_str().to_string()),
-                "recent_hire": recent_hire,
-                "repeat": repeat,
-            }),
+            evidence,
         });
     }
 

@@ -23,6 +23,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Problems;
+use crate::evidence::Obj;
 use crate::geo::haversine_km;
 use crate::{CompactId, Context, Detector, Error, StateKey, alert_id};
 
@@ -302,27 +303,40 @@ impl Detector for LocationMismatch {
             p.days,
             if p.days == 1 { "" } else { "s" },
         );
-        let evidence = serde_json::json!({
-            "claimed": {
-                "country": emp.work_country,
-                "region": emp.work_region,
-                "city": emp.work_city,
-                "lat": emp.work_lat,
-                "lon": emp.work_lon,
-            },
-            "seen": {
-                "country": place,
-                "city": p.city,
-                "ip": ev.ip,
-                "distance_km": far_km.map(|d| d.round()),
-            },
-            "signins": p.signins,
-            "days": p.days,
-            "recent_hire": recent,
-            "seen_at_work": seen_at_work,
-            "high_risk_country": high_risk,
-            "first_seen": jiff::Timestamp::from_second(p.first_time).ok(),
-        });
+        let code = |c: Option<Country>| c.map(|c| c.as_str().to_owned());
+        let text = |t: &Option<CompactString>| t.as_deref().map(str::to_owned);
+        let evidence = Obj::new()
+            .with(
+                "claimed",
+                Obj::new()
+                    .with("city", text(&emp.work_city))
+                    .with("country", code(emp.work_country))
+                    .with("lat", emp.work_lat)
+                    .with("lon", emp.work_lon)
+                    .with("region", text(&emp.work_region))
+                    .build(),
+            )
+            .with("days", p.days)
+            .with(
+                "first_seen",
+                jiff::Timestamp::from_second(p.first_time)
+                    .ok()
+                    .map(|t| t.to_string()),
+            )
+            .with("high_risk_country", high_risk)
+            .with("recent_hire", recent)
+            .with(
+                "seen",
+                Obj::new()
+                    .with("city", text(&p.city))
+                    .with("country", code(place))
+                    .with("distance_km", far_km.map(|d| d.round()))
+                    .with("ip", ev.ip.map(|ip| ip.to_string()))
+                    .build(),
+            )
+            .with("seen_at_work", seen_at_work)
+            .with("signins", p.signins)
+            .build();
         let place_text = place.as_ref().map_or("??", Country::as_str).to_owned();
         let first_event = p.events.first().map(CompactId::to_string);
         out.push(Alert {

@@ -18,13 +18,13 @@
 use jetlag_event::{Alert, Country, NetClasses, Outcome, Severity, SignIn};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::config::Problems;
 use crate::detector::{Context, Detector, StateKey};
 use crate::detectors::{
     decode, default_high_risk_countries, default_recent_hire_days, encode, per_user,
 };
+use crate::evidence::{Obj, push_fmt};
 use crate::population::Figures;
 use crate::{Error, alert_id};
 
@@ -169,11 +169,10 @@ impl Detector for NewCountry {
             return; // known: the common case, no allocation
         }
         let first = known.len() == 1;
-        let previous: Vec<String> = known
+        let previous: Vec<&str> = known
             .list()
             .into_iter()
             .filter(|c| *c != country.as_str())
-            .map(str::to_string)
             .collect();
         // The org baseline as of the start of the epoch; this sign-in counts from the next.
         let in_country = state.org.get(&country).copied().unwrap_or(0);
@@ -202,25 +201,56 @@ impl Detector for NewCountry {
         }
 
         let recent_hire = ctx.is_recent_hire(ev.time, self.config.recent_hire_days);
+        let mut summary = String::with_capacity(192);
+        summary.push_str(&ev.user);
+        summary.push_str(" signed in from ");
+        summary.push_str(country.as_str());
+        summary.push_str(" for the first time");
+        if !previous.is_empty() {
+            summary.push_str(" (before: ");
+            for (i, c) in previous.iter().enumerate() {
+                if i > 0 {
+                    summary.push_str(", ");
+                }
+                summary.push_str(c);
+            }
+            summary.push(')');
+        } else if let Some(w) = work {
+            summary.push_str(", though the roster says they work in ");
+            summary.push_str(w.as_str());
+        }
+        summary.push_str("; ");
         // Low (20) for a country many colleagues use — a business trip to an office
         // country; medium from rarity (under `rare_share`), a high-risk country, or a
         // roster mismatch on a newcomer or a recent hire in a country the org barely knows.
         let mut score = 20.0;
-        let rarity = if !baseline {
+        if !baseline {
             score += 10.0;
-            "the org has too few users yet to say how rare it is".to_string()
+            summary.push_str("the org has too few users yet to say how rare it is");
         } else if share < self.config.rare_share / 10.0 {
             score += 35.0;
-            format!("{in_country} of {org_users} users have used it before")
+            push_fmt(
+                &mut summary,
+                format_args!("{in_country} of {org_users} users have used it before"),
+            );
         } else if share < self.config.rare_share {
             score += 25.0;
-            format!("only {in_country} of {org_users} users have used it before")
+            push_fmt(
+                &mut summary,
+                format_args!("only {in_country} of {org_users} users have used it before"),
+            );
         } else if share < self.config.rare_share * 5.0 {
             score += 10.0;
-            format!("{in_country} of {org_users} users have used it before")
+            push_fmt(
+                &mut summary,
+                format_args!("{in_country} of {org_users} users have used it before"),
+            );
         } else {
-            format!("it is common in the org ({in_country} of {org_users} users)")
-        };
+            push_fmt(
+                &mut summary,
+                format_args!("it is common in the org ({in_country} of {org_users} users)"),
+            );
+        }
         if high_risk {
             score += 30.0;
         }
@@ -231,13 +261,6 @@ impl Detector for NewCountry {
             score += 10.0;
         }
         let score = (score as u8).min(100);
-        let mut summary = format!("{} signed in from {country} for the first time", ev.user);
-        if !previous.is_empty() {
-            summary.push_str(&format!(" (before: {})", previous.join(", ")));
-        } else if let Some(w) = work {
-            summary.push_str(&format!(", though the roster says they work in {w}"));
-        }
-        summary.push_str(&format!("; {rarity}"));
         if high_risk {
             summary.push_str("; a high-risk country");
         }
@@ -245,6 +268,19 @@ impl Detector for NewCountry {
             summary.push_str("; the user is a recent hire");
         }
         summary.push_str(": confirm the trip with the user.");
+        let evidence = Obj::new()
+            .with("country", country.as_str())
+            .with("high_risk", high_risk)
+            .with("org_share", (share * 1e4).round() / 1e4)
+            .with("org_users", org_users)
+            .with("org_users_in_country", in_country)
+            .with(
+                "previous_countries",
+                previous.into_iter().map(str::to_owned).collect::<Vec<_>>(),
+            )
+            .with("recent_hire", recent_hire)
+            .with("work_country", work.map(|w| w.as_str().to_owned()))
+            .build();
         out.push(Alert {
             alert_id: alert_id(NAME, [ev.event_id.as_str()]),
             detector: NAME.to_string(),
@@ -255,16 +291,7 @@ impl Detector for NewCountry {
             time: ev.time,
             event_ids: vec![ev.event_id.to_string()],
             summary,
-            evidence: json!({
-                "country": country.as_str(),
-                "previous_countries": previous,
-                "work_country": work.map(|w| w.as_str().to_string()),
-                "org_users_in_country": in_country,
-                "org_users": org_users,
-                "org_share": (share * 1e4).round() / 1e4,
-                "high_risk": high_risk,
-                "recent_hire": recent_hire,
-            }),
+            evidence,
         });
     }
 

@@ -17,6 +17,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Problems;
+use crate::evidence::Obj;
 use crate::{CompactId, Context, Detector, Error, StateKey, alert_id};
 
 const NAME: &str = "off_hours";
@@ -318,16 +319,22 @@ impl Detector for OffHours {
             "{who} made {off_total} of {total} successful sign-ins ({pct}%) outside {:02}:00–{:02}:00 {tz_name} over {days} days; the hours fit a working day at about UTC{fits:+03} — check where this person really works",
             self.config.start_hour, self.config.end_hour
         );
-        let evidence = serde_json::json!({
-            "timezone": tz_name,
-            "working_hours": format!("{:02}:00-{:02}:00", self.config.start_hour, self.config.end_hour),
-            "signins": total,
-            "off_hours_signins": off_total,
-            "share": (share * 1000.0).round() / 1000.0,
-            "days": days,
-            "fits_utc_offset_hours": fits,
-            "recent_hire": recent,
-        });
+        let evidence = Obj::new()
+            .with("days", days)
+            .with("fits_utc_offset_hours", fits)
+            .with("off_hours_signins", off_total)
+            .with("recent_hire", recent)
+            .with("share", (share * 1000.0).round() / 1000.0)
+            .with("signins", total)
+            .with("timezone", tz_name)
+            .with(
+                "working_hours",
+                format!(
+                    "{:02}:00-{:02}:00",
+                    self.config.start_hour, self.config.end_hour
+                ),
+            )
+            .build();
         let first = event_ids.first().map_or("", String::as_str);
         out.push(Alert {
             alert_id: alert_id(
