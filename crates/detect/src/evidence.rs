@@ -97,6 +97,9 @@ mod tests {
             .with("missing", none.clone())
             .with("speed", Some(1234.5))
             .with("list", vec!["a".to_string()])
+            .with("classes", vec!["vpn", "proxy"])
+            .with("asn", Some(64_500u32))
+            .with("no_asn", None::<u32>)
             .with(
                 "nested",
                 Obj::new().with("b", true).with("a", -3i32).build(),
