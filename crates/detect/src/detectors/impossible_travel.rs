@@ -109,9 +109,12 @@ struct Pair {
 
 const PAIRS: usize = 3;
 
-/// Windows swept per sign-in (see `Windows::sweep`): 50,000 users are swept every
-/// 25,000 sign-ins.
-const SWEEP_USERS: usize = 2;
+/// Windows swept every [`SWEEP_EVERY`] sign-ins (see `Windows::sweep`): two per sign-in,
+/// 50,000 users every 25,000 sign-ins. In bulk, the lookups of one sweep overlap.
+const SWEEP_USERS: usize = 128;
+
+/// Sign-ins between two sweeps.
+const SWEEP_EVERY: u32 = 64;
 
 #[derive(Debug)]
 struct State {
@@ -126,6 +129,8 @@ struct State {
     /// The latest sign-in time seen (ns), for the sweep; not saved (a restored detector
     /// sweeps from its first sign-in on).
     latest: i64,
+    /// Sign-ins since the last sweep.
+    since_sweep: u32,
 }
 
 impl Default for State {
@@ -135,6 +140,7 @@ impl Default for State {
             pairs: FxHashMap::default(),
             org_pairs: FxHashMap::default(),
             latest: i64::MIN,
+            since_sweep: 0,
         }
     }
 }
@@ -318,7 +324,11 @@ impl Detector for ImpossibleTravel {
         // own next sign-in).
         let latest = self.state.latest.max(now);
         self.state.latest = latest;
-        windows.sweep(SWEEP_USERS, |s| latest.saturating_sub(s.time_ns) > stale);
+        self.state.since_sweep += 1;
+        if self.state.since_sweep >= SWEEP_EVERY {
+            self.state.since_sweep = 0;
+            windows.sweep(SWEEP_USERS, |s| latest.saturating_sub(s.time_ns) > stale);
+        }
 
         // Compare with every sign-in in the window; keep the worst pair. On the way, note
         // a slot at the same place and network (this sign-in replaces it) and one whose
