@@ -20,9 +20,12 @@
 
 use std::hash::Hash;
 
+use std::hash::BuildHasher;
+
 use compact_str::CompactString;
+use hashbrown::HashTable;
 use jetlag_event::Alert;
-use rustc_hash::FxHashMap;
+use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
 use super::dense::{Dense, Keyed};
@@ -498,22 +501,44 @@ impl<K: Clone + Eq + Hash + Ord, X, G: Default> Entry<'_, K, X, G> {
 }
 
 /// Strings interned to `u32` ids (tenants, AS organisations, cities: few distinct values),
-/// so that per-key state holds 4 bytes instead of a string. Never shrinks.
+/// so that per-key state holds 4 bytes instead of a string. Each string is stored once; the
+/// hash table holds only ids (5 bytes a bucket: DB-IP's cities run to tens of thousands).
+/// Never shrinks.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(from = "Vec<CompactString>", into = "Vec<CompactString>")]
 pub(crate) struct Interner {
-    ids: FxHashMap<CompactString, u32>,
+    /// Ids, hashed by their string and compared with `names`.
+    ids: HashTable<u32>,
     names: Vec<CompactString>,
 }
 
 /// An [`Interner`] id for "no string".
 pub(crate) const NONE: u32 = u32::MAX;
 
+fn text_hash(s: &str) -> u64 {
+    FxBuildHasher.hash_one(s)
+}
+
 impl Interner {
+    fn find(&self, s: &str, h: u64) -> Option<u32> {
+        let names = &self.names;
+        self.ids
+            .find(h, |&i| names.get(i as usize).is_some_and(|n| n == s))
+            .copied()
+    }
+
+    fn index(&mut self, id: u32, h: u64) {
+        let names = &self.names;
+        self.ids.insert_unique(h, id, |&i| {
+            text_hash(names.get(i as usize).map_or("", CompactString::as_str))
+        });
+    }
+
     /// The id of `s` (interning it), [`NONE`] for `None`.
     pub fn id(&mut self, s: Option<&str>) -> u32 {
         let Some(s) = s else { return NONE };
-        if let Some(&id) = self.ids.get(s) {
+        let h = text_hash(s);
+        if let Some(id) = self.find(s, h) {
             return id;
         }
         let Ok(id) = u32::try_from(self.names.len()) else {
@@ -523,7 +548,7 @@ impl Interner {
             return NONE;
         }
         self.names.push(CompactString::from(s));
-        self.ids.insert(CompactString::from(s), id);
+        self.index(id, h);
         id
     }
 
@@ -535,11 +560,18 @@ impl Interner {
 
 impl From<Vec<CompactString>> for Interner {
     fn from(names: Vec<CompactString>) -> Interner {
-        let mut ids = FxHashMap::default();
-        for (i, n) in names.iter().enumerate() {
-            ids.entry(n.clone()).or_insert(i as u32);
+        let mut i = Interner {
+            ids: HashTable::new(),
+            names,
+        };
+        for id in 0..i.names.len().min(NONE as usize) {
+            let h = text_hash(&i.names[id]);
+            // A string twice (a corrupt state): the first id stays.
+            if i.find(&i.names[id], h).is_none() {
+                i.index(id as u32, h);
+            }
         }
-        Interner { ids, names }
+        i
     }
 }
 
@@ -677,6 +709,14 @@ mod tests {
         let bytes = postcard::to_stdvec(&i).unwrap();
         let mut back: Interner = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(back.get(1), Some("b"));
+        assert_eq!(back.id(Some("a")), 0);
+        assert_eq!(back.id(Some("c")), 2);
+        for n in 0..5_000 {
+            assert_eq!(back.id(Some(&format!("city {n}"))), n + 3);
+        }
+        assert_eq!(back.id(Some("city 17")), 20);
+        let twice = Interner::from(vec!["x".into(), "x".into()]);
+        assert_eq!(twice.find("x", text_hash("x")), Some(0));
         assert_eq!(back.get(NONE), None);
         assert_eq!(back.id(Some("b")), 1);
     }
