@@ -5,8 +5,8 @@
 //! of its empty slots: with hashbrown's power-of-two tables at most 7/8 full, it holds
 //! between 1.14 and 2.3 buckets per entry, and a map swept down from its peak keeps its
 //! buckets. Here an empty slot costs 5 bytes (a `u32` and its control byte), the entries
-//! themselves take `len` slots plus at most a quarter of growth room, and a sweep that
-//! leaves the `Vec` less than half full gives the room back. Removal moves the last entry
+//! themselves take `len` slots plus at most an eighth of growth room, and a sweep that
+//! leaves the `Vec` a third empty gives the room back. Removal moves the last entry
 //! into the hole (one more hash look-up), so iteration order is not insertion order: no
 //! caller may let it show in its output.
 
@@ -115,8 +115,9 @@ impl<T: Keyed> Dense<T> {
     fn push(&mut self, h: u64, entry: T) -> usize {
         let i = self.entries.len();
         if i == self.entries.capacity() {
-            // A quarter more rather than double: this is the bulk of the memory.
-            self.entries.reserve_exact(i / 4 + 16);
+            // An eighth more rather than double: this is the bulk of the memory, and a
+            // swept table oscillates a little around its size rather than growing.
+            self.entries.reserve_exact(i / 8 + 16);
         }
         self.entries.push(entry);
         let entries = &self.entries;
@@ -138,8 +139,8 @@ impl<T: Keyed> Dense<T> {
             }
         }
         let len = self.entries.len();
-        if self.entries.capacity() > 2 * len + 16 {
-            self.entries.shrink_to(len + len / 4 + 16);
+        if self.entries.capacity() > len + len / 2 + 16 {
+            self.entries.shrink_to(len + len / 8 + 16);
         }
         let entries = &self.entries;
         self.index
