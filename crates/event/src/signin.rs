@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Country, NetClasses, Timestamp};
 
+mod json;
+
 /// Which log format an event came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use jetlag_normalize::{Format, Parsed, parse_json, sniff};
+use jetlag_normalize::{Filled, Format, Parsed, SignIn, parse_json, parse_json_into, sniff};
 
 #[path = "records.rs"]
 mod records;
@@ -56,6 +56,25 @@ fn main() {
             }
         };
         measure(&format!("  {name}"), rounds, recs.len(), parse(format));
+        // Into one reused event, as `jetlag normalize` and `scan` parse.
+        let mut event = SignIn::new(
+            "",
+            jetlag_event::Timestamp::UNIX_EPOCH,
+            jetlag_normalize::Source::Csv,
+            "",
+            jetlag_event::Outcome::Unknown,
+        );
+        let mut warnings = Vec::new();
+        measure(&format!("  {name} (into)"), rounds, recs.len(), || {
+            recs.iter()
+                .filter(|r| {
+                    matches!(
+                        parse_json_into(r, format, &mut event, &mut warnings),
+                        Ok(Filled::Event)
+                    ) && black_box(&event).time.as_second() > 0
+                })
+                .count()
+        });
         measure(
             &format!("  {name} (auto)"),
             rounds,

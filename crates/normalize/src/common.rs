@@ -81,7 +81,11 @@ pub(crate) fn epoch(n: i64, millis: bool, field: &'static str) -> Result<Timesta
         Timestamp::from_second(n)
     }
     .map_err(|_| out())?;
-    check_range(ts, field, &n.to_string())
+    if (MIN_SECOND..MAX_SECOND).contains(&ts.as_second()) {
+        Ok(ts)
+    } else {
+        Err(out())
+    }
 }
 
 /// The required time field: present and plausible.
@@ -317,7 +321,7 @@ pub(crate) fn geo(
         .map(str::trim)
         .filter(|c| !c.is_empty())
         .and_then(|c| {
-            let found = Country::from_name(c);
+            let found = country(c);
             if found.is_none() {
                 warnings.push(Warning::new(
                     field,
@@ -340,6 +344,33 @@ pub(crate) fn geo(
         region,
         country,
         source: GeoSource::Log,
+    })
+}
+
+/// [`Country::from_name`], remembered per thread for the last few hundred names: vendors
+/// write the same few country names over and over, and the lookup builds a key string.
+fn country(name: &str) -> Option<Country> {
+    use std::cell::RefCell;
+    const SLOTS: usize = 256;
+    thread_local! {
+        static NAMES: RefCell<Vec<(CompactString, Option<Country>)>> = const { RefCell::new(Vec::new()) };
+    }
+    // FNV-1a of the name picks the slot.
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let slot = (h % SLOTS as u64) as usize;
+    NAMES.with(|names| {
+        let mut names = names.borrow_mut();
+        if names.is_empty() {
+            names.resize(SLOTS, (CompactString::default(), None));
+        }
+        let (key, value) = &mut names[slot];
+        if key != name || key.is_empty() {
+            *key = CompactString::from(name);
+            *value = Country::from_name(name);
+        }
+        *value
     })
 }
 
@@ -446,9 +477,19 @@ impl<'de> serde::Deserialize<'de> for Flag {
     }
 }
 
+/// `v` with ASCII letters lower-cased, in `buf`; `None` when longer than `buf` (callers
+/// compare with words shorter than that, so a longer `v` matches none of them).
+pub(crate) fn ascii_lower<'b, const N: usize>(v: &str, buf: &'b mut [u8; N]) -> Option<&'b str> {
+    let out = buf.get_mut(..v.len())?;
+    out.copy_from_slice(v.as_bytes());
+    out.make_ascii_lowercase();
+    // Lower-casing ASCII bytes keeps UTF-8 valid.
+    std::str::from_utf8(out).ok()
+}
+
 /// `true/yes/1/y` and `false/no/0/n`, any case.
 pub(crate) fn parse_bool(v: &str) -> Option<bool> {
-    match v.trim().to_ascii_lowercase().as_str() {
+    match ascii_lower(v.trim(), &mut [0; 16]).unwrap_or_default() {
         "true" | "yes" | "y" | "1" => Some(true),
         "false" | "no" | "n" | "0" => Some(false),
         _ => None,
@@ -507,8 +548,76 @@ pub(crate) fn decode<'a, T: serde::Deserialize<'a>>(record: &'a [u8]) -> Result<
     sonic_rs::from_slice(record).map_err(|e| Error::from_json(e, record))
 }
 
-/// A borrowed string when the JSON has no escapes, owned otherwise.
-pub(crate) type Str<'a> = Cow<'a, str>;
+/// A string borrowed from the record when the JSON has no escapes, owned otherwise.
+///
+/// Not `Cow<str>` itself: serde borrows a `Cow` only when it is a struct's field as such;
+/// inside an `Option`, as a map key or anywhere else its `Deserialize` copies the text
+/// (serde-rs/serde#1497) — an allocation per string per record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Str<'a>(pub Cow<'a, str>);
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Str<'_> {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Str<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            // The words of serde's own `String` / `Cow<str>`, so errors read the same.
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Str<'de>, E> {
+                match std::str::from_utf8(v) {
+                    Ok(s) => Ok(Str(Cow::Owned(s.to_owned()))),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Bytes(v), &self)),
+                }
+            }
+            fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Str<'de>, E> {
+                match std::str::from_utf8(v) {
+                    Ok(s) => Ok(Str(Cow::Borrowed(s))),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Bytes(v), &self)),
+                }
+            }
+            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Str<'de>, E> {
+                match String::from_utf8(v) {
+                    Ok(s) => Ok(Str(Cow::Owned(s))),
+                    Err(e) => Err(E::invalid_value(
+                        de::Unexpected::Bytes(&e.into_bytes()),
+                        &self,
+                    )),
+                }
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
 
 /// `Option<Cow<str>>` as `Option<&str>`.
 pub(crate) fn s<'b>(v: &'b Option<Str<'_>>) -> Option<&'b str> {

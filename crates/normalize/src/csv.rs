@@ -290,7 +290,7 @@ impl Columns {
 
 /// Outcome words, any case.
 fn outcome(v: &str) -> Outcome {
-    match v.trim().to_ascii_lowercase().as_str() {
+    match common::ascii_lower(v.trim(), &mut [0; 16]).unwrap_or_default() {
         "success" | "succeeded" | "successful" | "ok" | "allow" | "allowed" | "pass" | "passed"
         | "true" | "0" => Outcome::Success,
         "failure" | "failed" | "fail" | "deny" | "denied" | "blocked" | "error" | "interrupted"

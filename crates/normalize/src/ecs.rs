@@ -9,32 +9,128 @@
 //! `event.outcome` is `success`, `failure` or `unknown` already.
 
 use jetlag_event::{Outcome, SignIn, Source};
+use std::fmt;
+
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 
 use crate::common::{self, Draft, Num, Place, Str, Text, s};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
-/// `event.category`: a keyword or an array of keywords.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Keywords<'a> {
-    One(#[serde(borrow)] Str<'a>),
-    Many(#[serde(borrow)] Vec<Str<'a>>),
+/// `event.category`: a keyword or an array of keywords — of which only whether
+/// `authentication` is one matters, so nothing is kept (no `Vec`). Anything else is
+/// rejected with the words serde's `#[serde(untagged)]` enum of the two shapes used, after
+/// the whole value is read, as it did.
+struct Keywords {
+    authentication: bool,
 }
 
-impl Keywords<'_> {
-    fn contains(&self, word: &str) -> bool {
-        match self {
-            Keywords::One(k) => k == word,
-            Keywords::Many(ks) => ks.iter().any(|k| k == word),
+impl<'de> Deserialize<'de> for Keywords {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const WORD: &str = "authentication";
+        fn mismatch<E: de::Error>() -> E {
+            E::custom("data did not match any variant of untagged enum Keywords")
         }
+        /// One element of the array: a string, or anything else (read whole).
+        struct Element(Option<bool>);
+        impl<'de> Deserialize<'de> for Element {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Element;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("any JSON value")
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<Element, E> {
+                        Ok(Element(Some(v == WORD)))
+                    }
+                    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Element, E> {
+                        Ok(Element(None))
+                    }
+                    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Element, E> {
+                        Ok(Element(None))
+                    }
+                    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Element, E> {
+                        Ok(Element(None))
+                    }
+                    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Element, E> {
+                        Ok(Element(None))
+                    }
+                    fn visit_unit<E: de::Error>(self) -> Result<Element, E> {
+                        Ok(Element(None))
+                    }
+                    fn visit_seq<A: de::SeqAccess<'de>>(
+                        self,
+                        mut a: A,
+                    ) -> Result<Element, A::Error> {
+                        while a.next_element::<IgnoredAny>()?.is_some() {}
+                        Ok(Element(None))
+                    }
+                    fn visit_map<A: de::MapAccess<'de>>(
+                        self,
+                        mut a: A,
+                    ) -> Result<Element, A::Error> {
+                        while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                        Ok(Element(None))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Keywords;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a keyword or an array of keywords")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Keywords, E> {
+                Ok(Keywords {
+                    authentication: v == WORD,
+                })
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Keywords, A::Error> {
+                let (mut found, mut bad) = (false, false);
+                while let Some(Element(e)) = a.next_element()? {
+                    match e {
+                        Some(is) => found |= is,
+                        None => bad = true,
+                    }
+                }
+                if bad {
+                    return Err(mismatch());
+                }
+                Ok(Keywords {
+                    authentication: found,
+                })
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut a: A) -> Result<Keywords, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Err(mismatch())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Keywords, E> {
+                Err(mismatch())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Keywords, E> {
+                Err(mismatch())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Keywords, E> {
+                Err(mismatch())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Keywords, E> {
+                Err(mismatch())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Keywords, E> {
+                Err(mismatch())
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
 #[derive(Deserialize, Default)]
 struct Event<'a> {
-    #[serde(borrow, default)]
-    category: Option<Keywords<'a>>,
+    #[serde(default)]
+    category: Option<Keywords>,
     #[serde(borrow, default)]
     outcome: Option<Str<'a>>,
     #[serde(borrow, default)]
@@ -163,11 +259,7 @@ pub fn parse_into(
 ) -> Result<Filled, Error> {
     let d: Document<'_> = common::decode(record)?;
     let event = d.event.unwrap_or_default();
-    if !event
-        .category
-        .as_ref()
-        .is_some_and(|c| c.contains("authentication"))
-    {
+    if !event.category.as_ref().is_some_and(|c| c.authentication) {
         return Ok(Filled::Skipped(Skip {
             source: Source::Ecs,
             reason: "event.category is not authentication",

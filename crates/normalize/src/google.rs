@@ -14,7 +14,11 @@
 //! other than a password was used.
 
 use jetlag_event::{Outcome, SignIn, Source};
+use std::fmt;
+use std::io::Write;
+
 use serde::Deserialize;
+use serde::de::{Deserializer, SeqAccess, Visitor};
 
 use crate::common::{self, Draft, Num, Place, Str, Text, s};
 use crate::{Error, Filled, Parsed, Skip, Warning};
@@ -45,8 +49,74 @@ struct Parameter<'a> {
     name: Str<'a>,
     #[serde(borrow, default)]
     value: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    multi_value: Option<Vec<Str<'a>>>,
+    #[serde(default)]
+    multi_value: Option<Methods>,
+}
+
+/// Whether a challenge method other than a password (or none) was used.
+fn is_mfa_method(m: &str) -> bool {
+    !m.eq_ignore_ascii_case("password") && !m.eq_ignore_ascii_case("none") && !m.is_empty()
+}
+
+/// `multiValue`: strings, of which only "is one an MFA method" is kept (no `Vec`).
+struct Methods {
+    mfa: bool,
+}
+
+impl<'de> Deserialize<'de> for Methods {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Methods;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Methods, A::Error> {
+                let mut mfa = false;
+                while let Some(m) = a.next_element::<Str<'de>>()? {
+                    mfa |= is_mfa_method(&m);
+                }
+                Ok(Methods { mfa })
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// An event's `parameters`, folded as they are read (no `Vec`): the value of the first
+/// `login_challenge_status` and whether the first `login_challenge_method` names an MFA
+/// method.
+#[derive(Default)]
+struct Params<'a> {
+    status: Option<Option<Str<'a>>>,
+    mfa: Option<bool>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Params<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Params<'de>, A::Error> {
+                let mut out = Params::default();
+                while let Some(p) = a.next_element::<Parameter<'de>>()? {
+                    if out.status.is_none() && p.name == "login_challenge_status" {
+                        out.status = Some(p.value);
+                    } else if out.mfa.is_none() && p.name == "login_challenge_method" {
+                        out.mfa = Some(
+                            p.value.as_deref().is_some_and(is_mfa_method)
+                                || p.multi_value.is_some_and(|m| m.mfa),
+                        );
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -54,14 +124,79 @@ struct Event<'a> {
     #[serde(borrow, default)]
     name: Option<Str<'a>>,
     #[serde(borrow, default)]
-    parameters: Vec<Parameter<'a>>,
+    parameters: Params<'a>,
+}
+
+/// The activity's `events`, folded as they are read (no `Vec`): the first sign-in event's
+/// name and outcome, and whether any event names an MFA challenge method.
+#[derive(Default)]
+struct Events<'a> {
+    first: Option<(Str<'a>, Outcome)>,
+    mfa: bool,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Events<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Events<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Events<'de>, A::Error> {
+                let mut out = Events::default();
+                while let Some(e) = a.next_element::<Event<'de>>()? {
+                    out.mfa |= e.parameters.mfa == Some(true);
+                    if out.first.is_none() {
+                        let outcome = match s(&e.name) {
+                            Some("login_success") => Some(Outcome::Success),
+                            Some("login_failure") => Some(Outcome::Failure),
+                            Some("login_challenge" | "login_verification") => {
+                                Some(challenge_outcome(&e.parameters))
+                            }
+                            _ => None,
+                        };
+                        if let (Some(outcome), Some(name)) = (outcome, e.name) {
+                            out.first = Some((name, outcome));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// The first element of `ipAsn` (read as numbers, no `Vec`).
+#[derive(Default)]
+struct FirstAsn(Option<Num>);
+
+impl<'de> Deserialize<'de> for FirstAsn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FirstAsn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<FirstAsn, A::Error> {
+                let mut first = None;
+                while let Some(n) = a.next_element::<Num>()? {
+                    first = first.or(Some(n));
+                }
+                Ok(FirstAsn(first))
+            }
+        }
+        d.deserialize_seq(V)
+    }
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct NetworkInfo<'a> {
     #[serde(default)]
-    ip_asn: Vec<Num>,
+    ip_asn: FirstAsn,
     #[serde(borrow, default)]
     region_code: Option<Str<'a>>,
 }
@@ -78,22 +213,19 @@ struct Activity<'a> {
     #[serde(borrow, default)]
     network_info: Option<NetworkInfo<'a>>,
     #[serde(borrow, default)]
-    events: Vec<Event<'a>>,
+    events: Events<'a>,
 }
 
-impl<'a> Event<'a> {
-    fn param(&self, name: &str) -> Option<&Parameter<'a>> {
-        self.parameters.iter().find(|p| p.name == name)
-    }
-}
-
-fn challenge_outcome(event: &Event<'_>) -> Outcome {
-    let status = event
-        .param("login_challenge_status")
-        .and_then(|p| s(&p.value));
-    match status.map(str::to_ascii_lowercase).as_deref() {
-        Some(v) if v.contains("pass") || v.contains("success") => Outcome::Success,
-        Some(v) if v.contains("fail") => Outcome::Failure,
+fn challenge_outcome(params: &Params<'_>) -> Outcome {
+    let status = params.status.as_ref().and_then(s);
+    let has = |v: &str, word: &str| {
+        v.as_bytes()
+            .windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+    };
+    match status {
+        Some(v) if has(v, "pass") || has(v, "success") => Outcome::Success,
+        Some(v) if has(v, "fail") => Outcome::Failure,
         _ => Outcome::Unknown,
     }
 }
@@ -126,29 +258,34 @@ pub fn parse_into(
     if s(&id.application_name).is_some_and(|a| a != "login") {
         return skip("not a login activity");
     }
-    let found = act.events.iter().find_map(|e| {
-        let outcome = match s(&e.name)? {
-            "login_success" => Outcome::Success,
-            "login_failure" => Outcome::Failure,
-            "login_challenge" | "login_verification" => challenge_outcome(e),
-            _ => return None,
-        };
-        Some((e, outcome))
-    });
-    let Some((event, outcome)) = found else {
+    let Some((name, outcome)) = &act.events.first else {
         return skip("no sign-in event in the activity");
     };
+    let outcome = *outcome;
     let time = common::required_time(s(&id.time), "id.time")?;
     let user = common::user(act.actor.as_ref().and_then(|a| s(&a.email)), "actor.email")?;
-    let qualifier = match id.unique_qualifier {
-        Some(Num::Int(q)) => q.to_string(),
-        Some(Num::Float(q)) => q.to_string(),
-        Some(Num::Text) | None => String::new(),
+    // The qualifier as `Display` writes it, on the stack when it fits.
+    let mut digits = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut digits[..]);
+    let written = match id.unique_qualifier {
+        Some(Num::Int(q)) => write!(cursor, "{q}").is_ok(),
+        Some(Num::Float(q)) => write!(cursor, "{q}").is_ok(),
+        Some(Num::Text) | None => true,
     };
-    let name = s(&event.name).unwrap_or_default();
+    let long;
+    let qualifier: &[u8] = if written {
+        let n = cursor.position() as usize;
+        &digits[..n]
+    } else {
+        long = match id.unique_qualifier {
+            Some(Num::Float(q)) => q.to_string(),
+            _ => String::new(),
+        };
+        long.as_bytes()
+    };
     let event_id = common::hash_id([
         s(&id.time).unwrap_or_default().as_bytes(),
-        qualifier.as_bytes(),
+        qualifier,
         name.as_bytes(),
     ]);
     let mut ev = Draft::new(
@@ -161,24 +298,14 @@ pub fn parse_into(
     ev.ip = common::ip(s(&act.ip_address), "ipAddress", warnings);
     ev.tenant = common::nonempty(s(&id.customer_id));
     ev.app = Some("google workspace");
-    let methods = act
-        .events
-        .iter()
-        .filter_map(|e| e.param("login_challenge_method"))
-        .flat_map(|p| p.value.iter().chain(p.multi_value.iter().flatten()))
-        .map(|m| m.to_ascii_lowercase())
-        .collect::<Vec<_>>();
-    if methods
-        .iter()
-        .any(|m| m != "password" && m != "none" && !m.is_empty())
-    {
+    if act.events.mfa {
         ev.mfa = Some(true);
     }
     if let Some(net) = &act.network_info {
         ev.asn = net
             .ip_asn
-            .first()
-            .and_then(|a| a.as_i64())
+            .0
+            .and_then(Num::as_i64)
             .and_then(|a| u32::try_from(a).ok())
             .filter(|a| *a != 0);
         ev.geo = common::geo(

@@ -9,7 +9,7 @@
 //! Other classes and logoffs are skipped. `user` is `user.email_addr`, else `user.name`.
 
 use jetlag_event::{Outcome, SignIn, Source};
-use serde::Deserialize;
+use serde::{Deserialize, de};
 
 use crate::common::{self, Draft, Flag, Num, Place, Str, Text, s};
 use crate::{Error, Filled, Parsed, Skip, Warning};
@@ -29,13 +29,41 @@ struct Location<'a> {
     #[serde(default)]
     long: Option<f64>,
     #[serde(default)]
-    coordinates: Option<Vec<f64>>,
+    coordinates: Option<Pair>,
     #[serde(borrow, default)]
     city: Option<Str<'a>>,
     #[serde(borrow, default)]
     region: Option<Str<'a>>,
     #[serde(borrow, default)]
     country: Option<Str<'a>>,
+}
+
+/// `coordinates`: an array of numbers, kept when it holds exactly two (no `Vec`); read
+/// element by element as `f64`s, as a `Vec<f64>` was, so a bad element is the same error.
+#[derive(Default)]
+struct Pair(Option<[f64; 2]>);
+
+impl<'de> Deserialize<'de> for Pair {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Pair;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Pair, A::Error> {
+                let (mut pair, mut n) = ([0.0; 2], 0usize);
+                while let Some(x) = a.next_element::<f64>()? {
+                    if let Some(slot) = pair.get_mut(n) {
+                        *slot = x;
+                    }
+                    n += 1;
+                }
+                Ok(Pair((n == 2).then_some(pair)))
+            }
+        }
+        d.deserialize_seq(V)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -183,7 +211,7 @@ pub fn parse_into(
         ev.ip = common::ip(s(&src.ip), "src_endpoint.ip", warnings);
         if let Some(loc) = &src.location {
             let (mut lat, mut lon) = (loc.lat, loc.long);
-            if let Some([lo, la]) = loc.coordinates.as_deref() {
+            if let Some(Pair(Some([lo, la]))) = &loc.coordinates {
                 (lat, lon) = (lat.or(Some(*la)), lon.or(Some(*lo)));
             }
             ev.geo = common::geo(

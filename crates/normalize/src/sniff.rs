@@ -10,6 +10,7 @@
 //! end: `id` + `events` → Google; `eventType` with `actor` or `client` → Okta; `eventName`
 //! → CloudTrail; `properties` with `category` / `operationName` → Entra.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 
@@ -43,10 +44,10 @@ impl<'de> de::Deserialize<'de> for Lenient<'de> {
                 f.write_str("any JSON value")
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Lenient(Some(Str::Borrowed(v))))
+                Ok(Lenient(Some(Str(Cow::Borrowed(v)))))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Lenient(Some(Str::Owned(v.to_owned()))))
+                Ok(Lenient(Some(Str(Cow::Owned(v.to_owned())))))
             }
             fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
                 Ok(Lenient(None))
