@@ -77,7 +77,7 @@ fn is_placeholder(id: &str) -> bool {
             .all(|b| b == b'0' || b == b'-' || b == b'{' || b == b'}')
 }
 
-/// What `shared_device` keeps of a member besides the common [`Member`] fields.
+/// What `shared_device` keeps of a member besides the common [`Member`](super::incident::Member) fields.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct DeviceMember {
     /// The record's tenant, interned in [`State::tenants`].

@@ -242,7 +242,7 @@ fn app_key(app: &str) -> u64 {
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
-    /// Each user's tables, by [`UserId`](crate::UserId).
+    /// Each user's tables, by [`UserId`].
     users: Vec<Packed>,
     /// The tables of users whose tables do not pack, by user id.
     spilled: FxHashMap<u32, [Table; 5]>,
