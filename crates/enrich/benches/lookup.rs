@@ -10,6 +10,8 @@
 //! - `mmdb/cached_120k` and `enrich/city_mmdb_120k`: 120,000 distinct IPs, as many as the
 //!   scan bench's 1M sign-ins of 50k users (two home IPs each, 2 % elsewhere) — more than
 //!   the caches hold, so some lookups walk the tree and decode again;
+//! - `enrich/city_mmdb_users_50k`: 1M lookups in the scan bench's pattern (50k users, two
+//!   home IPs each, 2 % elsewhere: ~120k distinct IPs);
 //! - `enrich/signin`: a full [`Enricher::enrich`] of a sign-in with DB-IP City, the ASN CSV
 //!   database and the iCloud Private Relay and Tor intel lists; `enrich/city_mmdb_only` and
 //!   `enrich/asn_csv_only` split it.
@@ -272,6 +274,48 @@ fn bench(c: &mut Criterion<ThreadCpu>) {
         })
     });
     g.finish();
+
+    // The scan bench's pattern: 1M sign-ins of 50k users, each from one of two home IPs,
+    // 2 % from anywhere (~120k distinct IPs), users in random order.
+    let seq = users_sequence(1_000_000, 50_000);
+    let mut ev = template.clone();
+    let mut g = c.benchmark_group("enrich");
+    g.throughput(Throughput::Elements(seq.len() as u64));
+    g.sample_size(10);
+    g.bench_function("city_mmdb_users_50k", |b| {
+        b.iter(|| {
+            for ip in &seq {
+                ev.ip = Some(*ip);
+                ev.geo = None;
+                only_city.enrich(&mut ev);
+            }
+        })
+    });
+    g.finish();
+}
+
+/// `events` IPs of `users` users: two home IPs each, 2 % drawn afresh (fixed seed).
+fn users_sequence(events: usize, users: usize) -> Vec<IpAddr> {
+    let pool = ips(users * 2 + events / 50);
+    let (homes, elsewhere) = pool.split_at(users * 2);
+    let mut s: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 16
+    };
+    let mut far = elsewhere.iter().cycle();
+    (0..events)
+        .map(|_| {
+            let r = next();
+            if r % 50 == 0 {
+                *far.next().unwrap()
+            } else {
+                homes[(r / 50 % users as u64) as usize * 2 + (r >> 40) as usize % 2]
+            }
+        })
+        .collect()
 }
 
 criterion_group! {

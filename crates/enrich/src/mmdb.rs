@@ -101,8 +101,14 @@ impl fmt::Display for MmdbKind {
 /// The scan bench's 120k IPs spread over the world have ~25k distinct records.
 const CACHE_SLOTS: usize = 1 << 15;
 
-/// Entries in each thread's IP cache (a power of two): 131,072 × 24 bytes.
-const IP_SLOTS: usize = 1 << 17;
+/// Entries in each thread's IP cache (a power of two): 262,144 × 24 bytes, in sets of
+/// [`IP_WAYS`]. The scan bench's 1M sign-ins touch 120k IPs: 131,072 two-way slots hit
+/// 73 % of lookups (simulated over the bench's IP sequence), 262,144 four-way ones 87 %,
+/// against 88 % for a cache that never evicts.
+const IP_SLOTS: usize = 1 << 18;
+
+/// Entries in one set of the IP cache (a power of two), the newest first.
+const IP_WAYS: usize = 4;
 
 /// Distinguishes databases (and reloads of one) in the shared per-thread cache.
 static NEXT_DB_ID: AtomicU64 = AtomicU64::new(1);
@@ -123,8 +129,8 @@ struct IpEntry {
     meta: u64,
 }
 
-/// A thread's caches, each two-way set-associative (a pair of slots, the newer first), sized
-/// on first use.
+/// A thread's caches, set-associative (the IP cache's sets of [`IP_WAYS`] slots, the record
+/// cache's pairs; the newest first), sized on first use.
 #[derive(Default)]
 struct Caches {
     ips: Vec<IpEntry>,
@@ -135,7 +141,7 @@ impl Caches {
     /// The cached tree walk of an IP: `Some(offset + 1)`, `Some(0)` for "no record".
     fn ip(&self, hi: u64, lo: u64, tag: u64) -> Option<u64> {
         let i = ip_index(hi, lo, tag);
-        self.ips.get(i..i + 2)?.iter().find_map(|e| {
+        self.ips.get(i..i + IP_WAYS)?.iter().find_map(|e| {
             (e.meta != 0 && e.meta & !OFFSET_MASK == tag && e.hi == hi && e.lo == lo)
                 .then_some(e.meta & OFFSET_MASK)
         })
@@ -146,11 +152,14 @@ impl Caches {
             self.ips.resize(IP_SLOTS, IpEntry::default());
         }
         let i = ip_index(hi, lo, tag);
-        let first = self.ips[i];
-        if !(first.meta & !OFFSET_MASK == tag && first.hi == hi && first.lo == lo) {
-            self.ips[i + 1] = first;
-        }
-        self.ips[i] = IpEntry {
+        let set = &mut self.ips[i..i + IP_WAYS];
+        // The IP's own slot if it is there, else the oldest goes; the rest move down one.
+        let at = set
+            .iter()
+            .position(|e| e.meta & !OFFSET_MASK == tag && e.hi == hi && e.lo == lo)
+            .unwrap_or(IP_WAYS - 1);
+        set[..=at].rotate_right(1);
+        set[0] = IpEntry {
             hi,
             lo,
             meta: tag | offset1,
@@ -350,13 +359,14 @@ fn slot_index(key: u64) -> usize {
     (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - CACHE_SLOTS.trailing_zeros())) as usize & !1
 }
 
-/// The first slot of an IP's pair in the IP cache.
+/// The first slot of an IP's set in the IP cache.
 fn ip_index(hi: u64, lo: u64, tag: u64) -> usize {
     let h = (lo ^ tag)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15)
         .rotate_left(29)
         ^ hi;
-    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - IP_SLOTS.trailing_zeros())) as usize & !1
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - IP_SLOTS.trailing_zeros())) as usize
+        & !(IP_WAYS - 1)
 }
 
 fn decode<S: AsRef<[u8]>>(
@@ -655,11 +665,11 @@ mod tests {
             ip_index(0, 0x0a00_0001, 1 << 41),
             ip_index(0, 0x0a00_0002, 1 << 41)
         );
-        assert!(ip_index(u64::MAX, u64::MAX, u64::MAX) + 1 < IP_SLOTS);
+        assert!(ip_index(u64::MAX, u64::MAX, u64::MAX) + IP_WAYS <= IP_SLOTS);
     }
 
-    /// The IP cache tells IPs, address families and databases apart, and keeps the two
-    /// latest of a pair.
+    /// The IP cache tells IPs, address families and databases apart, and keeps the
+    /// [`IP_WAYS`] latest of a set.
     #[test]
     fn ip_cache_keys() {
         let mut c = Caches::default();
@@ -672,16 +682,28 @@ mod tests {
         assert_eq!(c.ip(1, 7, db1 | 1 << 40), None);
         c.put_ip(0, 8, db1, 0);
         assert_eq!(c.ip(0, 8, db1), Some(0), "no record is an answer too");
-        // Three IPs in one pair: the oldest goes.
-        let i = ip_index(0, 7, db1 | 1 << 40);
-        let mut same: Vec<u64> = (9..)
-            .filter(|lo| ip_index(0, *lo, db1 | 1 << 40) == i)
-            .take(2)
+        // IP_WAYS + 1 IPs in one set: the oldest goes, the others stay.
+        let v4 = db1 | 1 << 40;
+        let i = ip_index(0, 7, v4);
+        let same: Vec<u64> = (9..)
+            .filter(|lo| ip_index(0, *lo, v4) == i)
+            .take(IP_WAYS)
             .collect();
-        c.put_ip(0, same[0], db1 | 1 << 40, 5);
-        c.put_ip(0, same[1], db1 | 1 << 40, 6);
-        assert_eq!(c.ip(0, 7, db1 | 1 << 40), None);
-        assert_eq!(c.ip(0, same.pop().unwrap(), db1 | 1 << 40), Some(6));
-        assert_eq!(c.ip(0, same.pop().unwrap(), db1 | 1 << 40), Some(5));
+        for (n, lo) in same.iter().enumerate() {
+            assert_eq!(c.ip(0, 7, v4), Some(100), "7 stays while the set has room");
+            c.put_ip(0, *lo, v4, 200 + n as u64);
+        }
+        assert_eq!(c.ip(0, 7, v4), None, "the oldest went");
+        for (n, lo) in same.iter().enumerate() {
+            assert_eq!(c.ip(0, *lo, v4), Some(200 + n as u64));
+        }
+        // Putting an IP already there updates it in place, evicting nobody.
+        c.put_ip(0, same[0], v4, 300);
+        for (n, lo) in same.iter().enumerate() {
+            assert_eq!(
+                c.ip(0, *lo, v4),
+                Some(if n == 0 { 300 } else { 200 + n as u64 })
+            );
+        }
     }
 }
