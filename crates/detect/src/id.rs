@@ -152,6 +152,26 @@ impl CompactId {
         self.text(&mut buf) == id
     }
 
+    /// A UUID's 16 bytes and whether it is written in upper case; `None` for any other id
+    /// (for state that keeps UUIDs in 16 bytes and other ids elsewhere).
+    pub fn uuid(&self) -> Option<([u8; 16], bool)> {
+        match &self.0 {
+            Repr::Lower(b) => Some((*b, false)),
+            Repr::Upper(b) => Some((*b, true)),
+            Repr::Text(_) => None,
+        }
+    }
+
+    /// The id of a UUID given as its 16 bytes, written in upper case if `upper` (what
+    /// [`CompactId::new`] makes of its text).
+    pub fn from_uuid(bytes: [u8; 16], upper: bool) -> CompactId {
+        CompactId(if upper {
+            Repr::Upper(bytes)
+        } else {
+            Repr::Lower(bytes)
+        })
+    }
+
     /// The id's text, written into `buf` when it is a UUID.
     pub fn text<'a>(&'a self, buf: &'a mut [u8; 36]) -> &'a str {
         match &self.0 {
@@ -193,6 +213,9 @@ mod tests {
             let mut reused = CompactId::new("a-much-longer-text-id-that-is-on-the-heap");
             reused.set(id);
             assert_eq!(reused, c, "{id}");
+            if let Some((b, upper)) = c.uuid() {
+                assert_eq!(CompactId::from_uuid(b, upper), c, "{id}");
+            }
             let bytes = postcard::to_stdvec(&c).unwrap();
             assert_eq!(postcard::from_bytes::<CompactId>(&bytes).unwrap(), c);
         }
