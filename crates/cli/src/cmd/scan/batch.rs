@@ -12,9 +12,13 @@
 
 use std::net::IpAddr;
 
+use std::hash::BuildHasher as _;
+
 use compact_str::CompactString;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use jetlag_event::{Country, Geo, GeoSource, NetClasses, Outcome, SignIn, Source, Timestamp};
-use rustc_hash::FxHashMap;
+use rustc_hash::FxBuildHasher;
 
 /// Most events in one chunk (the slot is the low 12 bits of an index).
 pub(super) const CHUNK: usize = 1 << SLOT_BITS;
@@ -80,24 +84,34 @@ impl Chunk {
     }
 }
 
-/// Strings that repeat across events, stored once.
+/// A string's hash for the batch's tables (FxHash: fast, and nothing here is adversarial
+/// enough to need more than the tables' equality check).
+fn hash(s: &str) -> u64 {
+    FxBuildHasher.hash_one(s)
+}
+
+/// Strings that repeat across events, stored once: the table holds 4-byte ids and compares
+/// by the stored string, each string is hashed once per lookup.
 #[derive(Debug, Default)]
 struct Interner {
-    ids: FxHashMap<CompactString, Sym>,
+    ids: HashTable<Sym>,
     strings: Vec<CompactString>,
 }
 
 impl Interner {
     fn intern(&mut self, s: Option<&str>) -> Sym {
         let Some(s) = s else { return 0 };
-        if let Some(&id) = self.ids.get(s) {
-            return id;
+        let strings = &self.strings;
+        let at = |id: &Sym| strings[*id as usize - 1].as_str();
+        match self.ids.entry(hash(s), |id| at(id) == s, |id| hash(at(id))) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                self.strings.push(CompactString::from(s));
+                let id = self.strings.len() as Sym;
+                e.insert(id);
+                id
+            }
         }
-        let s = CompactString::from(s);
-        self.strings.push(s.clone());
-        let id = self.strings.len() as Sym;
-        self.ids.insert(s, id);
-        id
     }
 
     fn get(&self, sym: Sym) -> Option<&str> {
@@ -255,22 +269,29 @@ impl Batch {
                 row.outcome as u8,
             )
         };
-        let mut first: FxHashMap<&str, u32> = FxHashMap::default();
-        first.reserve(self.len);
+        // Per event id, the index of the copy kept: a table of 4-byte indices compared by
+        // their event ids (5 bytes a bucket; a map of `&str` keys took 25).
+        let mut first: HashTable<u32> = HashTable::with_capacity(self.len);
         for i in self.indices() {
-            first
-                .entry(self.event_id(i))
-                .and_modify(|j| {
+            let id = self.event_id(i);
+            match first.entry(
+                hash(id),
+                |j| self.event_id(*j) == id,
+                |j| hash(self.event_id(*j)),
+            ) {
+                Entry::Occupied(mut e) => {
+                    let j = e.get_mut();
                     if rank(i) < rank(*j) {
                         *j = i;
                     }
-                })
-                .or_insert(i);
+                }
+                Entry::Vacant(e) => {
+                    e.insert(i);
+                }
+            }
         }
-        let mut keep: Vec<(Timestamp, u32)> = first
-            .into_values()
-            .map(|i| (self.at(i).1.time, i))
-            .collect();
+        let mut keep: Vec<(Timestamp, u32)> =
+            first.into_iter().map(|i| (self.at(i).1.time, i)).collect();
         keep.sort_unstable_by(|(ta, a), (tb, b)| {
             ta.cmp(tb)
                 .then_with(|| self.event_id(*a).cmp(self.event_id(*b)))
