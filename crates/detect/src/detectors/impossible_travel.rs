@@ -44,7 +44,7 @@ pub struct Config {
     /// GeoIP error (city-level accuracy is tens to hundreds of km) dominates.
     pub min_distance_km: f64,
     /// Located sign-ins kept per user (one per distinct place; the oldest is dropped).
-    /// Default 4, range 1–32. More catches longer replay chains at ~100 bytes per user each.
+    /// Default 4, range 1–32. More catches longer replay chains at 40 bytes per user each.
     pub window_size: usize,
     /// Accuracy radius assumed for a GeoIP location without one, km. Default 50: MaxMind
     /// states its City accuracy as "within 50 km" and DB-IP Lite reports no radius.
@@ -311,7 +311,7 @@ impl Detector for ImpossibleTravel {
         let windows = &mut self.state.windows;
         if windows
             .iter(user)
-            .any(|(_, s)| s.time_ns == now && s.event_id == *event_id)
+            .any(|(_, s)| s.time_ns == now && windows.is_event(s, event_id))
         {
             return; // the same event again
         }
@@ -409,7 +409,7 @@ impl Detector for ImpossibleTravel {
             let s = windows.slot(f.slot);
             let loc = windows.loc(s).cloned().unwrap_or_default();
             let from = From {
-                event_id: s.event_id.clone(),
+                event_id: windows.event_id(s),
                 time_ns: s.time_ns,
                 ip: windows.ip(s),
                 lat: loc.lat,

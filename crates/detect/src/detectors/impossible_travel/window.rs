@@ -3,9 +3,10 @@
 //!
 //! A user's window is a short list (at most `window_size`, usually one or two) of slots
 //! linked oldest first through one pool: 4 bytes per user for the head, no `Vec` header
-//! and no heap block per user. A slot is 48 bytes: the time, the event id, the ids of its
-//! place ([`Loc`]: coordinates, accuracy radius, city, country) and of its IP (an IPv4
-//! address inline), its network classes. Places are shared by many users (everyone in one
+//! and no heap block per user. A slot is 40 bytes: the time, the event id (a UUID's 16
+//! bytes; any other id's text in a side table), the ids of its place ([`Loc`]:
+//! coordinates, accuracy radius, city, country) and of its IP (an IPv4 address inline),
+//! its network classes. Places are shared by many users (everyone in one
 //! city, one GeoIP answer) and kept once, with a count of the slots using them, so that a
 //! place no window holds any more is forgotten and its entry reused: the table never
 //! outgrows the windows. The coordinates are the `f32` values the detector has always
@@ -254,13 +255,25 @@ enum IpKind {
     V6,
 }
 
-/// One located sign-in in a user's window.
+/// How a slot's `id` is to be read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+enum IdKind {
+    /// A UUID written in lower case.
+    #[default]
+    Lower,
+    /// A UUID written in upper case.
+    Upper,
+    /// Any other id: its index in [`Windows`]' texts, in the first four bytes.
+    Text,
+}
+
+/// One located sign-in in a user's window: 40 bytes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct Seen {
     /// Nanoseconds since the Unix epoch (saturating; covers 1678–2262).
     pub time_ns: i64,
-    /// The event id (a UUID in 16 bytes: no heap allocation per slot).
-    pub event_id: CompactId,
+    /// The event id, as `id_kind` says.
+    id: [u8; 16],
     /// The place's id in the places table.
     pub loc: u32,
     /// An IPv4 address, or an IPv6 address's id, as `ip_kind` says.
@@ -269,6 +282,7 @@ pub(super) struct Seen {
     next: u32,
     pub net: NetClasses,
     ip_kind: IpKind,
+    id_kind: IdKind,
 }
 
 /// Every user's window, in one pool.
@@ -281,6 +295,10 @@ pub(super) struct Windows {
     free: u32,
     locs: Shared<Loc>,
     ipv6: Shared<Ipv6Addr>,
+    /// Event ids that are not UUIDs, by slot (each used by one slot).
+    texts: Vec<CompactString>,
+    /// Indexes of `texts` no slot uses.
+    free_texts: Vec<u32>,
     /// The next user [`Windows::sweep`] looks at.
     cursor: usize,
 }
@@ -293,6 +311,7 @@ pub(super) struct Saved {
     slots: Vec<Seen>,
     locs: Vec<Loc>,
     ipv6: Vec<Ipv6Addr>,
+    texts: Vec<CompactString>,
 }
 
 impl Windows {
@@ -310,6 +329,34 @@ impl Windows {
     /// Slot `i`.
     pub fn slot(&self, i: u32) -> &Seen {
         &self.slots[i as usize]
+    }
+
+    /// The event id of a slot.
+    pub fn event_id(&self, s: &Seen) -> CompactId {
+        match s.id_kind {
+            IdKind::Lower => CompactId::from_uuid(s.id, false),
+            IdKind::Upper => CompactId::from_uuid(s.id, true),
+            IdKind::Text => CompactId::new(self.text(s)),
+        }
+    }
+
+    /// Whether slot `s` is the event `id`.
+    pub fn is_event(&self, s: &Seen, id: &CompactId) -> bool {
+        match id.uuid() {
+            Some((b, upper)) => {
+                s.id == b && s.id_kind == if upper { IdKind::Upper } else { IdKind::Lower }
+            }
+            None => {
+                let mut buf = [0u8; 36];
+                s.id_kind == IdKind::Text && self.text(s) == id.text(&mut buf)
+            }
+        }
+    }
+
+    /// The text of a slot's id that is not a UUID.
+    fn text(&self, s: &Seen) -> &str {
+        let i = u32::from_le_bytes([s.id[0], s.id[1], s.id[2], s.id[3]]);
+        self.texts.get(i as usize).map_or("", CompactString::as_str)
     }
 
     /// The place of a slot.
@@ -415,9 +462,34 @@ impl Windows {
             }
             None => self.alloc(),
         };
+        let (id_kind, id) = match event_id.uuid() {
+            Some((b, false)) => (IdKind::Lower, b),
+            Some((b, true)) => (IdKind::Upper, b),
+            None => {
+                // A text's buffer is reused: no allocation for an id up to 24 bytes.
+                let mut buf = [0u8; 36];
+                let text = event_id.text(&mut buf);
+                let i = match self.free_texts.pop() {
+                    Some(i) => {
+                        let t = &mut self.texts[i as usize];
+                        t.clear();
+                        t.push_str(text);
+                        i
+                    }
+                    None => {
+                        grow(&mut self.texts);
+                        self.texts.push(CompactString::from(text));
+                        u32::try_from(self.texts.len() - 1).unwrap_or(u32::MAX)
+                    }
+                };
+                let mut id = [0u8; 16];
+                id[..4].copy_from_slice(&i.to_le_bytes());
+                (IdKind::Text, id)
+            }
+        };
         let s = &mut self.slots[slot as usize];
-        // Reuses the slot's buffer: no allocation for a UUID or an id up to 24 bytes.
-        s.event_id.clone_from(event_id);
+        s.id = id;
+        s.id_kind = id_kind;
         s.time_ns = time_ns;
         s.loc = loc;
         s.ip = ip;
@@ -460,10 +532,15 @@ impl Windows {
         }
     }
 
-    /// Slot `i` no longer uses its place and IP.
+    /// Slot `i` no longer uses its place, IP and id text.
     fn release(&mut self, i: u32) {
-        let s = &self.slots[i as usize];
+        let s = &mut self.slots[i as usize];
         let (loc, ip, kind) = (s.loc, s.ip, s.ip_kind);
+        if s.id_kind == IdKind::Text {
+            s.id_kind = IdKind::Lower;
+            self.free_texts
+                .push(u32::from_le_bytes([s.id[0], s.id[1], s.id[2], s.id[3]]));
+        }
         self.locs.release(loc, Loc::hash);
         if kind == IpKind::V6 {
             self.ipv6.release(ip, |x| FxBuildHasher.hash_one(x));
@@ -510,6 +587,7 @@ impl Windows {
             slots: self.slots.clone(),
             locs: self.locs.items.clone(),
             ipv6: self.ipv6.items.clone(),
+            texts: self.texts.clone(),
         }
     }
 
@@ -521,8 +599,10 @@ impl Windows {
             mut slots,
             locs,
             ipv6,
+            texts,
         } = saved;
         let mut used = vec![false; slots.len()];
+        let mut text_used = vec![false; texts.len()];
         for (user, &head) in heads.iter().enumerate() {
             let mut cur = head;
             while let Some(i) = cur.checked_sub(1) {
@@ -540,6 +620,18 @@ impl Windows {
                 }
                 if s.ip_kind == IpKind::V6 && s.ip as usize >= ipv6.len() {
                     return Err(format!("slot {i} has IPv6 {} of {}", s.ip, ipv6.len()));
+                }
+                if s.id_kind == IdKind::Text {
+                    let t = u32::from_le_bytes([s.id[0], s.id[1], s.id[2], s.id[3]]) as usize;
+                    match text_used.get_mut(t) {
+                        Some(u) if !*u => *u = true,
+                        _ => {
+                            return Err(format!(
+                                "slot {i} has event id text {t} of {}, or one in use",
+                                texts.len()
+                            ));
+                        }
+                    }
                 }
                 cur = s.next;
             }
@@ -572,6 +664,10 @@ impl Windows {
                 items: ipv6,
                 ..Shared::default()
             },
+            free_texts: (0..texts.len() as u32)
+                .filter(|&t| !text_used[t as usize])
+                .collect(),
+            texts,
             cursor: 0,
         };
         w.locs.rebuild(live.iter().map(|s| s.loc), Loc::hash);
@@ -616,7 +712,14 @@ mod tests {
     }
 
     fn ids(w: &Windows, user: usize) -> Vec<String> {
-        w.iter(user).map(|(_, s)| s.event_id.to_string()).collect()
+        w.iter(user)
+            .map(|(_, s)| w.event_id(s).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_slot_is_40_bytes() {
+        assert_eq!(std::mem::size_of::<Seen>(), 40);
     }
 
     #[test]
@@ -692,9 +795,24 @@ mod tests {
         assert_eq!(w.slots.len(), before);
         assert_eq!(w.ipv6.free.len(), 0);
 
+        // Ids: UUIDs in the slot, other ids in reused texts; each compared exactly.
+        let uuid = CompactId::new("0231F922-93FA-4005-BB11-B344ECA03C01");
+        w.remember(3, None, 4, &uuid, 70, None, net, paris, None);
+        let (_, s) = w.iter(3).next().unwrap();
+        assert!(w.is_event(s, &uuid));
+        assert!(!w.is_event(s, &CompactId::new("0231f922-93fa-4005-bb11-b344eca03c01")));
+        assert_eq!(w.event_id(s), uuid);
+        let (_, z) = w.iter(2).next().unwrap();
+        assert!(w.is_event(z, &CompactId::new("z")) && !w.is_event(z, &uuid));
+        assert_eq!(
+            w.texts.len(),
+            5,
+            "a, b, c, x, y; d and e took the texts of freed slots"
+        );
+
         // Save and load give the same windows; a truncated load keeps the newest.
         let loaded = Windows::load(w.save()).unwrap();
-        for user in 0..3 {
+        for user in 0..4 {
             assert_eq!(ids(&loaded, user), ids(&w, user));
         }
         assert_eq!(loaded.counts(), w.counts());
