@@ -142,9 +142,14 @@ impl<T: Keyed> Dense<T> {
         if self.entries.capacity() > len + len / 2 + 16 {
             self.entries.shrink_to(len + len / 8 + 16);
         }
-        let entries = &self.entries;
-        self.index
-            .shrink_to(len, |&j| hash(entries[j as usize].key()));
+        // Only when more than twice too big (the table doubled as removed entries'
+        // tombstones used up its room): shrinking rehashes every entry, and a table cut to
+        // its size would grow (rehash) again with the next inserts.
+        if self.index.capacity() > 2 * len + 64 {
+            let entries = &self.entries;
+            self.index
+                .shrink_to(len + len / 4, |&j| hash(entries[j as usize].key()));
+        }
     }
 
     /// Removes the entry at position `i`; the last entry takes its place.
