@@ -19,7 +19,7 @@ use crate::population::{Clock, Figures, epoch_of};
 use crate::{DetectConfig, Error, detectors};
 
 /// Version of the snapshot format written by [`Engine::snapshot`].
-const SNAPSHOT_VERSION: u32 = 5;
+const SNAPSHOT_VERSION: u32 = 6;
 
 /// Slots of the redelivery filter (a power of two, at most 2^17: see `Recent::remember`).
 const RECENT_EVENTS: usize = 1 << 17;

@@ -177,7 +177,7 @@ fn restore_rejects_bad_bytes_without_panicking() {
     match Engine::restore(&config, roster(), &garbage) {
         Err(Error::Version {
             found: 99,
-            expected: 5,
+            expected: 6,
         }) => {}
         other => panic!("expected a version error, got {other:?}"),
     }

@@ -152,8 +152,18 @@ impl<T: Keyed> Dense<T> {
         }
     }
 
+    /// Removes the entry of `key` and returns it; the last entry takes its place.
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<T>
+    where
+        T::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let i = self.position(key)?;
+        Some(self.remove_at(i))
+    }
+
     /// Removes the entry at position `i`; the last entry takes its place.
-    fn remove_at(&mut self, i: usize) {
+    fn remove_at(&mut self, i: usize) -> T {
         if let Ok(found) = self
             .index
             .find_entry(hash(self.entries[i].key()), |&j| j as usize == i)
@@ -167,7 +177,7 @@ impl<T: Keyed> Dense<T> {
                 *slot = i as u32;
             }
         }
-        self.entries.swap_remove(i);
+        self.entries.swap_remove(i)
     }
 }
 

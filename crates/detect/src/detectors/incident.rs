@@ -163,6 +163,19 @@ impl<K, X, G> Group<K, X, G> {
         }
     }
 
+    /// A group of one member with no incident open (a detector that keeps one-identity
+    /// keys in a compact table of its own makes a group of one once a second identity comes).
+    pub fn of_one(key: K, member: Member<X>, last_seen: i64, extra: G) -> Group<K, X, G> {
+        Group {
+            key,
+            members: Members::One(member),
+            join: NO_INCIDENT,
+            last_seen,
+            pending: false,
+            extra,
+        }
+    }
+
     /// Time of the newest identity to join the open incident; `None` when none is open.
     pub fn join(&self) -> Option<i64> {
         (self.join != NO_INCIDENT).then_some(self.join)
@@ -299,6 +312,17 @@ impl<K: Clone + Eq + Hash + Ord, X, G: Default> Incidents<K, X, G> {
     pub fn all_pending(&mut self, settle: i64) -> Vec<K> {
         self.next_due = i64::MIN;
         self.due(i64::MAX, settle)
+    }
+
+    /// Whether an event at `t` makes [`Incidents::sweep`] run (the detector sweeps state of
+    /// its own along).
+    pub fn sweep_due(&self, t: i64) -> bool {
+        self.clock.max(t) >= self.next_sweep
+    }
+
+    /// Adds `group`, whose key has none yet.
+    pub fn insert_new(&mut self, group: Group<K, X, G>) {
+        self.groups.insert_new(group);
     }
 
     /// Once every `period` seconds: forgets keys last seen before `now - keep` with no
