@@ -68,14 +68,16 @@ fn is_placeholder(id: &str) -> bool {
             .all(|b| b == b'0' || b == b'-' || b == b'{' || b == b'}')
 }
 
-/// The first sighting of a session: 80 bytes (a day of sign-ins may each start one).
+/// The first sighting of a session: 64 bytes (a day of sign-ins may each start one).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Session {
     /// The session id's first hash (its key in [`State::sessions`]), see [`hashes`].
     key: u64,
     /// Time of the first sighting (seconds).
     time: i64,
-    event: CompactId,
+    /// The first sighting's event id, a UUID ([`UPPER`] case); an id that is no UUID is in
+    /// [`State::wide`] ([`WIDE`]).
+    event: [u8; 16],
     /// Where the first sighting came from, and what was reported.
     first: Sighting,
     /// The session id's second hash, see [`hashes`].
@@ -86,24 +88,41 @@ struct Session {
     user: u32,
     /// The interned user agent ([`Agents`]), 0 for none.
     agent: u32,
+    /// [`WIDE`], [`UPPER`].
+    more: u8,
 }
+
+/// [`Session::more`]: the event id (and an IPv6 address) are in [`State::wide`].
+const WIDE: u8 = 1;
+/// [`Session::more`]: the event id's UUID was written in upper case.
+const UPPER: u8 = 2;
+
+/// What a [`Session`] has no room for: an event id that is no UUID, an IPv6 address.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Wide {
+    event: CompactId,
+    ip: Option<[u8; 16]>,
+}
+
+/// [`State::wide`]: by the session's two hashes (unique among live sessions, see [`hashes`]).
+type WideMap = FxHashMap<(u64, u32), Wide>;
 
 /// [`Sighting::flags`]: `asn` is set.
 const HAS_ASN: u8 = 1;
-/// [`Sighting::flags`]: `ip` is an IPv4 address (in its first 4 bytes).
+/// [`Sighting::flags`]: `ip` is an IPv4 address.
 const IPV4: u8 = 2;
-/// [`Sighting::flags`]: `ip` is an IPv6 address.
+/// [`Sighting::flags`]: the IP is an IPv6 address (in [`State::wide`]).
 const IPV6: u8 = 4;
 /// [`Sighting::flags`]: `country` is set.
 const HAS_COUNTRY: u8 = 8;
 /// [`Sighting::flags`]: the reported severity (0: none, else 1 + its rank) is in these bits.
 const REPORTED_SHIFT: u32 = 4;
 
-/// A session's first network (IP, ASN, country) and the severity reported for it, packed
-/// in 24 bytes (28 as `Option`s, and an 8-byte-aligned struct would round that up).
+/// A session's first network (IPv4, ASN, country) and the severity reported for it, packed
+/// in 12 bytes (an IPv6 address is in [`State::wide`]).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Sighting {
-    ip: [u8; 16],
+    ip: [u8; 4],
     asn: u32,
     country: [u8; 2],
     flags: u8,
@@ -119,20 +138,17 @@ const SEVERITIES: [Severity; 4] = [
 impl Sighting {
     fn new(ev: &SignIn, country: Option<Country>) -> Sighting {
         let mut s = Sighting {
-            ip: [0; 16],
+            ip: [0; 4],
             asn: ev.asn.unwrap_or(0),
             country: [0; 2],
             flags: if ev.asn.is_some() { HAS_ASN } else { 0 },
         };
         match ev.ip {
             Some(std::net::IpAddr::V4(v4)) => {
-                s.ip[..4].copy_from_slice(&v4.octets());
+                s.ip = v4.octets();
                 s.flags |= IPV4;
             }
-            Some(std::net::IpAddr::V6(v6)) => {
-                s.ip = v6.octets();
-                s.flags |= IPV6;
-            }
+            Some(std::net::IpAddr::V6(_)) => s.flags |= IPV6,
             None => {}
         }
         if let Some(c) = country {
@@ -144,17 +160,6 @@ impl Sighting {
 
     fn asn(&self) -> Option<u32> {
         (self.flags & HAS_ASN != 0).then_some(self.asn)
-    }
-
-    fn ip(&self) -> Option<std::net::IpAddr> {
-        if self.flags & IPV4 != 0 {
-            let [a, b, c, d, ..] = self.ip;
-            Some(std::net::IpAddr::from([a, b, c, d]))
-        } else if self.flags & IPV6 != 0 {
-            Some(std::net::IpAddr::from(self.ip))
-        } else {
-            None
-        }
     }
 
     fn country(&self) -> Option<Country> {
@@ -178,6 +183,64 @@ impl Sighting {
 }
 
 impl Session {
+    /// Makes the sighting of `ev` (event id `event`) the session's first: what does not fit
+    /// goes to `wide`, whatever an earlier first sighting had there leaves it.
+    fn begin(
+        &mut self,
+        ev: &SignIn,
+        event: &CompactId,
+        country: Option<Country>,
+        wide: &mut WideMap,
+    ) {
+        if self.more & WIDE != 0 {
+            wide.remove(&(self.key, self.check));
+        }
+        self.first = Sighting::new(ev, country);
+        let v6 = match ev.ip {
+            Some(std::net::IpAddr::V6(v6)) => Some(v6.octets()),
+            _ => None,
+        };
+        match (event.uuid(), v6) {
+            (Some((bytes, upper)), None) => {
+                self.event = bytes;
+                self.more = if upper { UPPER } else { 0 };
+            }
+            _ => {
+                self.event = [0; 16];
+                self.more = WIDE;
+                let w = Wide {
+                    event: event.clone(),
+                    ip: v6,
+                };
+                wide.insert((self.key, self.check), w);
+            }
+        }
+    }
+
+    /// The first sighting's event id.
+    fn event_id(&self, wide: &WideMap) -> CompactId {
+        if self.more & WIDE == 0 {
+            CompactId::from_uuid(self.event, self.more & UPPER != 0)
+        } else {
+            wide.get(&(self.key, self.check))
+                .map(|w| w.event.clone())
+                .unwrap_or_default()
+        }
+    }
+
+    /// The first sighting's IP.
+    fn ip(&self, wide: &WideMap) -> Option<std::net::IpAddr> {
+        let flags = self.first.flags;
+        if flags & IPV4 != 0 {
+            Some(std::net::IpAddr::from(self.first.ip))
+        } else if flags & IPV6 != 0 {
+            let w = wide.get(&(self.key, self.check))?;
+            w.ip.map(std::net::IpAddr::from)
+        } else {
+            None
+        }
+    }
+
     /// Time of the latest sighting.
     fn last(&self) -> i64 {
         self.time.saturating_add(i64::from(self.since))
@@ -308,19 +371,32 @@ struct State {
     sessions: Dense<Session>,
     /// Sessions whose first hash was taken by another live session, by their text.
     collisions: FxHashMap<CompactString, Session>,
+    /// What sessions have no room for ([`WIDE`]).
+    wide: WideMap,
     agents: Agents,
     clock: i64,
     next_sweep: i64,
 }
 
+/// The live session `sid` (hashes `key`, `check`) of [`State::sessions`] or
+/// [`State::collisions`], if any.
+fn find<'a>(
+    sessions: &'a mut Dense<Session>,
+    collisions: &'a mut FxHashMap<CompactString, Session>,
+    (sid, key, check): (&str, u64, u32),
+) -> Option<&'a mut Session> {
+    match sessions.get_mut(&key) {
+        Some(s) if s.check == check => Some(s),
+        _ if collisions.is_empty() => None,
+        _ => collisions.get_mut(sid),
+    }
+}
+
 impl State {
     /// The live session `sid` (hashes `key`, `check`), if any.
+    #[cfg(test)]
     fn get_mut(&mut self, sid: &str, key: u64, check: u32) -> Option<&mut Session> {
-        match self.sessions.get_mut(&key) {
-            Some(s) if s.check == check => Some(s),
-            _ if self.collisions.is_empty() => None,
-            _ => self.collisions.get_mut(sid),
-        }
+        find(&mut self.sessions, &mut self.collisions, (sid, key, check))
     }
 
     /// Adds the session `sid` (hashes `s.key`, `s.check`), which is not live.
@@ -335,11 +411,14 @@ impl State {
 
     /// Forgets sessions idle since before `horizon`.
     fn sweep(&mut self, horizon: i64) {
-        let agents = &mut self.agents;
+        let (agents, wide) = (&mut self.agents, &mut self.wide);
         let mut keep = |s: &Session| {
             let live = s.last() >= horizon;
             if !live {
                 agents.release(s.agent);
+                if s.more & WIDE != 0 {
+                    wide.remove(&(s.key, s.check));
+                }
             }
             live
         };
@@ -397,34 +476,34 @@ impl Detector for SessionAnomaly {
         let country = ev.geo.as_ref().and_then(|g| g.country);
         let (key, check) = hashes(sid);
         let state = &mut self.state;
-        let Some(s) = state.get_mut(sid, key, check) else {
+        let Some(s) = find(
+            &mut state.sessions,
+            &mut state.collisions,
+            (sid, key, check),
+        ) else {
             let agent = state.agents.intern(ev.user_agent.as_deref());
-            state.insert(
-                sid,
-                Session {
-                    key,
-                    time: t,
-                    event: ctx.event_id().clone(),
-                    first: Sighting::new(ev, country),
-                    check,
-                    since: 0,
-                    user: ctx.user.0,
-                    agent,
-                },
-            );
+            let mut s = Session {
+                key,
+                time: t,
+                event: [0; 16],
+                first: Sighting::new(ev, country),
+                check,
+                since: 0,
+                user: ctx.user.0,
+                agent,
+                more: 0,
+            };
+            s.begin(ev, ctx.event_id(), country, &mut state.wide);
+            state.insert(sid, s);
             return;
         };
         if t.saturating_sub(s.last()) > lifetime {
             // Expired but not yet swept: this is a new session with a reused id.
             let old = s.agent;
-            s.event.clone_from(ctx.event_id());
             (s.time, s.since, s.user) = (t, 0, ctx.user.0);
-            s.first = Sighting::new(ev, country);
-            let agent = state.agents.intern(ev.user_agent.as_deref());
+            s.begin(ev, ctx.event_id(), country, &mut state.wide);
+            s.agent = state.agents.intern(ev.user_agent.as_deref());
             state.agents.release(old);
-            if let Some(s) = state.get_mut(sid, key, check) {
-                s.agent = agent;
-            }
             return;
         }
         s.seen(t);
@@ -434,16 +513,12 @@ impl Detector for SessionAnomaly {
         if !(new_country || (new_asn && self.config.alert_on_asn_change)) {
             return;
         }
-        let (first_agent, agent) = (s.agent, ev.user_agent.as_deref());
-        let first_agent = state.agents.text(first_agent);
+        let (first_agent, agent) = (state.agents.text(s.agent), ev.user_agent.as_deref());
         let new_agent = matches!((first_agent, agent), (Some(a), Some(b)) if a != b);
         if !new_agent {
             return;
         }
         let first_agent = first_agent.map(CompactString::from);
-        let Some(s) = state.get_mut(sid, key, check) else {
-            return;
-        };
         let other_user = s.user != ctx.user.0;
         let anonymizing = ev.network.intersects(NetClasses::ANONYMIZING);
         let mut score: u32 = if new_country { 80 } else { 55 };
@@ -465,7 +540,8 @@ impl Detector for SessionAnomaly {
         } else {
             ev.user.as_str()
         };
-        let first_event = s.event.to_string();
+        let first_event = s.event_id(&state.wide).to_string();
+        let first_ip = s.ip(&state.wide);
 
         let mut users = vec![first_user.to_string()];
         if other_user {
@@ -492,7 +568,7 @@ impl Detector for SessionAnomaly {
             "first": {
                 "event_id": first_event,
                 "time": jiff::Timestamp::from_second(s.time).ok(),
-                "ip": s.first.ip(),
+                "ip": first_ip,
                 "asn": s.first.asn(),
                 "country": s.first.country(),
                 "user_agent": first_agent,
@@ -560,9 +636,9 @@ mod tests {
         Session {
             key,
             time: last,
-            event: CompactId::new("e"),
+            event: [0; 16],
             first: Sighting {
-                ip: [0; 16],
+                ip: [0; 4],
                 asn: 0,
                 country: [0; 2],
                 flags: 0,
@@ -571,34 +647,50 @@ mod tests {
             since: 0,
             user: 0,
             agent,
+            more: 0,
         }
     }
 
-    /// A sighting's network and reported severity come back as they went in, in 80 bytes
-    /// a session.
+    /// A session's first event id, network and reported severity come back as they went
+    /// in, in 64 bytes a session (what does not fit in the wide table, and only as long as
+    /// the session holds it).
     #[test]
     fn sightings_pack_losslessly() {
         let mut e = ev("x", "2025-03-01T10:00:00Z", "a@b.c", "RU", 12389, "curl");
         let ru = Country::from_code("RU");
-        for (ip, asn) in [
-            (Some("203.0.113.7"), Some(12389)),
-            (Some("2001:db8::1"), None),
-            (None, Some(0)),
+        let mut wide = WideMap::default();
+        let mut s = session(1, 1, 0, 100);
+        for id in [
+            "0231f922-93fa-4005-bb11-b344eca03c01",
+            "0231F922-93FA-4005-BB11-B344ECA03C01",
+            "pub2a8sCx9ztg2YMi0h7",
         ] {
-            e.ip = ip.map(|s| s.parse().unwrap());
-            e.asn = asn;
-            for country in [ru, None] {
-                let mut s = Sighting::new(&e, country);
-                assert_eq!((s.ip(), s.asn(), s.country()), (e.ip, e.asn, country));
-                assert_eq!(s.reported(), None);
-                for severity in SEVERITIES {
-                    s.set_reported(severity);
-                    assert_eq!(s.reported(), Some(severity));
-                    assert_eq!((s.ip(), s.asn(), s.country()), (e.ip, e.asn, country));
+            let id = CompactId::new(id);
+            for (ip, asn) in [
+                (Some("203.0.113.7"), Some(12389)),
+                (Some("2001:db8::1"), None),
+                (None, Some(0)),
+            ] {
+                e.ip = ip.map(|s| s.parse().unwrap());
+                e.asn = asn;
+                for country in [ru, None] {
+                    s.begin(&e, &id, country, &mut wide);
+                    let narrow = id.uuid().is_some() && !ip.is_some_and(|ip| ip.contains(':'));
+                    assert_eq!(wide.len(), usize::from(!narrow), "{id} {ip:?}");
+                    assert_eq!(s.event_id(&wide), id);
+                    let f = s.first;
+                    assert_eq!((s.ip(&wide), f.asn(), f.country()), (e.ip, e.asn, country));
+                    assert_eq!(s.first.reported(), None);
+                    for severity in SEVERITIES {
+                        s.first.set_reported(severity);
+                        assert_eq!(s.first.reported(), Some(severity));
+                        let f = s.first;
+                        assert_eq!((s.ip(&wide), f.asn(), f.country()), (e.ip, e.asn, country));
+                    }
                 }
             }
         }
-        assert_eq!(std::mem::size_of::<Session>(), 80);
+        assert_eq!(std::mem::size_of::<Session>(), 64);
         let mut s = session(1, 1, 0, 100);
         s.seen(50);
         assert_eq!(s.last(), 100, "a late sighting never moves the latest back");
@@ -644,6 +736,21 @@ mod tests {
         assert_eq!(st.get_mut("two", 7, 2).map(|s| s.time), Some(200));
         st.sweep(250);
         assert!(st.sessions.len() == 0 && st.collisions.is_empty());
+        // A session whose id is no UUID leaves the wide table with it.
+        let mut s = session(8, 1, 0, 300);
+        let e = ev(
+            "not-a-uuid",
+            "2025-03-01T10:00:00Z",
+            "a@b.c",
+            "RU",
+            1,
+            "curl",
+        );
+        s.begin(&e, &CompactId::new("not-a-uuid"), None, &mut st.wide);
+        st.insert("three", s);
+        assert_eq!(st.wide.len(), 1);
+        st.sweep(350);
+        assert!(st.wide.is_empty());
         assert_eq!(st.agents.free, vec![ua], "both references released");
     }
 
