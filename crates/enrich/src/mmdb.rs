@@ -7,12 +7,14 @@
 //! `database_type` decides only what the bare presence of a record means (a Residential-Proxy
 //! record marks a proxy) and how the database is described.
 //!
-//! Two caches per thread, so that threads never share, lock or even synchronise on them:
-//! the search-tree walk's answer by IP (sign-ins repeat their users' IPs, and the walk —
-//! a chain of dependent reads through a tree of tens of MB — is most of a lookup's cost),
-//! and decoded records by database and data-section offset (many IPs share one record). A
-//! repeated lookup neither walks the tree, nor decodes, nor allocates.
+//! Caches per thread and database, so that threads never share, lock or even synchronise
+//! on them: the search-tree walk's answer by IP (sign-ins repeat their users' IPs, and the
+//! walk — a chain of dependent reads through a tree of tens of MB — is most of a lookup's
+//! cost; IPv4 answers take 8 bytes, a set of them one cache line), and each data-section
+//! record decoded once, by offset (many IPs share one record). A repeated lookup neither
+//! walks the tree, nor decodes, nor allocates, and reads two cache lines.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -97,96 +99,150 @@ impl fmt::Display for MmdbKind {
     }
 }
 
-/// Entries in each thread's decoded-record cache (a power of two): 32,768 × ~160 bytes.
-/// The scan bench's 120k IPs spread over the world have ~25k distinct records.
-const CACHE_SLOTS: usize = 1 << 15;
+/// Entries in each thread's IPv4 cache of a database (a power of two): 262,144 × 8 bytes
+/// (2 MB), in sets of [`V4_WAYS`] that each fill one 64-byte cache line. The scan bench's 1M
+/// sign-ins touch 120k IPs, which it keeps.
+const V4_SLOTS: usize = 1 << 18;
 
-/// Entries in each thread's IP cache (a power of two): 262,144 × 24 bytes, in sets of
-/// [`IP_WAYS`]. The scan bench's 1M sign-ins touch 120k IPs: 131,072 two-way slots hit
-/// 73 % of lookups (simulated over the bench's IP sequence), 262,144 four-way ones 87 %,
-/// against 88 % for a cache that never evicts.
-const IP_SLOTS: usize = 1 << 18;
+/// Entries in one set of the IPv4 cache: one cache line of `u64`s, the newest first.
+const V4_WAYS: usize = 8;
 
-/// Entries in one set of the IP cache (a power of two), the newest first.
-const IP_WAYS: usize = 4;
+/// Entries in each thread's IPv6 cache of a database (a power of two): 65,536 × 24 bytes,
+/// in sets of [`V6_WAYS`]; made on the first IPv6 lookup.
+const V6_SLOTS: usize = 1 << 16;
 
-/// Distinguishes databases (and reloads of one) in the shared per-thread cache.
+/// Entries in one set of the IPv6 cache (a power of two), the newest first.
+const V6_WAYS: usize = 4;
+
+/// Decoded records a thread keeps per database before it starts its caches of that
+/// database afresh (bounds a long-running server's memory: ~160 bytes a record).
+const MAX_RECORDS: usize = 1 << 17;
+
+/// Databases a thread keeps caches for; a reload makes a new database (a new id), and the
+/// oldest caches go first.
+const MAX_DBS: usize = 8;
+
+/// An IP's cached answer: 0 for an empty entry, [`NO_RECORD`] for "not in the database",
+/// else the record's index in [`DbCache::records`] + 1.
+const NO_RECORD: u32 = u32::MAX;
+
+/// Distinguishes databases (and reloads of one) in the per-thread caches.
 static NEXT_DB_ID: AtomicU64 = AtomicU64::new(1);
 
-/// One cached record: `key` is `db_id << 40 | (offset + 1)`; 0 marks an empty entry.
-#[derive(Default)]
-struct Entry {
-    key: u64,
-    record: Record,
-}
-
-/// One cached tree walk: the IP (IPv4 in `lo`) and `meta` = `db_id << 41 | is_v4 << 40 |
-/// (offset + 1)`, offset + 1 = 0 for "no record"; `meta == 0` marks an empty entry.
+/// One set of the IPv4 cache: `ip << 32 | answer` per entry, aligned to a cache line so a
+/// probe reads one line.
 #[derive(Default, Clone, Copy)]
-struct IpEntry {
+#[repr(align(64))]
+struct V4Set([u64; V4_WAYS]);
+
+/// One cached IPv6 tree walk; `answer == 0` marks an empty entry.
+#[derive(Default, Clone, Copy)]
+struct V6Entry {
     hi: u64,
     lo: u64,
-    meta: u64,
+    answer: u32,
 }
 
-/// A thread's caches, set-associative (the IP cache's sets of [`IP_WAYS`] slots, the record
-/// cache's pairs; the newest first), sized on first use.
-#[derive(Default)]
-struct Caches {
-    ips: Vec<IpEntry>,
-    records: Vec<Entry>,
+/// A thread's caches of one database: the tree walk's answer by IP (sign-ins repeat their
+/// users' IPs, and the walk — a chain of dependent reads through a tree of tens of MB — is
+/// most of a lookup's cost), and each data-section record decoded once (many IPs and
+/// networks share one record), kept densely by index.
+struct DbCache {
+    id: u64,
+    v4: Vec<V4Set>,
+    v6: Vec<V6Entry>,
+    records: Vec<Record>,
+    by_offset: HashMap<usize, u32>,
 }
 
-impl Caches {
-    /// The cached tree walk of an IP: `Some(offset + 1)`, `Some(0)` for "no record".
-    fn ip(&self, hi: u64, lo: u64, tag: u64) -> Option<u64> {
-        let i = ip_index(hi, lo, tag);
-        self.ips.get(i..i + IP_WAYS)?.iter().find_map(|e| {
-            (e.meta != 0 && e.meta & !OFFSET_MASK == tag && e.hi == hi && e.lo == lo)
-                .then_some(e.meta & OFFSET_MASK)
+impl DbCache {
+    fn new(id: u64) -> DbCache {
+        DbCache {
+            id,
+            v4: Vec::new(),
+            v6: Vec::new(),
+            records: Vec::new(),
+            by_offset: HashMap::new(),
+        }
+    }
+
+    /// The cached answer for an IPv4 address (see [`NO_RECORD`]).
+    #[inline]
+    fn v4(&self, ip: u32) -> Option<u32> {
+        let set = self.v4.get(v4_index(ip))?;
+        set.0.iter().find_map(|e| {
+            let answer = *e as u32;
+            (answer != 0 && (*e >> 32) as u32 == ip).then_some(answer)
         })
     }
 
-    fn put_ip(&mut self, hi: u64, lo: u64, tag: u64, offset1: u64) {
-        if self.ips.is_empty() {
-            self.ips.resize(IP_SLOTS, IpEntry::default());
+    fn put_v4(&mut self, ip: u32, answer: u32) {
+        if self.v4.is_empty() {
+            self.v4.resize(V4_SLOTS / V4_WAYS, V4Set::default());
         }
-        let i = ip_index(hi, lo, tag);
-        let set = &mut self.ips[i..i + IP_WAYS];
+        let set = &mut self.v4[v4_index(ip)].0;
         // The IP's own slot if it is there, else the oldest goes; the rest move down one.
         let at = set
             .iter()
-            .position(|e| e.meta & !OFFSET_MASK == tag && e.hi == hi && e.lo == lo)
-            .unwrap_or(IP_WAYS - 1);
+            .position(|e| (*e >> 32) as u32 == ip && *e as u32 != 0)
+            .unwrap_or(V4_WAYS - 1);
         set[..=at].rotate_right(1);
-        set[0] = IpEntry {
-            hi,
-            lo,
-            meta: tag | offset1,
-        };
+        set[0] = u64::from(ip) << 32 | u64::from(answer);
     }
 
-    fn record(&self, key: u64) -> Option<&Record> {
-        let i = slot_index(key);
-        self.records
-            .get(i..i + 2)?
+    /// The cached answer for an IPv6 address.
+    fn v6(&self, hi: u64, lo: u64) -> Option<u32> {
+        let i = v6_index(hi, lo);
+        self.v6
+            .get(i..i + V6_WAYS)?
             .iter()
-            .find(|e| e.key == key)
-            .map(|e| &e.record)
+            .find_map(|e| (e.answer != 0 && e.hi == hi && e.lo == lo).then_some(e.answer))
     }
 
-    fn put_record(&mut self, key: u64, record: Record) {
-        if self.records.is_empty() {
-            self.records.resize_with(CACHE_SLOTS, Entry::default);
+    fn put_v6(&mut self, hi: u64, lo: u64, answer: u32) {
+        if self.v6.is_empty() {
+            self.v6.resize(V6_SLOTS, V6Entry::default());
         }
-        let i = slot_index(key);
-        self.records.swap(i, i + 1);
-        self.records[i] = Entry { key, record };
+        let i = v6_index(hi, lo);
+        let set = &mut self.v6[i..i + V6_WAYS];
+        let at = set
+            .iter()
+            .position(|e| e.answer != 0 && e.hi == hi && e.lo == lo)
+            .unwrap_or(V6_WAYS - 1);
+        set[..=at].rotate_right(1);
+        set[0] = V6Entry { hi, lo, answer };
+    }
+
+    /// Forgets everything (keeping the tables' memory).
+    fn clear(&mut self) {
+        self.v4.fill(V4Set::default());
+        self.v6.fill(V6Entry::default());
+        self.records.clear();
+        self.by_offset.clear();
     }
 }
 
-/// The offset + 1 part of a key or `IpEntry::meta` (data sections are far below 2^40 bytes).
-const OFFSET_MASK: u64 = (1 << 40) - 1;
+/// A thread's caches, one per database it looked up in (the latest last).
+#[derive(Default)]
+struct Caches {
+    dbs: Vec<DbCache>,
+}
+
+impl Caches {
+    fn db(&mut self, id: u64) -> &mut DbCache {
+        let i = match self.dbs.iter().position(|d| d.id == id) {
+            Some(i) => i,
+            None => {
+                if self.dbs.len() == MAX_DBS {
+                    self.dbs.remove(0);
+                }
+                self.dbs.push(DbCache::new(id));
+                self.dbs.len() - 1
+            }
+        };
+        &mut self.dbs[i]
+    }
+}
 
 thread_local! {
     static CACHE: RefCell<Caches> = RefCell::new(Caches::default());
@@ -281,59 +337,55 @@ impl MmdbDb {
         if ip.is_ipv6() && self.reader.metadata().ip_version == 4 {
             return Ok(());
         }
-        let (hi, lo, v4) = match ip {
-            IpAddr::V4(v4) => (0, u64::from(u32::from(v4)), 1),
+        CACHE.with(|cache| match cache.try_borrow_mut() {
+            Ok(mut cache) => self.lookup_cached(cache.db(self.id), ip, acc),
+            // Only re-entered from inside a lookup, which never happens; stay correct anyway.
+            Err(_) => self.lookup_uncached(ip, acc),
+        })
+    }
+
+    fn lookup_cached(&self, cache: &mut DbCache, ip: IpAddr, acc: &mut Acc) -> Result<(), String> {
+        let cached = match ip {
+            IpAddr::V4(v4) => cache.v4(u32::from(v4)),
             IpAddr::V6(v6) => {
                 let bits = u128::from(v6);
-                ((bits >> 64) as u64, bits as u64, 0)
+                cache.v6((bits >> 64) as u64, bits as u64)
             }
         };
-        // Ids stay far below 2^23.
-        let tag = (self.id << 41) | (v4 << 40);
-        let cached = CACHE.with(|cache| {
-            let Ok(cache) = cache.try_borrow() else {
-                return None;
-            };
-            let offset1 = cache.ip(hi, lo, tag)?;
-            if offset1 == 0 {
-                return Some(());
+        let answer = match cached {
+            Some(answer) => answer,
+            None => {
+                let found = self.reader.lookup(ip).map_err(|e| e.to_string())?;
+                let answer = match found.offset() {
+                    None => NO_RECORD,
+                    Some(offset) => match cache.by_offset.get(&offset) {
+                        Some(i) => i + 1,
+                        None => {
+                            let record = decode(self.kind, &found).map_err(|e| e.to_string())?;
+                            if cache.records.len() >= MAX_RECORDS {
+                                cache.clear();
+                            }
+                            let i = cache.records.len() as u32;
+                            cache.records.push(record);
+                            cache.by_offset.insert(offset, i);
+                            i + 1
+                        }
+                    },
+                };
+                match ip {
+                    IpAddr::V4(v4) => cache.put_v4(u32::from(v4), answer),
+                    IpAddr::V6(v6) => {
+                        let bits = u128::from(v6);
+                        cache.put_v6((bits >> 64) as u64, bits as u64, answer);
+                    }
+                }
+                answer
             }
-            let record = cache.record((self.id << 40) | offset1)?;
+        };
+        if answer != NO_RECORD
+            && let Some(record) = cache.records.get(answer as usize - 1)
+        {
             acc.merge(record);
-            Some(())
-        });
-        if cached.is_some() {
-            return Ok(());
-        }
-        let found = self.reader.lookup(ip).map_err(|e| e.to_string())?;
-        let offset1 = found.offset().map_or(0, |o| o as u64 + 1).min(OFFSET_MASK);
-        let key = (self.id << 40) | offset1;
-        let hit = CACHE.with(|cache| {
-            let Ok(mut cache) = cache.try_borrow_mut() else {
-                return false;
-            };
-            if offset1 != OFFSET_MASK {
-                cache.put_ip(hi, lo, tag, offset1);
-            }
-            match cache.record(key) {
-                Some(record) if offset1 != 0 => {
-                    acc.merge(record);
-                    true
-                }
-                _ => offset1 == 0,
-            }
-        });
-        if hit || !found.has_data() {
-            return Ok(());
-        }
-        let record = decode(self.kind, &found).map_err(|e| e.to_string())?;
-        acc.merge(&record);
-        if offset1 != OFFSET_MASK {
-            CACHE.with(|cache| {
-                if let Ok(mut cache) = cache.try_borrow_mut() {
-                    cache.put_record(key, record);
-                }
-            });
         }
         Ok(())
     }
@@ -353,20 +405,19 @@ impl MmdbDb {
     }
 }
 
-/// The first slot of a key's pair in the record cache.
-fn slot_index(key: u64) -> usize {
-    // Fibonacci hashing spreads neighbouring offsets over the table.
-    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - CACHE_SLOTS.trailing_zeros())) as usize & !1
+/// The set of an IPv4 address in the IPv4 cache.
+#[inline]
+fn v4_index(ip: u32) -> usize {
+    // Fibonacci hashing spreads neighbouring addresses over the table.
+    (u64::from(ip).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        >> (64 - (V4_SLOTS / V4_WAYS).trailing_zeros())) as usize
 }
 
-/// The first slot of an IP's set in the IP cache.
-fn ip_index(hi: u64, lo: u64, tag: u64) -> usize {
-    let h = (lo ^ tag)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .rotate_left(29)
-        ^ hi;
-    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - IP_SLOTS.trailing_zeros())) as usize
-        & !(IP_WAYS - 1)
+/// The first slot of an IPv6 address's set in the IPv6 cache.
+fn v6_index(hi: u64, lo: u64) -> usize {
+    let h = lo.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29) ^ hi;
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - V6_SLOTS.trailing_zeros())) as usize
+        & !(V6_WAYS - 1)
 }
 
 fn decode<S: AsRef<[u8]>>(
@@ -656,54 +707,79 @@ mod tests {
     }
 
     #[test]
-    fn cache_slots_spread() {
-        let a = slot_index(1000);
-        let b = slot_index(1001);
-        assert_ne!(a, b);
-        assert!(slot_index(u64::MAX) + 1 < CACHE_SLOTS);
-        assert_ne!(
-            ip_index(0, 0x0a00_0001, 1 << 41),
-            ip_index(0, 0x0a00_0002, 1 << 41)
-        );
-        assert!(ip_index(u64::MAX, u64::MAX, u64::MAX) + IP_WAYS <= IP_SLOTS);
+    fn cache_sets_spread() {
+        assert_ne!(v4_index(0x0a00_0001), v4_index(0x0a00_0002));
+        assert!(v4_index(u32::MAX) < V4_SLOTS / V4_WAYS);
+        assert_ne!(v6_index(0, 1), v6_index(0, 2));
+        assert!(v6_index(u64::MAX, u64::MAX) + V6_WAYS <= V6_SLOTS);
+        assert_eq!(std::mem::size_of::<V4Set>(), 64, "one cache line a set");
     }
 
-    /// The IP cache tells IPs, address families and databases apart, and keeps the
-    /// [`IP_WAYS`] latest of a set.
+    /// The IP caches tell IPs and address families apart, keep the latest of a set, and
+    /// keep "no record" as an answer.
     #[test]
     fn ip_cache_keys() {
-        let mut c = Caches::default();
-        let (db1, db2) = (1 << 41, 2 << 41);
-        assert_eq!(c.ip(0, 7, db1), None);
-        c.put_ip(0, 7, db1 | 1 << 40, 100);
-        assert_eq!(c.ip(0, 7, db1 | 1 << 40), Some(100));
-        assert_eq!(c.ip(0, 7, db1), None, "IPv6 ::7 is not IPv4 0.0.0.7");
-        assert_eq!(c.ip(0, 7, db2 | 1 << 40), None, "another database");
-        assert_eq!(c.ip(1, 7, db1 | 1 << 40), None);
-        c.put_ip(0, 8, db1, 0);
-        assert_eq!(c.ip(0, 8, db1), Some(0), "no record is an answer too");
-        // IP_WAYS + 1 IPs in one set: the oldest goes, the others stay.
-        let v4 = db1 | 1 << 40;
-        let i = ip_index(0, 7, v4);
-        let same: Vec<u64> = (9..)
-            .filter(|lo| ip_index(0, *lo, v4) == i)
-            .take(IP_WAYS)
+        let mut c = DbCache::new(1);
+        assert_eq!(c.v4(7), None);
+        c.put_v4(7, 100);
+        assert_eq!(c.v4(7), Some(100));
+        assert_eq!(c.v6(0, 7), None, "IPv6 ::7 is not IPv4 0.0.0.7");
+        c.put_v6(0, 7, 5);
+        assert_eq!((c.v4(7), c.v6(0, 7)), (Some(100), Some(5)));
+        assert_eq!(c.v6(1, 7), None);
+        c.put_v4(8, NO_RECORD);
+        assert_eq!(c.v4(8), Some(NO_RECORD), "no record is an answer too");
+        c.put_v4(0, 3);
+        assert_eq!(c.v4(0), Some(3), "0.0.0.0 is an address like any other");
+        // V4_WAYS + 1 IPs in one set: the oldest goes, the others stay.
+        let i = v4_index(7);
+        let same: Vec<u32> = (9..)
+            .filter(|ip| v4_index(*ip) == i)
+            .take(V4_WAYS)
             .collect();
-        for (n, lo) in same.iter().enumerate() {
-            assert_eq!(c.ip(0, 7, v4), Some(100), "7 stays while the set has room");
-            c.put_ip(0, *lo, v4, 200 + n as u64);
+        for (n, ip) in same.iter().enumerate() {
+            assert_eq!(c.v4(7), Some(100), "7 stays while the set has room");
+            c.put_v4(*ip, 200 + n as u32);
         }
-        assert_eq!(c.ip(0, 7, v4), None, "the oldest went");
-        for (n, lo) in same.iter().enumerate() {
-            assert_eq!(c.ip(0, *lo, v4), Some(200 + n as u64));
+        assert_eq!(c.v4(7), None, "the oldest went");
+        for (n, ip) in same.iter().enumerate() {
+            assert_eq!(c.v4(*ip), Some(200 + n as u32));
         }
         // Putting an IP already there updates it in place, evicting nobody.
-        c.put_ip(0, same[0], v4, 300);
-        for (n, lo) in same.iter().enumerate() {
-            assert_eq!(
-                c.ip(0, *lo, v4),
-                Some(if n == 0 { 300 } else { 200 + n as u64 })
-            );
+        c.put_v4(same[0], 300);
+        for (n, ip) in same.iter().enumerate() {
+            assert_eq!(c.v4(*ip), Some(if n == 0 { 300 } else { 200 + n as u32 }));
         }
+        // The same for IPv6.
+        let i = v6_index(0, 7);
+        let same: Vec<u64> = (9..)
+            .filter(|lo| v6_index(0, *lo) == i)
+            .take(V6_WAYS)
+            .collect();
+        for (n, lo) in same.iter().enumerate() {
+            assert_eq!(c.v6(0, 7), Some(5));
+            c.put_v6(0, *lo, 200 + n as u32);
+        }
+        assert_eq!(c.v6(0, 7), None, "the oldest went");
+        c.clear();
+        assert_eq!(
+            (c.v4(same[0] as u32), c.v4(8), c.v6(0, same[1])),
+            (None, None, None)
+        );
+    }
+
+    /// Caches are per database: a database's answers never leak into another's, and a
+    /// thread keeps at most [`MAX_DBS`] databases' caches.
+    #[test]
+    fn caches_per_database() {
+        let mut c = Caches::default();
+        c.db(1).put_v4(7, 1);
+        assert_eq!(c.db(2).v4(7), None);
+        assert_eq!(c.db(1).v4(7), Some(1));
+        for id in 3..3 + MAX_DBS as u64 {
+            c.db(id);
+        }
+        assert_eq!(c.dbs.len(), MAX_DBS);
+        assert_eq!(c.db(1).v4(7), None, "the oldest database's caches went");
     }
 }
