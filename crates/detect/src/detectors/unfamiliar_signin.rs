@@ -233,6 +233,44 @@ impl Population {
     }
 }
 
+/// A feature value's population figures, found by a small dense index instead of hashing
+/// its key: the value's count as of the epoch's start (copied from [`Population`] on
+/// first use, `UNKNOWN` until then) and this engine's sign-ins with it since (moved to
+/// [`State::pending`] when the population is taken or saved). Not saved.
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    key: u64,
+    pop: u32,
+    pending: u32,
+}
+
+const UNKNOWN: u32 = u32::MAX;
+
+impl Default for Cell {
+    fn default() -> Cell {
+        Cell {
+            key: 0,
+            pop: UNKNOWN,
+            pending: 0,
+        }
+    }
+}
+
+/// The dense index of value `v` of feature `f`, `None` for a value that has none and
+/// goes through the hash maps: a country not in two capital letters, and the shared last
+/// id of ASNs or apps beyond 65,535 (several keys under one id).
+fn dense(f: usize, v: u16) -> Option<usize> {
+    match f {
+        0 => {
+            let [a, b] = v.to_be_bytes();
+            (a.is_ascii_uppercase() && b.is_ascii_uppercase())
+                .then(|| usize::from(a - b'A') * 26 + usize::from(b - b'A'))
+        }
+        1 | 3 => (v != u16::MAX).then_some(usize::from(v)),
+        _ => Some(usize::from(v)),
+    }
+}
+
 /// A stable 64-bit hash of an app name (FNV-1a): the same in every engine and version.
 fn app_key(app: &str) -> u64 {
     app.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -260,6 +298,21 @@ struct State {
     /// so each is parsed once. Not saved; cleared when it grows past 65,536 entries.
     #[serde(skip)]
     ua_cache: FxHashMap<u64, u32>,
+    /// Per feature, by [`dense`] index.
+    #[serde(skip)]
+    cells: [Vec<Cell>; 5],
+}
+
+/// [`State`] as saved, `pending` with the cells' counts added (same layout).
+#[derive(Serialize)]
+struct SavedState<'a> {
+    users: &'a Vec<Packed>,
+    spilled: &'a FxHashMap<u32, [Table; 5]>,
+    population: &'a [Population; 5],
+    pending: &'a Figures,
+    apps: &'a FxHashMap<CompactString, (u16, u64)>,
+    asns: &'a FxHashMap<u32, u16>,
+    events: u64,
 }
 
 /// The unfamiliar-sign-in detector.
@@ -267,6 +320,16 @@ struct State {
 pub struct UnfamiliarSignin {
     config: Config,
     state: State,
+    /// A product of likelihood ratios below this scores under `threshold` (see `observe`).
+    floor: f64,
+}
+
+/// The largest product of likelihood ratios whose log10 is surely below `threshold`:
+/// 10^threshold less a relative 1e-9 (a million times log10's and powf's error), 0 when
+/// the threshold is not finite (then every sign-in takes the log10, as before).
+fn floor_of(threshold: f64) -> f64 {
+    let f = 10f64.powf(threshold) * (1.0 - 1e-9);
+    if f.is_finite() { f } else { 0.0 }
 }
 
 impl UnfamiliarSignin {
@@ -275,6 +338,7 @@ impl UnfamiliarSignin {
         UnfamiliarSignin {
             config: config.clone(),
             state: State::default(),
+            floor: floor_of(config.threshold),
         }
     }
 }
@@ -362,6 +426,32 @@ fn ua_family_name(v: u32) -> String {
 }
 
 impl State {
+    /// The cell of value `v` (key `key`) of feature `f`, if it has a dense index.
+    fn cell(&mut self, f: usize, v: u16, key: u64) -> Option<&mut Cell> {
+        let i = dense(f, v)?;
+        let cells = &mut self.cells[f];
+        if i >= cells.len() {
+            cells.resize(i + 1, Cell::default());
+        }
+        let c = &mut cells[i];
+        c.key = key;
+        Some(c)
+    }
+
+    /// Adds the cells' pending counts to `pending` (`into`), leaving the cells' at 0 if
+    /// `clear`.
+    fn add_cells(cells: &mut [Vec<Cell>; 5], into: &mut Figures, clear: bool) {
+        for (cells, counts) in cells.iter_mut().zip(into.feature_counts.iter_mut()) {
+            for c in cells.iter_mut().filter(|c| c.pending > 0) {
+                let n = counts.entry(c.key).or_insert(0);
+                *n = n.saturating_add(c.pending);
+                if clear {
+                    c.pending = 0;
+                }
+            }
+        }
+    }
+
     /// The tables of `user`.
     fn tables(&mut self, user: UserId) -> [Table; 5] {
         let p = per_user(&mut self.users, user);
@@ -488,7 +578,20 @@ impl Detector for UnfamiliarSignin {
         for f in 0..5 {
             let Some(v) = values[f] else { continue };
             let pop = &self.state.population[f];
-            let c_pop = pop.count(keys[f]);
+            let c_pop = match dense(f, v) {
+                Some(i) => {
+                    let cells = &mut self.state.cells[f];
+                    if i >= cells.len() {
+                        cells.resize(i + 1, Cell::default());
+                    }
+                    let c = &mut cells[i];
+                    if c.pop == UNKNOWN {
+                        c.pop = pop.count(keys[f]);
+                    }
+                    c.pop
+                }
+                None => pop.count(keys[f]),
+            };
             let d = f64::from(pop.distinct);
             let p_pop = (f64::from(c_pop) + 1.0) / (pop.total as f64 + d + 1.0);
             let p_att = (1.0 - beta) * p_pop + beta / (d + 1.0);
@@ -505,23 +608,35 @@ impl Detector for UnfamiliarSignin {
             });
         }
 
-        let score = product.log10();
+        // The log10 only when the product may reach the threshold: below `floor` (10^threshold
+        // less a relative 1e-9, far more than log10's error of an ulp or two) the score is
+        // surely under it. Most sign-ins are familiar and stop here, and the score of those
+        // that go on is the same log10 of the same product as always.
         let ready = self.state.events >= u64::from(self.config.min_population);
-        if ready && score >= self.config.threshold {
-            let recent_hire = ctx.is_recent_hire(ev.time, self.config.recent_hire_days);
-            self.alert(ev, &values, &terms, score, recent_hire, out);
+        if ready && product >= self.floor {
+            let score = product.log10();
+            if score >= self.config.threshold {
+                let recent_hire = ctx.is_recent_hire(ev.time, self.config.recent_hire_days);
+                self.alert(ev, &values, &terms, score, recent_hire, out);
+            }
         }
 
         // Learn: the user at once, the population from the next epoch.
-        let pending = &mut self.state.pending;
         for f in 0..5 {
             if let Some(v) = values[f] {
                 user[f].learn(v);
-                let c = pending.feature_counts[f].entry(keys[f]).or_insert(0);
-                *c = c.saturating_add(1);
+                match self.state.cell(f, v, keys[f]) {
+                    Some(c) => c.pending = c.pending.saturating_add(1),
+                    None => {
+                        let c = self.state.pending.feature_counts[f]
+                            .entry(keys[f])
+                            .or_insert(0);
+                        *c = c.saturating_add(1);
+                    }
+                }
             }
         }
-        pending.signins += 1;
+        self.state.pending.signins += 1;
         self.state.store(ctx.user, &user);
     }
 
@@ -530,6 +645,7 @@ impl Detector for UnfamiliarSignin {
     }
 
     fn take_population(&mut self, into: &mut Figures) {
+        State::add_cells(&mut self.state.cells, &mut self.state.pending, true);
         let p = std::mem::take(&mut self.state.pending);
         for (mine, theirs) in into.feature_counts.iter_mut().zip(p.feature_counts) {
             if mine.is_empty() {
@@ -548,11 +664,30 @@ impl Detector for UnfamiliarSignin {
         for (pop, d) in self.state.population.iter_mut().zip(&delta.feature_counts) {
             pop.merge(d);
         }
+        // The cached counts are the old epoch's.
+        for c in self.state.cells.iter_mut().flatten() {
+            c.pop = UNKNOWN;
+        }
         self.state.events = self.state.events.saturating_add(delta.signins);
     }
 
     fn save_state(&self) -> Result<Vec<u8>, Error> {
-        encode(NAME, &self.state)
+        let st = &self.state;
+        let mut pending = st.pending.clone();
+        let mut cells = st.cells.clone();
+        State::add_cells(&mut cells, &mut pending, false);
+        encode(
+            NAME,
+            &SavedState {
+                users: &st.users,
+                spilled: &st.spilled,
+                population: &st.population,
+                pending: &pending,
+                apps: &st.apps,
+                asns: &st.asns,
+                events: st.events,
+            },
+        )
     }
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
