@@ -198,8 +198,11 @@ impl Enricher {
     }
 
     fn lookup_acc(&self, ip: IpAddr, labels: bool) -> Acc {
+        self.lookup_loaded(&self.loaded.load(), ip, labels)
+    }
+
+    fn lookup_loaded(&self, loaded: &Loaded, ip: IpAddr, labels: bool) -> Acc {
         let ip = ip.to_canonical();
-        let loaded = self.loaded.load();
         let mut acc = Acc::default();
         for (_, db) in &loaded.dbs {
             match &**db {
@@ -226,6 +229,35 @@ impl Enricher {
     /// replaced by a GeoIP one that has them. `asn` and `as_org` already set are kept;
     /// network classes are added to those already there.
     pub fn enrich(&self, event: &mut SignIn) {
+        self.enrich_loaded(&self.loaded.load(), event);
+    }
+
+    /// [`enrich`](Enricher::enrich)es each event of a run, with the same results, faster:
+    /// the loaded databases are looked up once for the run, and each event's cached answer
+    /// is fetched into the CPU's cache a few events ahead, so its memory latency overlaps
+    /// the work on the events before it.
+    pub fn enrich_all(&self, events: &mut [SignIn]) {
+        /// Events ahead whose cache set, then record, are fetched.
+        const SET_AHEAD: usize = 8;
+        const RECORD_AHEAD: usize = 4;
+        let loaded = self.loaded.load();
+        let prefetch = |ev: Option<&SignIn>, record: bool| {
+            if let Some(ip) = ev.and_then(|e| e.ip) {
+                for (_, db) in &loaded.dbs {
+                    if let Db::Mmdb(m) = &**db {
+                        m.prefetch(ip.to_canonical(), record);
+                    }
+                }
+            }
+        };
+        for i in 0..events.len() {
+            prefetch(events.get(i + SET_AHEAD), false);
+            prefetch(events.get(i + RECORD_AHEAD), true);
+            self.enrich_loaded(&loaded, &mut events[i]);
+        }
+    }
+
+    fn enrich_loaded(&self, loaded: &Loaded, event: &mut SignIn) {
         if let Some(geo) = &mut event.geo
             && geo.source == GeoSource::Log
             && geo.radius_km.is_none()
@@ -240,7 +272,7 @@ impl Enricher {
         let Some(ip) = event.ip else {
             return;
         };
-        let acc = self.lookup_acc(ip, false);
+        let acc = self.lookup_loaded(loaded, ip, false);
         let info = acc.info;
         let keep_log = event.geo.as_ref().is_some_and(|g| g.point().is_some());
         if !keep_log && info.geo.is_some() {

@@ -292,3 +292,97 @@ fn answers_hold_when_the_caches_overflow() {
     }
     assert!(first.iter().filter(|i| i.geo.is_some()).count() > 150_000);
 }
+
+/// `enrich_all` (which prefetches cache entries ahead) gives exactly what `enrich` gives
+/// event by event, with caches cold or warm: IPv4 and IPv6, repeated IPs, no IP, a log
+/// location, over an mmdb with IPv6, DB-IP and a CSV database together.
+#[test]
+fn enrich_all_equals_enrich_one_by_one() {
+    let e = Enricher::builder()
+        .geoip(shared(GEOLITE))
+        .geoip(shared(DBIP))
+        .geoip(shared(ASN4))
+        .build()
+        .unwrap();
+    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let pool: Vec<Option<IpAddr>> = (0..3000)
+        .map(|i| match i % 10 {
+            0 => None,
+            1 => Some(IpAddr::from([
+                0x2a02,
+                0x1810,
+                0,
+                0,
+                0,
+                0,
+                0,
+                (next() % 50) as u16,
+            ])),
+            _ => Some(IpAddr::from(std::net::Ipv4Addr::from(
+                (next() >> 32) as u32 | 1 << 24,
+            ))),
+        })
+        .collect();
+    let events: Vec<SignIn> = (0..20_000)
+        .map(|i| {
+            let mut ev = SignIn::new(
+                format!("e{i}"),
+                jetlag_event::Timestamp::UNIX_EPOCH,
+                Source::Okta,
+                "u",
+                Outcome::Success,
+            );
+            ev.ip = pool[(next() % pool.len() as u64) as usize];
+            if i % 97 == 0 {
+                ev.geo = Some(Geo {
+                    lat: Some(1.0),
+                    lon: Some(2.0),
+                    radius_km: None,
+                    city: None,
+                    region: None,
+                    country: None,
+                    source: GeoSource::Log,
+                });
+            }
+            ev
+        })
+        .collect();
+    let one_by_one = std::thread::scope(|sc| {
+        sc.spawn(|| {
+            let mut evs = events.clone();
+            for ev in &mut evs {
+                e.enrich(ev);
+            }
+            evs
+        })
+        .join()
+        .unwrap()
+    });
+    assert!(one_by_one.iter().filter(|ev| ev.geo.is_some()).count() > 15_000);
+    let all = std::thread::scope(|sc| {
+        sc.spawn(|| {
+            // In runs of uneven sizes, twice: caches cold, then warm.
+            let mut out = Vec::new();
+            for _ in 0..2 {
+                let mut evs = events.clone();
+                for run in evs.chunks_mut(777) {
+                    e.enrich_all(run);
+                }
+                out.push(evs);
+            }
+            out
+        })
+        .join()
+        .unwrap()
+    });
+    for evs in all {
+        assert!(evs == one_by_one);
+    }
+    assert_eq!(e.lookup_errors(), 0);
+}

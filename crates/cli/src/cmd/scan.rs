@@ -212,9 +212,7 @@ fn read_and_enrich(
             .spawn_scoped(scope, move || -> anyhow::Result<Batch> {
                 let mut batch = Batch::default();
                 for mut chunk in rx {
-                    for ev in &mut chunk {
-                        enricher.enrich(ev);
-                    }
+                    enricher.enrich_all(&mut chunk);
                     batch.push(&chunk)?;
                     // The reader may have gone; then the buffer is simply dropped.
                     let _ = give_back.try_send(chunk);
