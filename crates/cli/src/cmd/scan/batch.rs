@@ -290,13 +290,25 @@ impl Batch {
                 }
             }
         }
-        let mut keep: Vec<(Timestamp, u32)> =
-            first.into_iter().map(|i| (self.at(i).1.time, i)).collect();
-        keep.sort_unstable_by(|(ta, a), (tb, b)| {
-            ta.cmp(tb)
-                .then_with(|| self.event_id(*a).cmp(self.event_id(*b)))
-        });
-        keep.into_iter().map(|(_, i)| i).collect()
+        // Sorted by time and index packed in one integer (a plain integer sort), then each
+        // run of equal times by event id.
+        let mut keep: Vec<u128> = first
+            .into_iter()
+            .map(|i| time_key(self.at(i).1.time) << 32 | u128::from(i))
+            .collect();
+        keep.sort_unstable();
+        let mut rest = &mut keep[..];
+        while let Some(&head) = rest.first() {
+            let run = rest.iter().take_while(|k| *k >> 32 == head >> 32).count();
+            let (same, tail) = rest.split_at_mut(run);
+            if run > 1 {
+                same.sort_unstable_by(|a, b| {
+                    self.event_id(*a as u32).cmp(self.event_id(*b as u32))
+                });
+            }
+            rest = tail;
+        }
+        keep.into_iter().map(|k| k as u32).collect()
     }
 
     /// Writes the event at `index` (from [`order`](Batch::order)) into `out`, reusing its
@@ -348,6 +360,12 @@ impl Batch {
         put_opt(&mut out.as_org, s(row.as_org));
         out.network = row.network;
     }
+}
+
+/// A timestamp as an unsigned integer of the same order, below 2^70 (jiff's timestamps
+/// span less than ±2^69 nanoseconds), so `time_key(t) << 32 | index` fits in a `u128`.
+fn time_key(t: Timestamp) -> u128 {
+    (t.as_nanosecond() + (1 << 69)) as u128
 }
 
 /// Appends `s` to the chunk's text.
@@ -508,6 +526,26 @@ mod tests {
                 .collect();
             assert_eq!(got, expected, "round {round}");
         }
+    }
+
+    #[test]
+    fn time_keys_keep_the_order_of_times() {
+        let times = [
+            Timestamp::MIN,
+            Timestamp::from_second(-1).unwrap(),
+            Timestamp::UNIX_EPOCH,
+            Timestamp::from_nanosecond(1).unwrap(),
+            Timestamp::from_second(1_700_000_000).unwrap(),
+            Timestamp::MAX,
+        ];
+        for w in times.windows(2) {
+            assert!(time_key(w[0]) < time_key(w[1]), "{} < {}", w[0], w[1]);
+        }
+        assert!(time_key(Timestamp::MAX) < 1 << 70);
+        assert_eq!(
+            time_key(Timestamp::MAX) << 32 >> 32,
+            time_key(Timestamp::MAX)
+        );
     }
 
     #[test]
