@@ -106,6 +106,11 @@ pub trait Detector: Send {
     /// What the detector's state is keyed by.
     fn key(&self) -> StateKey;
 
+    /// A hint, before the event of `user` is observed: a per-user detector may ask the CPU
+    /// to fetch the user's state now (see [`prefetch`](crate::detectors)), so that the
+    /// engine's and every detector's cache misses overlap. Changes no state and no output.
+    fn prefetch(&self, _user: UserId) {}
+
     /// Observes one event, pushing any alerts it triggers onto `out`.
     fn observe(&mut self, ev: &SignIn, ctx: &Context<'_>, out: &mut Vec<Alert>);
 

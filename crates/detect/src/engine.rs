@@ -73,13 +73,22 @@ fn name_hash(name: &str) -> u64 {
 impl Users {
     fn intern(&mut self, user: &str) -> UserId {
         let h = name_hash(user);
-        let names = &self.names;
-        if let Some(&id) = self
-            .ids
-            .find(h, |&id| names.get(id as usize).is_some_and(|n| n == user))
-        {
-            return UserId(id);
+        match self.find(user, h) {
+            Some(id) => id,
+            None => self.insert(user, h),
         }
+    }
+
+    /// The id of `user` (whose [`name_hash`] is `h`), if interned.
+    fn find(&self, user: &str, h: u64) -> Option<UserId> {
+        let names = &self.names;
+        self.ids
+            .find(h, |&id| names.get(id as usize).is_some_and(|n| n == user))
+            .map(|&id| UserId(id))
+    }
+
+    /// Interns `user` (whose [`name_hash`] is `h`), known not to be interned yet.
+    fn insert(&mut self, user: &str, h: u64) -> UserId {
         let id = self.push(user);
         let names = &self.names;
         self.ids.insert_unique(h, id.0, |&i| {
@@ -118,20 +127,32 @@ impl Default for Recent {
 }
 
 impl Recent {
-    /// Remembers the event; `false` if it was already remembered.
-    fn insert(&mut self, ev: &SignIn) -> bool {
+    /// The event's key.
+    fn key(ev: &SignIn) -> u64 {
         let mut h = FxHasher::default();
         ev.event_id.as_str().hash(&mut h);
         ev.time.as_second().hash(&mut h);
         ev.time.subsec_nanosecond().hash(&mut h);
-        self.remember(h.finish())
+        h.finish().max(1) // 0 marks an empty slot
+    }
+
+    /// The slot of a key.
+    fn slot(key: u64) -> usize {
+        // The high bits pick the slot (FxHash's low bits are the weakest).
+        (key >> 47) as usize & (RECENT_EVENTS - 1)
+    }
+
+    /// Asks the CPU to fetch the slot of `key` (see [`Recent::remember`]).
+    fn prefetch(&self, key: u64) {
+        if let Some(slot) = self.slots.get(Recent::slot(key)) {
+            detectors::prefetch(slot);
+        }
     }
 
     /// Remembers a key; `false` if it was already remembered.
     fn remember(&mut self, key: u64) -> bool {
         let key = key.max(1); // 0 marks an empty slot
-        // The high bits pick the slot (FxHash's low bits are the weakest).
-        let slot = &mut self.slots[(key >> 47) as usize & (RECENT_EVENTS - 1)];
+        let slot = &mut self.slots[Recent::slot(key)];
         if *slot == key {
             return false;
         }
@@ -324,7 +345,19 @@ impl Engine {
     /// batch). An event seen again (same `event_id` and time) among roughly the last 100,000
     /// is ignored, so a redelivered event never alerts twice.
     pub fn observe(&mut self, ev: &SignIn, out: &mut Vec<Alert>) {
-        if !self.recent.insert(ev) {
+        // The redelivery filter, the user table and each detector's per-user state are
+        // cache misses of their own: ask for them all before waiting on any (the user
+        // table is only read until the event is known to be new).
+        let key = Recent::key(ev);
+        self.recent.prefetch(key);
+        let h = name_hash(&ev.user);
+        let known = self.users.find(&ev.user, h);
+        if let Some(user) = known {
+            for d in &self.detectors {
+                d.prefetch(user);
+            }
+        }
+        if !self.recent.remember(key) {
             return;
         }
         if let Some(c) = &self.population {
@@ -333,7 +366,10 @@ impl Engine {
                 self.next_epoch(e);
             }
         }
-        let user = self.users.intern(&ev.user);
+        let user = match known {
+            Some(user) => user,
+            None => self.users.insert(&ev.user, h),
+        };
         let employee = if self.roster.is_empty() {
             None
         } else {

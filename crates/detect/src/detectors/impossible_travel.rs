@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Problems;
-use crate::detector::{Context, Detector, StateKey};
+use crate::detector::{Context, Detector, StateKey, UserId};
 use crate::detectors::{decode, default_high_risk_countries, default_recent_hire_days, encode};
 use crate::evidence::{Obj, push_fmt, push_thousands};
 use crate::geo::{self, MAX_DISTANCE_KM};
@@ -322,6 +322,10 @@ impl Detector for ImpossibleTravel {
 
     fn key(&self) -> StateKey {
         StateKey::User
+    }
+
+    fn prefetch(&self, user: UserId) {
+        self.state.windows.prefetch(user.index());
     }
 
     fn observe(&mut self, ev: &SignIn, ctx: &Context<'_>, out: &mut Vec<Alert>) {

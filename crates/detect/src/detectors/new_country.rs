@@ -20,7 +20,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Problems;
-use crate::detector::{Context, Detector, StateKey};
+use crate::detector::{Context, Detector, StateKey, UserId};
 use crate::detectors::{
     decode, default_high_risk_countries, default_recent_hire_days, encode, per_user,
 };
@@ -154,6 +154,12 @@ impl Detector for NewCountry {
 
     fn key(&self) -> StateKey {
         StateKey::User
+    }
+
+    fn prefetch(&self, user: UserId) {
+        if let Some(known) = self.state.users.get(user.index()) {
+            super::prefetch(known);
+        }
     }
 
     fn observe(&mut self, ev: &SignIn, ctx: &Context<'_>, out: &mut Vec<Alert>) {

@@ -562,6 +562,12 @@ impl Detector for UnfamiliarSignin {
         StateKey::User
     }
 
+    fn prefetch(&self, user: UserId) {
+        if let Some(packed) = self.state.users.get(user.index()) {
+            super::prefetch(packed);
+        }
+    }
+
     fn observe(&mut self, ev: &SignIn, ctx: &Context<'_>, out: &mut Vec<Alert>) {
         if ev.outcome != Outcome::Success {
             return;

@@ -315,6 +315,13 @@ pub(super) struct Saved {
 }
 
 impl Windows {
+    /// Asks the CPU to fetch `user`'s head (see [`crate::detectors::prefetch`]).
+    pub fn prefetch(&self, user: usize) {
+        if let Some(head) = self.heads.get(user) {
+            crate::detectors::prefetch(head);
+        }
+    }
+
     /// The slots of `user`'s window, oldest first, as `(slot, &Seen)`.
     pub fn iter(&self, user: usize) -> impl Iterator<Item = (u32, &Seen)> {
         let mut cur = self.heads.get(user).copied().unwrap_or(0);
