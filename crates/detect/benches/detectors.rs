@@ -13,7 +13,8 @@
 //! the roster-aware detectors (`location_mismatch`, `off_hours`) have work to do on every
 //! user. `--only NAME` measures one detector (and not all of them together); `--only all`
 //! measures all of them together and no detector alone. `--runs N`
-//! repeats each measurement.
+//! repeats each measurement. With `SNAPSHOT_TIMES=1` in the environment, each measurement
+//! also prints the CPU time of encoding the engine's snapshot and of restoring it.
 //!
 //! Events per CPU second of the measuring thread is events per second per core. The heap
 //! is counted exactly by a counting global allocator: what the engine holds after the run
@@ -147,7 +148,19 @@ fn measure(events: &[SignIn], config: &DetectConfig, roster: &Arc<Roster>) -> Me
     flush(&mut alerts, &mut digest);
     drop(alerts);
     let heap = support::live() - before;
-    let snapshot = engine.snapshot().map(|s| s.len()).unwrap_or(0);
+    let t = cpu_seconds();
+    let bytes = engine.snapshot().unwrap_or_default();
+    let snapshot_s = cpu_seconds() - t;
+    let t = cpu_seconds();
+    let restored = Engine::restore(config, roster.clone(), &bytes).is_ok();
+    let restore_s = cpu_seconds() - t;
+    if std::env::var_os("SNAPSHOT_TIMES").is_some() {
+        eprintln!(
+            "snapshot {} bytes: encode {snapshot_s:.3} CPU-s, restore {restore_s:.3} CPU-s (ok: {restored})",
+            bytes.len()
+        );
+    }
+    let snapshot = bytes.len();
     Measured {
         cpu_s: cpu,
         heap,
