@@ -107,8 +107,10 @@ pub trait Detector: Send {
     fn key(&self) -> StateKey;
 
     /// A hint, before the event of `user` is observed: a per-user detector may ask the CPU
-    /// to fetch the user's state now (see [`prefetch`](crate::detectors)), so that the
-    /// engine's and every detector's cache misses overlap. Changes no state and no output.
+    /// to fetch the user's state into the cache now (a prefetch instruction, never a wait),
+    /// so that the engine's and every detector's cache misses overlap. The engine calls it
+    /// for every detector before any of them observes the event. Changes no state and no
+    /// output; the default does nothing.
     fn prefetch(&self, _user: UserId) {}
 
     /// Observes one event, pushing any alerts it triggers onto `out`.

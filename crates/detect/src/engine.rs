@@ -605,6 +605,55 @@ mod tests {
         assert_eq!(users.names.len(), 20_003);
     }
 
+    /// `Detector::prefetch` is only a hint: for known users, unknown ones and ids past any
+    /// table it changes no detector's state (nor grows a table), before and after events.
+    #[test]
+    fn prefetch_changes_no_state() {
+        use std::sync::Arc;
+
+        use crate::{DetectConfig, UserId};
+
+        let mut engine = super::Engine::new(
+            &DetectConfig::default(),
+            Arc::new(jetlag_roster::Roster::empty()),
+        );
+        let ids = [UserId(0), UserId(1), UserId(2), UserId(u32::MAX)];
+        let empty = engine.snapshot().unwrap();
+        for d in &engine.detectors {
+            ids.iter().for_each(|&u| d.prefetch(u));
+        }
+        assert_eq!(engine.snapshot().unwrap(), empty);
+        let mut alerts = Vec::new();
+        for (i, (user, ip)) in [
+            ("a", [81, 2, 69, 160]),
+            ("b", [1, 1, 1, 1]),
+            ("a", [8, 8, 8, 8]),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let t = jiff::Timestamp::from_second(1_700_000_000 + 600 * i as i64).unwrap();
+            let mut e = SignIn::new(format!("e{i}"), t, Source::Csv, user, Outcome::Success);
+            e.ip = Some(std::net::IpAddr::from(ip));
+            e.geo = Some(jetlag_event::Geo {
+                lat: Some(10.0 * i as f64),
+                lon: Some(20.0 * i as f64),
+                radius_km: Some(20.0),
+                city: None,
+                region: None,
+                country: jetlag_event::Country::from_code(["GB", "US", "JP"][i]),
+                source: jetlag_event::GeoSource::Geoip,
+            });
+            engine.observe(&e, &mut alerts);
+        }
+        let full = engine.snapshot().unwrap();
+        for d in &engine.detectors {
+            ids.iter().for_each(|&u| d.prefetch(u));
+        }
+        assert_eq!(engine.snapshot().unwrap(), full);
+        assert_ne!(full, empty);
+    }
+
     /// `order` (hash + index permutation) keeps exactly the copies, in exactly the order,
     /// that sorting the events themselves does: random batches full of repeated ids, equal
     /// times and full ties (told apart by `app`, which no rule looks at).
