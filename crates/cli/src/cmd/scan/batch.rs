@@ -3,16 +3,17 @@
 //! A [`SignIn`] is ~340 bytes plus its heap strings (the user agent alone is ~110 bytes),
 //! and one growing `Vec<SignIn>` of a million of them doubled its way through fresh memory
 //! (a third of a scan's CPU time went to the kernel clearing pages). Here each event is a
-//! fixed-size [`Row`] of ~120 bytes in chunks that never grow: the strings that repeat
-//! (user, tenant, app, user agent, device, city, region, AS organisation) are interned once
-//! per batch, the ones that do not (event and session ids) sit in the chunk's own text.
+//! fixed-size [`Row`] of 56 bytes in chunks that never grow: the strings that repeat
+//! (user, tenant, app, user agent, device) are interned once per batch, and so is where the
+//! event came from — its IP with everything enrichment said of it (location, AS, network
+//! classes), a [`Place`], shared by every sign-in from that IP; the strings that do not
+//! repeat (event and session ids) sit in the chunk's own text.
 //! [`Batch::order`] computes the detection order on indices, with exactly the semantics of
 //! `jetlag_detect::order`, and [`Batch::fill`] writes an event back into one reused
 //! `SignIn` for the engine: every field round-trips, so the alerts cannot change.
 
-use std::net::IpAddr;
-
 use std::hash::BuildHasher as _;
+use std::net::IpAddr;
 
 use compact_str::CompactString;
 use hashbrown::HashTable;
@@ -27,16 +28,10 @@ const SLOT_BITS: u32 = 12;
 /// An interned string: 0 is "none", `n` the interner's `n - 1`th string.
 type Sym = u32;
 
-/// Where a string sits in its chunk's text; `off == NONE` is "none".
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    off: u32,
-    len: u32,
-}
-
+/// "None" (or "did not fit") in a row's text offsets and lengths.
 const NONE: u32 = u32::MAX;
 
-// Presence bits of `Row::flags`.
+// Presence bits of `Place::flags`.
 const HAS_GEO: u8 = 1;
 const GEO_FROM_LOG: u8 = 1 << 1;
 const HAS_LAT: u8 = 1 << 2;
@@ -44,31 +39,161 @@ const HAS_LON: u8 = 1 << 3;
 const HAS_RADIUS: u8 = 1 << 4;
 const HAS_ASN: u8 = 1 << 5;
 
-/// One event, every field of its [`SignIn`], in ~120 bytes.
+/// One event, every field of its [`SignIn`], in 56 bytes.
 #[derive(Debug, Clone, Copy)]
 struct Row {
     time: Timestamp,
-    lat: f64,
-    lon: f64,
-    radius_km: f64,
-    event_id: Span,
-    session_id: Span,
+    /// Where the event id starts in the chunk's text (the session id follows it); `NONE`
+    /// when it did not fit (a chunk's text stays far below 4 GB).
+    text: u32,
+    event_id_len: u32,
+    /// `NONE`: no session id.
+    session_id_len: u32,
     user: Sym,
     tenant: Sym,
     app: Sym,
     user_agent: Sym,
     device_id: Sym,
-    as_org: Sym,
-    city: Sym,
-    region: Sym,
-    asn: u32,
-    ip: Option<IpAddr>,
-    network: NetClasses,
-    country: Option<Country>,
+    /// Index of the event's [`Place`] (every event has one, if only "nowhere").
+    place: u32,
     source: Source,
     outcome: Outcome,
     mfa: Option<bool>,
+}
+
+/// Where an event came from: its IP and all enrichment gave it, stored once per batch for
+/// all the events that share it (a user signs in from a few IPs, again and again).
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    ip: Option<IpAddr>,
+    /// `lat`, `lon`, `radius_km` as bits (present per `flags`), so equality is exact.
+    coords: [u64; 3],
+    asn: u32,
+    network: NetClasses,
+    country: Option<Country>,
     flags: u8,
+    city: Sym,
+    region: Sym,
+    as_org: Sym,
+}
+
+/// A place as compared and hashed: a stored [`Place`] or an event's own fields.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PlaceKey<'a> {
+    ip: Option<IpAddr>,
+    coords: [u64; 3],
+    asn: u32,
+    network: NetClasses,
+    country: Option<Country>,
+    flags: u8,
+    city: Option<&'a str>,
+    region: Option<&'a str>,
+    as_org: Option<&'a str>,
+}
+
+impl<'a> PlaceKey<'a> {
+    fn of(ev: &'a SignIn) -> PlaceKey<'a> {
+        let mut key = PlaceKey {
+            ip: ev.ip,
+            coords: [0; 3],
+            asn: ev.asn.unwrap_or(0),
+            network: ev.network,
+            country: None,
+            flags: if ev.asn.is_some() { HAS_ASN } else { 0 },
+            city: None,
+            region: None,
+            as_org: ev.as_org.as_deref(),
+        };
+        if let Some(g) = &ev.geo {
+            key.flags |= HAS_GEO;
+            if g.source == GeoSource::Log {
+                key.flags |= GEO_FROM_LOG;
+            }
+            for (i, (value, bit)) in [
+                (g.lat, HAS_LAT),
+                (g.lon, HAS_LON),
+                (g.radius_km, HAS_RADIUS),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if let Some(v) = value {
+                    key.flags |= bit;
+                    key.coords[i] = v.to_bits();
+                }
+            }
+            key.city = g.city.as_deref();
+            key.region = g.region.as_deref();
+            key.country = g.country;
+        }
+        key
+    }
+}
+
+impl Place {
+    fn key<'a>(&self, strings: &'a Interner) -> PlaceKey<'a> {
+        PlaceKey {
+            ip: self.ip,
+            coords: self.coords,
+            asn: self.asn,
+            network: self.network,
+            country: self.country,
+            flags: self.flags,
+            city: strings.get(self.city),
+            region: strings.get(self.region),
+            as_org: strings.get(self.as_org),
+        }
+    }
+
+    fn has(&self, bit: u8) -> bool {
+        self.flags & bit != 0
+    }
+
+    /// Coordinate `i` (0 lat, 1 lon, 2 radius) if present.
+    fn coord(&self, i: usize, bit: u8) -> Option<f64> {
+        self.has(bit).then(|| f64::from_bits(self.coords[i]))
+    }
+}
+
+/// The batch's places, each stored once: the table holds 4-byte indices compared by the
+/// places they name.
+#[derive(Debug, Default)]
+struct Places {
+    ids: HashTable<u32>,
+    places: Vec<Place>,
+}
+
+impl Places {
+    /// The index of the event's place, added if new (its strings interned in `strings`).
+    fn intern(&mut self, ev: &SignIn, strings: &mut Interner) -> Result<u32, TooLarge> {
+        let key = PlaceKey::of(ev);
+        let h = FxBuildHasher.hash_one(&key);
+        let places = &self.places;
+        if let Some(id) = self
+            .ids
+            .find(h, |id| places[*id as usize].key(strings) == key)
+        {
+            return Ok(*id);
+        }
+        let id = u32::try_from(self.places.len()).map_err(|_| TooLarge)?;
+        self.places.push(Place {
+            ip: key.ip,
+            coords: key.coords,
+            asn: key.asn,
+            network: key.network,
+            country: key.country,
+            flags: key.flags,
+            city: strings.intern(key.city),
+            region: strings.intern(key.region),
+            as_org: strings.intern(key.as_org),
+        });
+        let places = &self.places;
+        let strings = &*strings;
+        self.ids.insert_unique(h, id, |id| {
+            FxBuildHasher.hash_one(places[*id as usize].key(strings))
+        });
+        Ok(id)
+    }
 }
 
 /// Up to [`CHUNK`] rows and the text of their unique strings; never reallocated once full.
@@ -79,8 +204,20 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn str(&self, span: Span) -> Option<&str> {
-        (span.off != NONE).then(|| &self.text[span.off as usize..(span.off + span.len) as usize])
+    fn event_id(&self, row: &Row) -> &str {
+        if row.text == NONE {
+            return "";
+        }
+        let at = row.text as usize;
+        &self.text[at..at + row.event_id_len as usize]
+    }
+
+    fn session_id(&self, row: &Row) -> Option<&str> {
+        if row.text == NONE || row.session_id_len == NONE {
+            return None;
+        }
+        let at = row.text as usize + row.event_id_len as usize;
+        Some(&self.text[at..at + row.session_id_len as usize])
     }
 }
 
@@ -125,6 +262,7 @@ impl Interner {
 pub(super) struct Batch {
     chunks: Vec<Chunk>,
     strings: Interner,
+    places: Places,
     len: usize,
 }
 
@@ -172,7 +310,7 @@ impl Batch {
                     return Err(TooLarge);
                 }
             }
-            let row = self.row(ev, &mut chunk.text);
+            let row = self.row(ev, &mut chunk.text)?;
             chunk.rows.push(row);
         }
         self.finish_chunk(chunk);
@@ -185,56 +323,39 @@ impl Batch {
         self.chunks.push(chunk);
     }
 
-    fn row(&mut self, ev: &SignIn, text: &mut String) -> Row {
-        let mut flags = 0;
-        let (mut lat, mut lon, mut radius_km) = (0.0, 0.0, 0.0);
-        let (mut city, mut region, mut country) = (0, 0, None);
-        if let Some(g) = &ev.geo {
-            flags |= HAS_GEO;
-            if g.source == GeoSource::Log {
-                flags |= GEO_FROM_LOG;
+    fn row(&mut self, ev: &SignIn, text: &mut String) -> Result<Row, TooLarge> {
+        let session = ev.session_id.as_deref();
+        let need = ev.event_id.len() + session.map_or(0, str::len);
+        // A chunk's text stays far below 4 GB (CHUNK events of bounded records).
+        let (at, event_id_len, session_id_len) = if text.len() + need < NONE as usize {
+            let at = text.len() as u32;
+            text.push_str(&ev.event_id);
+            if let Some(s) = session {
+                text.push_str(s);
             }
-            for (value, bit, out) in [
-                (g.lat, HAS_LAT, &mut lat),
-                (g.lon, HAS_LON, &mut lon),
-                (g.radius_km, HAS_RADIUS, &mut radius_km),
-            ] {
-                if let Some(v) = value {
-                    flags |= bit;
-                    *out = v;
-                }
-            }
-            city = self.strings.intern(g.city.as_deref());
-            region = self.strings.intern(g.region.as_deref());
-            country = g.country;
-        }
-        if ev.asn.is_some() {
-            flags |= HAS_ASN;
-        }
-        Row {
+            (
+                at,
+                ev.event_id.len() as u32,
+                session.map_or(NONE, |s| s.len() as u32),
+            )
+        } else {
+            (NONE, 0, NONE)
+        };
+        Ok(Row {
             time: ev.time,
-            lat,
-            lon,
-            radius_km,
-            event_id: span(text, Some(&ev.event_id)),
-            session_id: span(text, ev.session_id.as_deref()),
+            text: at,
+            event_id_len,
+            session_id_len,
             user: self.strings.intern(Some(&ev.user)),
             tenant: self.strings.intern(ev.tenant.as_deref()),
             app: self.strings.intern(ev.app.as_deref()),
             user_agent: self.strings.intern(ev.user_agent.as_deref()),
             device_id: self.strings.intern(ev.device_id.as_deref()),
-            as_org: self.strings.intern(ev.as_org.as_deref()),
-            city,
-            region,
-            asn: ev.asn.unwrap_or(0),
-            ip: ev.ip,
-            network: ev.network,
-            country,
+            place: self.places.intern(ev, &mut self.strings)?,
             source: ev.source,
             outcome: ev.outcome,
             mfa: ev.mfa,
-            flags,
-        }
+        })
     }
 
     fn at(&self, index: u32) -> (&Chunk, &Row) {
@@ -244,7 +365,11 @@ impl Batch {
 
     fn event_id(&self, index: u32) -> &str {
         let (chunk, row) = self.at(index);
-        chunk.str(row.event_id).unwrap_or_default()
+        chunk.event_id(row)
+    }
+
+    fn place(&self, row: &Row) -> &Place {
+        &self.places.places[row.place as usize]
     }
 
     /// Every index, in input order.
@@ -265,7 +390,7 @@ impl Batch {
             (
                 row.time,
                 self.strings.get(row.user).unwrap_or_default(),
-                row.ip,
+                self.place(row).ip,
                 row.outcome as u8,
             )
         };
@@ -290,12 +415,25 @@ impl Batch {
                 }
             }
         }
+        // The copies kept, as bits by index, so that their times are then read in input
+        // order (the rows one after another, not at the table's random order).
+        let kept = first.len();
+        let mut bits = vec![0u64; (self.chunks.len() << SLOT_BITS).div_ceil(64)];
+        for i in first {
+            bits[i as usize / 64] |= 1 << (i % 64);
+        }
         // Sorted by time and index packed in one integer (a plain integer sort), then each
         // run of equal times by event id.
-        let mut keep: Vec<u128> = first
-            .into_iter()
-            .map(|i| time_key(self.at(i).1.time) << 32 | u128::from(i))
-            .collect();
+        let mut keep: Vec<u128> = Vec::with_capacity(kept);
+        for (c, chunk) in self.chunks.iter().enumerate() {
+            for (s, row) in chunk.rows.iter().enumerate() {
+                let i = (c as u32) << SLOT_BITS | s as u32;
+                if bits[i as usize / 64] & 1 << (i % 64) != 0 {
+                    keep.push(time_key(row.time) << 32 | u128::from(i));
+                }
+            }
+        }
+        drop(bits);
         keep.sort_unstable();
         let mut rest = &mut keep[..];
         while let Some(&head) = rest.first() {
@@ -316,22 +454,20 @@ impl Batch {
     pub(super) fn fill(&self, index: u32, out: &mut SignIn) {
         let (chunk, row) = self.at(index);
         let s = |sym| self.strings.get(sym);
-        put(
-            &mut out.event_id,
-            chunk.str(row.event_id).unwrap_or_default(),
-        );
+        put(&mut out.event_id, chunk.event_id(row));
         out.time = row.time;
         out.source = row.source;
         put(&mut out.user, s(row.user).unwrap_or_default());
         put_opt(&mut out.tenant, s(row.tenant));
         out.outcome = row.outcome;
-        out.ip = row.ip;
         put_opt(&mut out.app, s(row.app));
         put_opt(&mut out.user_agent, s(row.user_agent));
         put_opt(&mut out.device_id, s(row.device_id));
-        put_opt(&mut out.session_id, chunk.str(row.session_id));
+        put_opt(&mut out.session_id, chunk.session_id(row));
         out.mfa = row.mfa;
-        if row.flags & HAS_GEO == 0 {
+        let place = self.place(row);
+        out.ip = place.ip;
+        if !place.has(HAS_GEO) {
             out.geo = None;
         } else {
             let geo = out.geo.get_or_insert_with(|| Geo {
@@ -343,22 +479,21 @@ impl Batch {
                 country: None,
                 source: GeoSource::Geoip,
             });
-            let has = |bit: u8| row.flags & bit != 0;
-            geo.lat = has(HAS_LAT).then_some(row.lat);
-            geo.lon = has(HAS_LON).then_some(row.lon);
-            geo.radius_km = has(HAS_RADIUS).then_some(row.radius_km);
-            put_opt(&mut geo.city, s(row.city));
-            put_opt(&mut geo.region, s(row.region));
-            geo.country = row.country;
-            geo.source = if has(GEO_FROM_LOG) {
+            geo.lat = place.coord(0, HAS_LAT);
+            geo.lon = place.coord(1, HAS_LON);
+            geo.radius_km = place.coord(2, HAS_RADIUS);
+            put_opt(&mut geo.city, s(place.city));
+            put_opt(&mut geo.region, s(place.region));
+            geo.country = place.country;
+            geo.source = if place.has(GEO_FROM_LOG) {
                 GeoSource::Log
             } else {
                 GeoSource::Geoip
             };
         }
-        out.asn = (row.flags & HAS_ASN != 0).then_some(row.asn);
-        put_opt(&mut out.as_org, s(row.as_org));
-        out.network = row.network;
+        out.asn = place.has(HAS_ASN).then_some(place.asn);
+        put_opt(&mut out.as_org, s(place.as_org));
+        out.network = place.network;
     }
 }
 
@@ -366,22 +501,6 @@ impl Batch {
 /// span less than ±2^69 nanoseconds), so `time_key(t) << 32 | index` fits in a `u128`.
 fn time_key(t: Timestamp) -> u128 {
     (t.as_nanosecond() + (1 << 69)) as u128
-}
-
-/// Appends `s` to the chunk's text.
-fn span(text: &mut String, s: Option<&str>) -> Span {
-    match s {
-        // A chunk's text stays far below 4 GB (CHUNK events of bounded records).
-        Some(s) if text.len() + s.len() < NONE as usize => {
-            let off = text.len() as u32;
-            text.push_str(s);
-            Span {
-                off,
-                len: s.len() as u32,
-            }
-        }
-        _ => Span { off: NONE, len: 0 },
-    }
 }
 
 fn put(dst: &mut CompactString, src: &str) {
@@ -526,6 +645,29 @@ mod tests {
                 .collect();
             assert_eq!(got, expected, "round {round}");
         }
+    }
+
+    #[test]
+    fn rows_stay_small_and_places_are_shared() {
+        assert!(
+            std::mem::size_of::<Row>() <= 56,
+            "{}",
+            std::mem::size_of::<Row>()
+        );
+        let mut rng = Rng(0x5eed_0004);
+        let evs = events(&mut rng, 2000);
+        let batch = batch_of(&evs, &mut rng);
+        let distinct = evs
+            .iter()
+            .map(|e| {
+                format!(
+                    "{:?}{:?}{:?}{:?}{:?}",
+                    e.ip, e.geo, e.asn, e.as_org, e.network
+                )
+            })
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        assert_eq!(batch.places.places.len(), distinct);
     }
 
     #[test]
