@@ -65,6 +65,9 @@ struct Row {
 /// all the events that share it (a user signs in from a few IPs, again and again).
 #[derive(Debug, Clone, Copy)]
 struct Place {
+    /// The hash of its [`PlaceKey`]: growing the table and most mismatches then read no
+    /// strings.
+    hash: u64,
     ip: Option<IpAddr>,
     /// `lat`, `lon`, `radius_km` as bits (present per `flags`), so equality is exact.
     coords: [u64; 3],
@@ -131,6 +134,7 @@ impl<'a> PlaceKey<'a> {
 }
 
 impl Place {
+    #[cfg(test)]
     fn key<'a>(&self, strings: &'a Interner) -> PlaceKey<'a> {
         PlaceKey {
             ip: self.ip,
@@ -143,6 +147,21 @@ impl Place {
             region: strings.get(self.region),
             as_org: strings.get(self.as_org),
         }
+    }
+
+    /// Whether this is the place `key` (of hash `h`): the cheap fields first, the strings
+    /// last.
+    fn is(&self, h: u64, key: &PlaceKey<'_>, strings: &Interner) -> bool {
+        self.hash == h
+            && self.ip == key.ip
+            && self.coords == key.coords
+            && self.asn == key.asn
+            && self.network == key.network
+            && self.country == key.country
+            && self.flags == key.flags
+            && strings.get(self.city) == key.city
+            && strings.get(self.region) == key.region
+            && strings.get(self.as_org) == key.as_org
     }
 
     fn has(&self, bit: u8) -> bool {
@@ -171,12 +190,13 @@ impl Places {
         let places = &self.places;
         if let Some(id) = self
             .ids
-            .find(h, |id| places[*id as usize].key(strings) == key)
+            .find(h, |id| places[*id as usize].is(h, &key, strings))
         {
             return Ok(*id);
         }
         let id = u32::try_from(self.places.len()).map_err(|_| TooLarge)?;
         self.places.push(Place {
+            hash: h,
             ip: key.ip,
             coords: key.coords,
             asn: key.asn,
@@ -188,10 +208,8 @@ impl Places {
             as_org: strings.intern(key.as_org),
         });
         let places = &self.places;
-        let strings = &*strings;
-        self.ids.insert_unique(h, id, |id| {
-            FxBuildHasher.hash_one(places[*id as usize].key(strings))
-        });
+        self.ids
+            .insert_unique(h, id, |id| places[*id as usize].hash);
         Ok(id)
     }
 }
@@ -366,6 +384,24 @@ impl Batch {
     fn event_id(&self, index: u32) -> &str {
         let (chunk, row) = self.at(index);
         chunk.event_id(row)
+    }
+
+    /// Asks the CPU to fetch the place of the event at `index` (a [`fill`](Batch::fill)
+    /// a few events later), so that its cache miss overlaps the work in between.
+    pub(super) fn prefetch(&self, index: u32) {
+        let (_, row) = self.at(index);
+        if let Some(place) = self.places.places.get(row.place as usize) {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a prefetch is a hint that never faults, whatever the address; SSE is
+            // part of every x86_64 CPU.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    std::ptr::from_ref(place).cast(),
+                );
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = place;
+        }
     }
 
     fn place(&self, row: &Row) -> &Place {
@@ -668,6 +704,10 @@ mod tests {
             .collect::<std::collections::HashSet<_>>()
             .len();
         assert_eq!(batch.places.places.len(), distinct);
+        for p in &batch.places.places {
+            assert_eq!(p.hash, FxBuildHasher.hash_one(p.key(&batch.strings)));
+            assert!(p.is(p.hash, &p.key(&batch.strings), &batch.strings));
+        }
     }
 
     #[test]
