@@ -602,7 +602,9 @@ impl ImpossibleTravel {
         }
         summary.push_str(": check whether the session was stolen and revoke it if so.");
 
-        let from_id = from.event_id.to_string();
+        // Ids and the user copied as text: `to_string` would go through the formatter.
+        let mut buf = [0u8; 36];
+        let from_id = String::from(from.event_id.text(&mut buf));
         let evidence = Obj::new()
             .with(
                 "from",
@@ -635,10 +637,10 @@ impl ImpossibleTravel {
             detector: NAME.to_string(),
             severity,
             score,
-            user: Some(ev.user.to_string()),
-            users: vec![ev.user.to_string()],
+            user: Some(String::from(ev.user.as_str())),
+            users: vec![String::from(ev.user.as_str())],
             time: ev.time,
-            event_ids: vec![from_id, ev.event_id.to_string()],
+            event_ids: vec![from_id, String::from(ev.event_id.as_str())],
             summary,
             evidence,
         });
