@@ -167,12 +167,46 @@ pub fn alert_id<'a>(detector: &str, parts: impl IntoIterator<Item = &'a str>) ->
     for p in parts {
         feed(p.as_bytes());
     }
-    format!("{:032x}", h)
+    hex32(h)
+}
+
+/// `h` as 32 lower-case hex digits, as `format!("{:032x}")` writes it, without the
+/// formatter (one call per alert).
+fn hex32(h: u128) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(32);
+    for i in (0..32).rev() {
+        out.push(char::from(DIGITS[((h >> (i * 4)) & 0xf) as usize]));
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex32_is_the_formatters() {
+        for h in [
+            0u128,
+            1,
+            0xf,
+            0x10,
+            u128::MAX,
+            0x6c62272e07bb014262b821756295c58d,
+            1 << 127,
+            0x0000000001000000000000000000013B,
+        ] {
+            assert_eq!(hex32(h), format!("{h:032x}"));
+        }
+        let mut x = 0x9e3779b97f4a7c15f39cc0605cedc834u128;
+        for _ in 0..1000 {
+            x = x
+                .wrapping_mul(0x2545f4914f6cdd1d)
+                .wrapping_add(0x14057b7ef767814f);
+            assert_eq!(hex32(x), format!("{x:032x}"));
+        }
+    }
 
     #[test]
     fn alert_ids_are_stable_and_distinct() {
