@@ -279,9 +279,44 @@ fn log_event_field(key: &str) -> Option<u16> {
     })
 }
 
-/// A map's keys as the derived field visitors read them.
-fn next_key<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Str<'de>>, A::Error> {
-    map.next_key::<Str<'de>>()
+/// A map's next key as its field's bit (`0` for a field the struct does not have), read
+/// as the derived field visitors read keys (any JSON string, escapes undone) but matched
+/// where it lies instead of first being built into a [`Str`] and dropped again.
+fn next_key<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    field: fn(&str) -> Option<u16>,
+) -> Result<Option<u16>, A::Error> {
+    map.next_key_seed(Key(field))
+}
+
+/// [`next_key`]'s seed: a key's bit by `.0`.
+struct Key(fn(&str) -> Option<u16>);
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = u16;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u16, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = u16;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u16, E> {
+        Ok((self.0)(v).unwrap_or(0))
+    }
+}
+
+/// `client`'s fields' bits, as [`log_event_field`].
+fn client_field(key: &str) -> Option<u16> {
+    Some(match key {
+        "ipAddress" => 1,
+        "geographicalContext" | "geographicalcontext" => 2,
+        "userAgent" | "useragent" => 4,
+        _ => return None,
+    })
 }
 
 /// Marks `bit` seen; a field given twice fails (the derived visitor's "duplicate field").
@@ -308,11 +343,11 @@ impl<'de, 'p> Visitor<'de> for InPlace<'p, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let ev = self.0;
         let mut seen = 0u16;
-        while let Some(key) = next_key(&mut map)? {
-            let Some(bit) = log_event_field(&key) else {
+        while let Some(bit) = next_key(&mut map, log_event_field)? {
+            if bit == 0 {
                 map.next_value::<de::IgnoredAny>()?;
                 continue;
-            };
+            }
             first(&mut seen, bit)?;
             match bit {
                 1 => ev.uuid = map.next_value()?,
@@ -360,16 +395,11 @@ impl<'de, 'p> Visitor<'de> for ClientInPlace<'p, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let client = self.0.insert(Client::default());
         let mut seen = 0u16;
-        while let Some(key) = next_key(&mut map)? {
-            let bit = match &*key {
-                "ipAddress" => 1,
-                "geographicalContext" | "geographicalcontext" => 2,
-                "userAgent" | "useragent" => 4,
-                _ => {
-                    map.next_value::<de::IgnoredAny>()?;
-                    continue;
-                }
-            };
+        while let Some(bit) = next_key(&mut map, client_field)? {
+            if bit == 0 {
+                map.next_value::<de::IgnoredAny>()?;
+                continue;
+            }
             first(&mut seen, bit)?;
             match bit {
                 1 => client.ip_address = map.next_value()?,
@@ -378,5 +408,46 @@ impl<'de, 'p> Visitor<'de> for ClientInPlace<'p, 'de> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = r#"{"published":"2025-03-30T23:59:53Z","eventType":"user.session.start","actor":{"type":"User","alternateId":"a@example.com"},"#;
+
+    fn one(rest: &str) -> Result<Parsed, Error> {
+        parse(format!("{HEAD}{rest}").as_bytes(), &mut Vec::new())
+    }
+
+    #[test]
+    fn escaped_keys_read_as_their_field() {
+        let Parsed::Event(ev) = one(r#""cli\u0065nt":{"ip\u0041ddress":"192.0.2.7"}}"#).unwrap()
+        else {
+            panic!("not an event");
+        };
+        assert_eq!(ev.ip.map(|ip| ip.to_string()).as_deref(), Some("192.0.2.7"));
+    }
+
+    #[test]
+    fn duplicate_and_unknown_keys_as_the_derived_deserialize() {
+        let in_place = one(r#""client":{"ipAddress":"192.0.2.7","ipAddress":"192.0.2.8"}}"#);
+        let derived = common::decode::<LogEvent<'_>>(
+            format!(r#"{HEAD}"client":{{"ipAddress":"192.0.2.7","ipAddress":"192.0.2.8"}}}}"#)
+                .as_bytes(),
+        )
+        .map(|_| ());
+        assert!(in_place.is_err(), "a duplicate field is an error");
+        assert_eq!(
+            in_place.err().map(|e| e.to_string()),
+            derived.err().map(|e| e.to_string())
+        );
+        let Parsed::Event(ev) =
+            one(r#""zzz":[1,{"a":2}],"client":{"x":null,"ipAddress":"192.0.2.9"}}"#).unwrap()
+        else {
+            panic!("not an event");
+        };
+        assert_eq!(ev.ip.map(|ip| ip.to_string()).as_deref(), Some("192.0.2.9"));
     }
 }
