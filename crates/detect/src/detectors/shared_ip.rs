@@ -530,6 +530,18 @@ impl Detector for SharedIp {
                 UNKNOWN_TENURE
             }
         };
+        // The sign-in's identity as the only member of its IP.
+        let newcomer = |strings: &mut Interner| Member {
+            first_event: ctx.event_id().clone(),
+            first_time: t,
+            last_time: t,
+            user: ctx.user.0,
+            reported: false,
+            extra: IpMember {
+                tenant: strings.id(tenant_of(ev)),
+                tenure: tenure(ctx),
+            },
+        };
         // One identity behind an IPv4 address: the compact table (with a threshold of one
         // identity every IP is an incident: groups only).
         if let (IpAddr::V4(v4), 2.., true) = (ip, min_users, self.compact) {
@@ -542,17 +554,7 @@ impl Detector for SharedIp {
                     let mut member = solo.member();
                     let fits = if member.last_time < horizon {
                         // Gone from the window: the sign-in's user is the one identity now.
-                        member = Member {
-                            first_event: ctx.event_id().clone(),
-                            first_time: t,
-                            last_time: t,
-                            user: ctx.user.0,
-                            reported: false,
-                            extra: IpMember {
-                                tenant: strings.id(tenant_of(ev)),
-                                tenure: tenure(ctx),
-                            },
-                        };
+                        member = newcomer(strings);
                         true
                     } else if member.user == ctx.user.0 {
                         member.last_time = member.last_time.max(t);
@@ -573,17 +575,7 @@ impl Detector for SharedIp {
                 None if ips.groups.get(&ip).is_none() => {
                     let mut meta = IpMeta::default();
                     meta.update(ev, strings);
-                    let member = Member {
-                        first_event: ctx.event_id().clone(),
-                        first_time: t,
-                        last_time: t,
-                        user: ctx.user.0,
-                        reported: false,
-                        extra: IpMember {
-                            tenant: strings.id(tenant_of(ev)),
-                            tenure: tenure(ctx),
-                        },
-                    };
+                    let member = newcomer(strings);
                     // A new group's `last_seen` starts at 0.
                     let last_seen = t.max(0);
                     // What the group's path would make of a new IP's first sign-in.
