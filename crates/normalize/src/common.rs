@@ -582,22 +582,6 @@ pub(crate) fn decode<'a, T: serde::Deserialize<'a>>(record: &'a [u8]) -> Result<
     sonic_rs::from_slice(record).map_err(|e| Error::from_json(e, record))
 }
 
-/// Runs an in-place `seed` over one JSON record (a vendor's fast path); `false` when the
-/// record is not UTF-8 or the seed declines it, and the caller then decodes it with
-/// [`decode`], whose result or error stands.
-///
-/// The text is validated once here, so sonic-rs reads it as a `str` and does not again.
-pub(crate) fn fill<'a>(
-    record: &'a [u8],
-    seed: impl serde::de::DeserializeSeed<'a, Value = ()>,
-) -> bool {
-    let Ok(text) = std::str::from_utf8(record) else {
-        return false;
-    };
-    let mut de = sonic_rs::Deserializer::from_str(text);
-    seed.deserialize(&mut de).is_ok() && de.end().is_ok()
-}
-
 /// A string borrowed from the record when the JSON has no escapes, owned otherwise.
 ///
 /// Not `Cow<str>` itself: serde borrows a `Cow` only when it is a struct's field as such;

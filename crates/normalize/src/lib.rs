@@ -26,6 +26,7 @@ pub mod entra;
 mod error;
 mod format;
 pub mod google;
+mod lex;
 mod normalizer;
 pub mod ocsf;
 pub mod okta;

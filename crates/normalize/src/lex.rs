@@ -1,0 +1,372 @@
+//! A strict JSON cursor for a vendor's hand-written fast path.
+//!
+//! It walks one record's text where it lies: keys and plain strings come back as slices of
+//! the record, every other value is skipped — and checked — without being built. It is
+//! stricter than sonic-rs on purpose: whatever it is not sure of (an escaped key, a `\u`
+//! surrogate, nesting deeper than [`MAX_DEPTH`], a control character in a string, a number
+//! outside the JSON grammar, any byte that is not JSON whitespace between tokens) makes it
+//! answer `None`, and the vendor then decodes the record with serde, whose result — or
+//! error, word for word — stands. A record it accepts is therefore one that serde accepts
+//! too, and the values it reads are the ones serde reads: a value it does not read itself
+//! ([`Cursor::serde`]) is handed to sonic-rs as its own slice of the record.
+
+use serde::Deserialize;
+
+/// How deep [`Cursor::skip`] follows nested arrays and objects before it gives up.
+pub(crate) const MAX_DEPTH: u32 = 64;
+
+/// A position in one record's text (valid UTF-8, checked by the caller).
+pub(crate) struct Cursor<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+/// Bytes `"`, `\` or below `0x20` among eight, as the high bit of each such byte (only the
+/// lowest flag is exact: a borrow can flag bytes above it, which are never looked at).
+#[inline(always)]
+fn specials(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    zero(x ^ (ONES * u64::from(b'"')))
+        | zero(x ^ (ONES * u64::from(b'\\')))
+        | (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+}
+
+/// The value of four hex digits.
+fn hex4(digits: &[u8]) -> Option<u32> {
+    digits
+        .iter()
+        .try_fold(0u32, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?))
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the start of `text`.
+    pub(crate) fn new(text: &'a str) -> Self {
+        Cursor { text, at: 0 }
+    }
+
+    /// The next byte after any JSON whitespace (which is passed over).
+    #[inline]
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        let b = self.text.as_bytes();
+        while let Some(&c) = b.get(self.at) {
+            if !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                return Some(c);
+            }
+            self.at += 1;
+        }
+        None
+    }
+
+    /// Passes over `c` (after whitespace); `None` when something else comes.
+    #[inline]
+    pub(crate) fn eat(&mut self, c: u8) -> Option<()> {
+        if self.peek()? != c {
+            return None;
+        }
+        self.at += 1;
+        Some(())
+    }
+
+    /// Only whitespace is left (what `sonic_rs::Deserializer::end` accepts).
+    pub(crate) fn end(&mut self) -> Option<()> {
+        self.peek().is_none().then_some(())
+    }
+
+    /// Passes over a string's body from just after its opening quote to just after its
+    /// closing one; `Some(true)` when it has escapes.
+    #[inline]
+    fn string_body(&mut self) -> Option<bool> {
+        let b = self.text.as_bytes();
+        let mut escaped = false;
+        loop {
+            while let Some(chunk) = b.get(self.at..self.at + 8) {
+                let flags = specials(u64::from_le_bytes(chunk.try_into().ok()?));
+                if flags != 0 {
+                    self.at += (flags.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                self.at += 8;
+            }
+            match *b.get(self.at)? {
+                b'"' => {
+                    self.at += 1;
+                    return Some(escaped);
+                }
+                b'\\' => {
+                    escaped = true;
+                    match *b.get(self.at + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 2,
+                        b'u' => {
+                            let code = hex4(b.get(self.at + 2..self.at + 6)?)?;
+                            if (0xd800..0xe000).contains(&code) {
+                                return None;
+                            }
+                            self.at += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                0..0x20 => return None,
+                _ => self.at += 1,
+            }
+        }
+    }
+
+    /// A string without escapes (after whitespace), as the slice of the record between its
+    /// quotes; `None` for anything else, an escaped string included.
+    #[inline]
+    pub(crate) fn plain(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.at;
+        if self.string_body()? {
+            return None;
+        }
+        self.text.get(start..self.at - 1)
+    }
+
+    /// `null` (after whitespace).
+    fn null(&mut self) -> Option<()> {
+        self.peek()?;
+        let lit = self.text.as_bytes().get(self.at..self.at + 4)?;
+        (lit == b"null").then(|| self.at += 4)
+    }
+
+    /// An object's members (after whitespace): `member` is called with each key and must
+    /// pass over its value. Keys with escapes are declined (serde reads them unescaped).
+    pub(crate) fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, &'a str) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            let key = self.plain()?;
+            self.eat(b':')?;
+            member(self, key)?;
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An optional struct: an object is walked by `members` into a default `T`, `null` is
+    /// `None`, and anything else goes to serde (which may accept an array for a struct).
+    pub(crate) fn opt_struct<T: Default + Deserialize<'a>>(
+        &mut self,
+        members: impl FnOnce(&mut Self, &mut T) -> Option<()>,
+    ) -> Option<Option<T>> {
+        match self.peek()? {
+            b'{' => {
+                let mut t = T::default();
+                members(self, &mut t)?;
+                Some(Some(t))
+            }
+            b'n' => self.null().map(|()| None),
+            _ => self.serde(),
+        }
+    }
+
+    /// An optional string as serde reads an `Option<Str>`: a plain string borrowed, `null`
+    /// as `None`, anything else (an escaped string, a wrong type) through serde.
+    #[inline]
+    pub(crate) fn opt_str<T: Deserialize<'a>>(
+        &mut self,
+        borrowed: impl FnOnce(&'a str) -> T,
+    ) -> Option<Option<T>> {
+        match self.peek()? {
+            b'"' => {
+                let start = self.at;
+                match self.plain() {
+                    Some(s) => Some(Some(borrowed(s))),
+                    None => {
+                        self.at = start;
+                        self.serde()
+                    }
+                }
+            }
+            b'n' => self.null().map(|()| None),
+            _ => self.serde(),
+        }
+    }
+
+    /// The next value (after whitespace) decoded by serde from its own slice of the record.
+    pub(crate) fn serde<T: Deserialize<'a>>(&mut self) -> Option<T> {
+        self.peek()?;
+        let start = self.at;
+        self.skip()?;
+        sonic_rs::from_str(self.text.get(start..self.at)?).ok()
+    }
+
+    /// Passes over one value (after whitespace), checking it.
+    pub(crate) fn skip(&mut self) -> Option<()> {
+        self.skip_at(0)
+    }
+
+    fn skip_at(&mut self, depth: u32) -> Option<()> {
+        let b = self.text.as_bytes();
+        match self.peek()? {
+            b'"' => {
+                self.at += 1;
+                self.string_body().map(drop)
+            }
+            b'{' => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                self.object(|c, _| c.skip_at(depth + 1))
+            }
+            b'[' => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                self.at += 1;
+                if self.eat(b']').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.skip_at(depth + 1)?;
+                    match self.peek()? {
+                        b',' => self.at += 1,
+                        b']' => {
+                            self.at += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'-' | b'0'..=b'9' => self.number(),
+            c => {
+                let lit: &[u8] = match c {
+                    b't' => b"true",
+                    b'f' => b"false",
+                    b'n' => b"null",
+                    _ => return None,
+                };
+                (b.get(self.at..self.at + lit.len())? == lit).then(|| self.at += lit.len())
+            }
+        }
+    }
+
+    /// A number in the JSON grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    /// What follows is the caller's to check (a `,`, `}`, `]`, whitespace or the end).
+    fn number(&mut self) -> Option<()> {
+        let b = self.text.as_bytes();
+        let digits = |at: &mut usize| {
+            let start = *at;
+            while b.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            (*at > start).then_some(())
+        };
+        let mut at = self.at;
+        if b.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        if b.get(at) == Some(&b'0') {
+            at += 1;
+        } else {
+            digits(&mut at)?;
+        }
+        if b.get(at) == Some(&b'.') {
+            at += 1;
+            digits(&mut at)?;
+        }
+        if matches!(b.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(b.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            digits(&mut at)?;
+        }
+        self.at = at;
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the cursor takes `text` as one whole value.
+    fn takes(text: &str) -> bool {
+        let mut c = Cursor::new(text);
+        c.skip().is_some() && c.end().is_some()
+    }
+
+    #[test]
+    fn takes_valid_json_only() {
+        for ok in [
+            r#"{"a":[1,-0.5e+3,0,true,false,null,"x\"\\\/\b\f\n\r\t\u00e9y",{}],"b":{"c":[]}}"#,
+            " \t\n\r[ 1 , 2 ]\n",
+            r#""é ünïcödé 😀 and a longer plain string than eight bytes""#,
+            "-0",
+            "1E9",
+        ] {
+            assert!(takes(ok), "{ok}");
+        }
+        for bad in [
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "+1",
+            "nul",
+            "True",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "{a:1}",
+            "\"unterminated",
+            "\"tab\there\"",
+            "\"bad \\x escape\"",
+            "\"lone \\ud800 surrogate\"",
+            "\"short \\u12\"",
+            "[1 2]",
+            "{\"a\":1}}",
+            "\u{a0}1",
+        ] {
+            assert!(!takes(bad), "{bad}");
+        }
+        let deep = format!("{}{}", "[".repeat(70), "]".repeat(70));
+        assert!(!takes(&deep), "deeper than MAX_DEPTH is declined");
+        let shallow = format!("{}{}", "[".repeat(60), "]".repeat(60));
+        assert!(takes(&shallow));
+    }
+
+    #[test]
+    fn finds_the_first_special_byte_in_every_position() {
+        for len in 0..40 {
+            for (special, ok) in [("\"", true), ("\\n", true), ("\u{1}", false)] {
+                let body = "a".repeat(len);
+                let text = format!("\"{body}{special}{body}\"");
+                let mut c = Cursor::new(&text);
+                assert_eq!(
+                    c.skip().is_some() && c.end().is_some(),
+                    ok && special != "\""
+                );
+                let mut c = Cursor::new(&text);
+                if special == "\"" {
+                    assert_eq!(c.plain(), Some(body.as_str()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plain_declines_escapes() {
+        assert_eq!(Cursor::new(r#" "abc" "#).plain(), Some("abc"));
+        assert_eq!(Cursor::new(r#""a\"c""#).plain(), None);
+        assert_eq!(Cursor::new("1").plain(), None);
+    }
+}
