@@ -3,7 +3,9 @@
 //! so that a busy shared machine does not distort the per-core figure; wall-clock
 //! throughput is printed beside it.
 //!
-//! Run: `cargo bench -p jetlag-normalize --bench throughput`
+//! Run: `cargo bench -p jetlag-normalize --bench throughput` (`-- okta ecs` for some vendors
+//! only; `-- okta --file PATH` for the first 100 000 sign-ins of an NDJSON file instead of
+//! the built-in records, e.g. the scan bench's `/tmp/jetlag-scan-bench/okta-1000000-50000.jsonl`).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -40,10 +42,40 @@ fn measure(label: &str, rounds: usize, n: usize, mut f: impl FnMut() -> usize) {
     );
 }
 
+/// The first [`records::N`] lines of an NDJSON file that are sign-ins of `format`.
+fn sign_ins(path: &str, format: Format) -> Vec<Vec<u8>> {
+    let text = std::fs::read(path).expect("the --file to read");
+    text.split(|&b| b == b'\n')
+        .filter(|line| {
+            matches!(
+                parse_json(line, format, &mut Vec::new()),
+                Ok(Parsed::Event(_))
+            )
+        })
+        .take(records::N)
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
 fn main() {
     let rounds = 5;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let file = args
+        .iter()
+        .position(|a| a == "--file")
+        .and_then(|i| args.get(i + 1));
+    let only: Vec<&String> = args
+        .iter()
+        .filter(|a| !a.starts_with('-') && Some(*a) != file)
+        .collect();
     for (name, format, template) in records::vendors() {
-        let recs = records::records(template);
+        if !only.is_empty() && !only.iter().any(|o| *o == name) {
+            continue;
+        }
+        let recs = match file {
+            Some(path) => sign_ins(path, format),
+            None => records::records(template),
+        };
         let avg = recs.iter().map(Vec::len).sum::<usize>() / recs.len();
         println!("{name}: {} records of {avg} bytes on average", recs.len());
         let parse = |format| {

@@ -8,7 +8,7 @@
 //! answer `None`, and the vendor then decodes the record with serde, whose result — or
 //! error, word for word — stands. A record it accepts is therefore one that serde accepts
 //! too, and the values it reads are the ones serde reads: a value it does not read itself
-//! ([`Cursor::serde`]) is handed to sonic-rs as its own slice of the record.
+//! ([`Cursor::serde`]) is handed to serde (`common::decode`) as its own slice of the record.
 
 use serde::Deserialize;
 
@@ -21,16 +21,18 @@ pub(crate) struct Cursor<'a> {
     at: usize,
 }
 
-/// Bytes `"`, `\` or below `0x20` among eight, as the high bit of each such byte (only the
-/// lowest flag is exact: a borrow can flag bytes above it, which are never looked at).
+/// Among eight bytes, the quotes and the other bytes a string must stop at (`\\`, below
+/// `0x20`), each as the high bit of its byte. Only the lowest flag of the two together is
+/// exact (a borrow can flag bytes above it, which are never looked at).
 #[inline(always)]
-fn specials(x: u64) -> u64 {
+fn specials(x: u64) -> (u64, u64) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    zero(x ^ (ONES * u64::from(b'"')))
-        | zero(x ^ (ONES * u64::from(b'\\')))
-        | (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+    (
+        zero(x ^ (ONES * u64::from(b'"'))),
+        zero(x ^ (ONES * u64::from(b'\\'))) | (x.wrapping_sub(ONES * 0x20) & !x & HIGH),
+    )
 }
 
 /// The value of four hex digits.
@@ -76,15 +78,21 @@ impl<'a> Cursor<'a> {
 
     /// Passes over a string's body from just after its opening quote to just after its
     /// closing one; `Some(true)` when it has escapes.
-    #[inline]
+    #[inline(always)]
     fn string_body(&mut self) -> Option<bool> {
         let b = self.text.as_bytes();
         let mut escaped = false;
         loop {
             while let Some(chunk) = b.get(self.at..self.at + 8) {
-                let flags = specials(u64::from_le_bytes(chunk.try_into().ok()?));
+                let (quotes, others) = specials(u64::from_le_bytes(chunk.try_into().ok()?));
+                let flags = quotes | others;
                 if flags != 0 {
                     self.at += (flags.trailing_zeros() / 8) as usize;
+                    // The usual end: a quote before any other special byte.
+                    if quotes & flags.wrapping_neg() & flags != 0 {
+                        self.at += 1;
+                        return Some(escaped);
+                    }
                     break;
                 }
                 self.at += 8;
@@ -116,7 +124,7 @@ impl<'a> Cursor<'a> {
 
     /// A string without escapes (after whitespace), as the slice of the record between its
     /// quotes; `None` for anything else, an escaped string included.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn plain(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
@@ -203,7 +211,7 @@ impl<'a> Cursor<'a> {
         self.peek()?;
         let start = self.at;
         self.skip()?;
-        sonic_rs::from_str(self.text.get(start..self.at)?).ok()
+        crate::common::decode(self.text.get(start..self.at)?.as_bytes()).ok()
     }
 
     /// Passes over one value (after whitespace), checking it.
