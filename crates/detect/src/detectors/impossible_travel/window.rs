@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::CompactId;
 
 /// A place a sign-in was located at, as the window compares and reports it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct Loc {
     pub lat: f32,
     pub lon: f32,
@@ -36,6 +36,10 @@ pub(super) struct Loc {
     /// Located only to a country (no city): the point is the country's centroid.
     pub country_level: bool,
     pub city: Option<CompactString>,
+    /// Slots using this place (see [`Counted`]); not saved, rebuilt on load. It sits in
+    /// what was padding: a `Loc` is 48 bytes either way.
+    #[serde(skip)]
+    refs: u32,
 }
 
 impl Loc {
@@ -115,16 +119,54 @@ impl Probe<'_> {
             country: self.country,
             country_level: self.country_level,
             city: self.city.map(CompactString::from),
+            refs: 0,
         }
     }
+}
+
+/// A value of a [`Shared`] table, holding the count of slots that use it: the count is
+/// in the value's own cache line, which a look-up has just read to compare the value
+/// (a separate `Vec` of counts was one more line, a miss, per new place of a window).
+trait Counted {
+    fn refs(&self) -> u32;
+    fn refs_mut(&mut self) -> &mut u32;
+}
+
+impl Counted for Loc {
+    fn refs(&self) -> u32 {
+        self.refs
+    }
+    fn refs_mut(&mut self) -> &mut u32 {
+        &mut self.refs
+    }
+}
+
+/// An IPv6 address of a [`Shared`] table, with its count.
+#[derive(Debug, Clone, Copy)]
+struct V6 {
+    addr: Ipv6Addr,
+    refs: u32,
+}
+
+impl Counted for V6 {
+    fn refs(&self) -> u32 {
+        self.refs
+    }
+    fn refs_mut(&mut self) -> &mut u32 {
+        &mut self.refs
+    }
+}
+
+fn v6_hash(v: &V6) -> u64 {
+    FxBuildHasher.hash_one(v.addr)
 }
 
 /// Values many slots share, each kept once with the count of slots using it; an entry
 /// no slot uses leaves the index and is reused by the next new value.
 #[derive(Debug)]
 struct Shared<T> {
+    /// The values, each with its count ([`Counted`]).
     items: Vec<T>,
-    refs: Vec<u32>,
     /// Ids of `items` by the hash of the item.
     index: HashTable<u32>,
     /// Ids whose count is 0.
@@ -135,14 +177,13 @@ impl<T> Default for Shared<T> {
     fn default() -> Shared<T> {
         Shared {
             items: Vec::new(),
-            refs: Vec::new(),
             index: HashTable::new(),
             free: Vec::new(),
         }
     }
 }
 
-impl<T> Shared<T> {
+impl<T: Counted> Shared<T> {
     /// The id of the value `eq` recognises (hash `hash`), adding `make()` if there is none;
     /// one more slot uses it.
     fn acquire(
@@ -152,12 +193,7 @@ impl<T> Shared<T> {
         make: impl FnOnce() -> T,
         hash_of: impl Fn(&T) -> u64,
     ) -> u32 {
-        let Shared {
-            items,
-            refs,
-            index,
-            free,
-        } = self;
+        let Shared { items, index, free } = self;
         match index.entry(
             hash,
             |&id| eq(&items[id as usize]),
@@ -165,21 +201,21 @@ impl<T> Shared<T> {
         ) {
             Entry::Occupied(e) => {
                 let id = *e.get();
-                refs[id as usize] = refs[id as usize].saturating_add(1);
+                let r = items[id as usize].refs_mut();
+                *r = r.saturating_add(1);
                 id
             }
             Entry::Vacant(e) => {
+                let mut item = make();
+                *item.refs_mut() = 1;
                 let id = match free.pop() {
                     Some(id) => {
-                        items[id as usize] = make();
-                        refs[id as usize] = 1;
+                        items[id as usize] = item;
                         id
                     }
                     None => {
                         grow(items);
-                        grow(refs);
-                        items.push(make());
-                        refs.push(1);
+                        items.push(item);
                         u32::try_from(items.len() - 1).unwrap_or(u32::MAX)
                     }
                 };
@@ -191,16 +227,18 @@ impl<T> Shared<T> {
 
     /// One more slot uses `id` (already in the table).
     fn share(&mut self, id: u32) {
-        if let Some(r) = self.refs.get_mut(id as usize) {
+        if let Some(item) = self.items.get_mut(id as usize) {
+            let r = item.refs_mut();
             *r = r.saturating_add(1);
         }
     }
 
     /// One slot fewer uses `id`; the last one frees it.
     fn release(&mut self, id: u32, hash_of: impl Fn(&T) -> u64) {
-        let Some(r) = self.refs.get_mut(id as usize) else {
+        let Some(item) = self.items.get_mut(id as usize) else {
             return;
         };
+        let r = item.refs_mut();
         *r = r.saturating_sub(1);
         if *r > 0 {
             return;
@@ -218,15 +256,18 @@ impl<T> Shared<T> {
 
     /// Rebuilds counts, index and free list from the ids `used` (each use once).
     fn rebuild(&mut self, used: impl Iterator<Item = u32>, hash_of: impl Fn(&T) -> u64) {
-        self.refs = vec![0; self.items.len()];
+        for item in &mut self.items {
+            *item.refs_mut() = 0;
+        }
         for id in used {
-            self.refs[id as usize] += 1;
+            let r = self.items[id as usize].refs_mut();
+            *r = r.saturating_add(1);
         }
         self.index = HashTable::with_capacity(self.items.len());
         self.free.clear();
-        for (id, &n) in self.refs.iter().enumerate() {
+        for id in 0..self.items.len() {
             let id = id as u32;
-            if n == 0 {
+            if self.items[id as usize].refs() == 0 {
                 self.free.push(id);
             } else {
                 let hash = hash_of(&self.items[id as usize]);
@@ -294,7 +335,7 @@ pub(super) struct Windows {
     /// The free slots, chained through `next` (index + 1; 0 = none).
     free: u32,
     locs: Shared<Loc>,
-    ipv6: Shared<Ipv6Addr>,
+    ipv6: Shared<V6>,
     /// Event ids that are not UUIDs, by slot (each used by one slot).
     texts: Vec<CompactString>,
     /// Indexes of `texts` no slot uses.
@@ -376,7 +417,7 @@ impl Windows {
         match s.ip_kind {
             IpKind::None => None,
             IpKind::V4 => Some(IpAddr::V4(Ipv4Addr::from(s.ip))),
-            IpKind::V6 => self.ipv6.get(s.ip).map(|a| IpAddr::V6(*a)),
+            IpKind::V6 => self.ipv6.get(s.ip).map(|v| IpAddr::V6(v.addr)),
         }
     }
 
@@ -430,10 +471,19 @@ impl Windows {
         place: Probe<'_>,
         loc: Option<u32>,
     ) {
+        // A slot replaced by a sign-in at its very place keeps that place's count as it is
+        // (the common case: the same place and network again), so the count's cache line
+        // is not touched.
+        let same_place = match (replace, loc) {
+            (Some(j), Some(id)) => self.slots.get(j as usize).is_some_and(|s| s.loc == id),
+            _ => false,
+        };
         // Take the new place and IP first: a slot being replaced may hold the last use.
         let loc = match loc {
             Some(id) => {
-                self.locs.share(id);
+                if !same_place {
+                    self.locs.share(id);
+                }
                 id
             }
             None => self
@@ -445,9 +495,9 @@ impl Windows {
             Some(IpAddr::V4(a)) => (IpKind::V4, u32::from(a)),
             Some(IpAddr::V6(a)) => {
                 let hash = FxBuildHasher.hash_one(a);
-                let id = self
-                    .ipv6
-                    .acquire(hash, |x| *x == a, || a, |x| FxBuildHasher.hash_one(x));
+                let id =
+                    self.ipv6
+                        .acquire(hash, |x| x.addr == a, || V6 { addr: a, refs: 0 }, v6_hash);
                 (IpKind::V6, id)
             }
         };
@@ -458,13 +508,13 @@ impl Windows {
         let slot = match replace {
             Some(j) => {
                 self.unlink(user, j);
-                self.release(j);
+                self.release(j, !same_place);
                 j
             }
             None if len >= window_size => {
                 let head = self.heads[user] - 1;
                 self.unlink(user, head);
-                self.release(head);
+                self.release(head, true);
                 head
             }
             None => self.alloc(),
@@ -539,8 +589,8 @@ impl Windows {
         }
     }
 
-    /// Slot `i` no longer uses its place, IP and id text.
-    fn release(&mut self, i: u32) {
+    /// Slot `i` no longer uses its IP and id text, nor its place if `place`.
+    fn release(&mut self, i: u32, place: bool) {
         let s = &mut self.slots[i as usize];
         let (loc, ip, kind) = (s.loc, s.ip, s.ip_kind);
         if s.id_kind == IdKind::Text {
@@ -548,15 +598,17 @@ impl Windows {
             self.free_texts
                 .push(u32::from_le_bytes([s.id[0], s.id[1], s.id[2], s.id[3]]));
         }
-        self.locs.release(loc, Loc::hash);
+        if place {
+            self.locs.release(loc, Loc::hash);
+        }
         if kind == IpKind::V6 {
-            self.ipv6.release(ip, |x| FxBuildHasher.hash_one(x));
+            self.ipv6.release(ip, v6_hash);
         }
     }
 
     /// Puts slot `i` (already unlinked) on the free list.
     fn free_slot(&mut self, i: u32) {
-        self.release(i);
+        self.release(i, true);
         let s = &mut self.slots[i as usize];
         s.ip_kind = IpKind::None;
         s.next = self.free;
@@ -593,7 +645,7 @@ impl Windows {
             heads: self.heads.clone(),
             slots: self.slots.clone(),
             locs: self.locs.items.clone(),
-            ipv6: self.ipv6.items.clone(),
+            ipv6: self.ipv6.items.iter().map(|v| v.addr).collect(),
             texts: self.texts.clone(),
         }
     }
@@ -668,7 +720,7 @@ impl Windows {
                 ..Shared::default()
             },
             ipv6: Shared {
-                items: ipv6,
+                items: ipv6.into_iter().map(|addr| V6 { addr, refs: 0 }).collect(),
                 ..Shared::default()
             },
             free_texts: (0..texts.len() as u32)
@@ -682,7 +734,7 @@ impl Windows {
             live.iter()
                 .filter(|s| s.ip_kind == IpKind::V6)
                 .map(|s| s.ip),
-            |x| FxBuildHasher.hash_one(x),
+            v6_hash,
         );
         w.slots = slots;
         Ok(w)
@@ -691,7 +743,7 @@ impl Windows {
     /// Live places and free slots, for tests.
     #[cfg(test)]
     fn counts(&self) -> (usize, usize) {
-        let live_locs = self.locs.refs.iter().filter(|&&r| r > 0).count();
+        let live_locs = self.locs.items.iter().filter(|l| l.refs > 0).count();
         let mut free = 0;
         let mut cur = self.free;
         while let Some(i) = cur.checked_sub(1) {
@@ -727,6 +779,84 @@ mod tests {
     #[test]
     fn a_slot_is_40_bytes() {
         assert_eq!(std::mem::size_of::<Seen>(), 40);
+    }
+
+    /// The count a place carries fits in what was padding.
+    #[test]
+    fn a_place_is_48_bytes_with_its_count() {
+        assert_eq!(std::mem::size_of::<Loc>(), 48);
+    }
+
+    /// The counts of the places: each live place's is the number of slots holding it.
+    fn place_counts(w: &Windows) -> Vec<(u32, u32)> {
+        let mut held = std::collections::BTreeMap::<u32, u32>::new();
+        for user in 0..w.heads.len() {
+            for (_, s) in w.iter(user) {
+                *held.entry(s.loc).or_default() += 1;
+            }
+        }
+        let counted: Vec<(u32, u32)> = (0..w.locs.items.len() as u32)
+            .filter(|&id| w.locs.items[id as usize].refs > 0)
+            .map(|id| (id, w.locs.items[id as usize].refs))
+            .collect();
+        assert_eq!(counted, held.into_iter().collect::<Vec<_>>());
+        counted
+    }
+
+    /// A sign-in replacing a slot at its very place leaves the place's count as it is
+    /// (no count touched); one replacing a slot of the same cell and network but another
+    /// place, or at a place already in the window without replacing, moves the counts.
+    /// Either way every count stays the number of slots holding the place, a place is
+    /// freed with its last slot, and a reload (which recounts) finds the same.
+    #[test]
+    fn replacing_a_slot_keeps_place_counts_exact() {
+        let mut w = Windows::default();
+        let net = NetClasses::default();
+        let vpn = NetClasses::of(&[jetlag_event::NetClass::Vpn]);
+        let paris = probe(48.85, Some("Paris"));
+        let near = probe(48.86, Some("Paris"));
+        let id = |n: u32| CompactId::new(&format!("e{n}"));
+        w.remember(0, None, 4, &id(0), 10, None, net, paris, None);
+        w.remember(1, None, 4, &id(1), 10, None, net, paris, None);
+        let at =
+            |w: &Windows, user: usize| w.iter(user).map(|(i, s)| (i, s.loc)).collect::<Vec<_>>();
+        let (slot, here) = at(&w, 0)[0];
+        assert_eq!(place_counts(&w), [(here, 2)]);
+        // The same place and network again, many times: replaced in place.
+        for n in 2..10 {
+            let slot_now = at(&w, 0)[0].0;
+            w.remember(
+                0,
+                Some(slot_now),
+                4,
+                &id(n),
+                10 + i64::from(n),
+                None,
+                net,
+                paris,
+                Some(here),
+            );
+        }
+        assert_eq!(at(&w, 0), [(slot, here)]);
+        assert_eq!(place_counts(&w), [(here, 2)]);
+        // Same place, another network: a second slot shares the place.
+        w.remember(0, None, 4, &id(20), 30, None, vpn, paris, Some(here));
+        assert_eq!(place_counts(&w), [(here, 3)]);
+        // Same cell and network, another place: the slot is replaced, Paris counted once
+        // less, the new place once.
+        let first = at(&w, 0)[0].0;
+        w.remember(0, Some(first), 4, &id(21), 31, None, net, near, None);
+        let counts = place_counts(&w);
+        assert_eq!(counts.len(), 2);
+        assert!(counts.contains(&(here, 2)));
+        // Reloaded: the same counts.
+        let back = Windows::load(w.save()).unwrap();
+        assert_eq!(place_counts(&back), counts);
+        // Every slot gone: every place freed.
+        w.drop_oldest_while(0, |_| true);
+        w.drop_oldest_while(1, |_| true);
+        assert_eq!(place_counts(&w), []);
+        assert_eq!(w.locs.free.len(), 2);
     }
 
     #[test]
