@@ -378,3 +378,49 @@ mod tests {
         assert_eq!(Cursor::new("1").plain(), None);
     }
 }
+
+/// Random edits of records, for the vendors' differential tests of their fast paths.
+#[cfg(test)]
+pub(crate) mod mutation {
+    /// A tiny deterministic generator (xorshift64*), so a failure can be replayed.
+    pub(crate) struct Rng(pub u64);
+
+    impl Rng {
+        /// A number below `n`.
+        pub(crate) fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
+        }
+    }
+
+    /// One to three random edits of `record`: a byte deleted, inserted or replaced (JSON
+    /// punctuation, escapes, control and non-UTF-8 bytes), or one of `fragments` put where a
+    /// member may begin.
+    pub(crate) fn mutate(rng: &mut Rng, record: &[u8], fragments: &[&str]) -> Vec<u8> {
+        const BYTES: &[u8] = b"\"\\{}[],: \n\t0-.eEnx\x01\xff\xc3";
+        let mut r = record.to_vec();
+        for _ in 0..=rng.below(3) {
+            let at = rng.below(r.len() + 1);
+            match rng.below(4) {
+                0 if at < r.len() => {
+                    r.remove(at);
+                }
+                1 => r.insert(at, BYTES[rng.below(BYTES.len())]),
+                2 if at < r.len() => r[at] = BYTES[rng.below(BYTES.len())],
+                _ => {
+                    // A fragment after a `{` or `,`, where a member may begin.
+                    let starts: Vec<usize> = (0..r.len())
+                        .filter(|&i| matches!(r[i], b'{' | b','))
+                        .collect();
+                    if let Some(&i) = starts.get(rng.below(starts.len().max(1))) {
+                        let f = fragments[rng.below(fragments.len())].as_bytes();
+                        r.splice(i + 1..i + 1, f.iter().copied());
+                    }
+                }
+            }
+        }
+        r
+    }
+}

@@ -419,6 +419,7 @@ fn security_context<'a>(c: &mut Cursor<'a>, sc: &mut SecurityContext<'a>) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lex::mutation::{Rng, mutate};
 
     const HEAD: &str = r#"{"published":"2025-03-30T23:59:53Z","eventType":"user.session.start","actor":{"type":"User","alternateId":"a@example.com"},"#;
 
@@ -483,45 +484,6 @@ mod tests {
         "\"tab\":\"a\tb\",",
     ];
 
-    /// A tiny deterministic generator (xorshift64*), so a failure can be replayed.
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
-        }
-    }
-
-    /// One to three random edits of `record`.
-    fn mutate(rng: &mut Rng, record: &[u8]) -> Vec<u8> {
-        const BYTES: &[u8] = b"\"\\{}[],: \n\t0-.eEnx\x01\xff\xc3";
-        let mut r = record.to_vec();
-        for _ in 0..=rng.below(3) {
-            let at = rng.below(r.len() + 1);
-            match rng.below(4) {
-                0 if at < r.len() => {
-                    r.remove(at);
-                }
-                1 => r.insert(at, BYTES[rng.below(BYTES.len())]),
-                2 if at < r.len() => r[at] = BYTES[rng.below(BYTES.len())],
-                _ => {
-                    // A fragment after a `{` or `,`, where a member may begin.
-                    let starts: Vec<usize> = (0..r.len())
-                        .filter(|&i| matches!(r[i], b'{' | b','))
-                        .collect();
-                    if let Some(&i) = starts.get(rng.below(starts.len().max(1))) {
-                        let f = FRAGMENTS[rng.below(FRAGMENTS.len())].as_bytes();
-                        r.splice(i + 1..i + 1, f.iter().copied());
-                    }
-                }
-            }
-        }
-        r
-    }
-
     #[test]
     fn the_fast_path_reads_what_the_derived_deserialize_reads() {
         let bases = bases();
@@ -551,7 +513,7 @@ mod tests {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         for _ in 0..40_000 {
             let base = &bases[rng.below(bases.len())];
-            check(&mutate(&mut rng, base));
+            check(&mutate(&mut rng, base, FRAGMENTS));
         }
         // Not vacuous: most records serde takes, the fast path takes too.
         assert!(
