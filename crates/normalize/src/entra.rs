@@ -451,7 +451,19 @@ fn members<'a>(c: &mut Cursor<'a>, r: &mut Record<'a>, depth: u32) -> Option<()>
                         "countryOrRegion" => field(c, &mut seen, 4, &mut loc.country_or_region),
                         "geoCoordinates" => {
                             once(&mut seen, 8)?;
-                            loc.geo_coordinates = c.serde()?;
+                            loc.geo_coordinates = c.opt_struct(|c, g: &mut GeoCoordinates| {
+                                let mut seen = 0;
+                                c.object(|c, key| {
+                                    let (bit, to) = match key {
+                                        "latitude" => (1, &mut g.latitude),
+                                        "longitude" => (2, &mut g.longitude),
+                                        _ => return c.skip(),
+                                    };
+                                    once(&mut seen, bit)?;
+                                    *to = c.opt_f64()?;
+                                    Some(())
+                                })
+                            })?;
                             Some(())
                         }
                         _ => c.skip(),
@@ -551,6 +563,11 @@ mod tests {
         r#""resultType":"x","#,
         r#""location":"{\"city\":\"Z\\u00fcrich\"}","#,
         r#""LocationDetails":{"geoCoordinates":{"latitude":1e400}},"#,
+        r#""location":{"geoCoordinates":{"latitude":-0,"longitude":1E2,"latitude":3}},"#,
+        r#""location":{"geoCoordinates":{"latitude":12345678901234567890,"longitude":4.9e-324}},"#,
+        r#""location":{"geoCoordinates":{"latitude":2.2250738585072011e-308,"altitude":1e999}},"#,
+        r#""location":{"geoCoordinates":{"latitude":0.1e-400,"longitude":-122.12094116210938}},"#,
+        r#""location":{"geoCoordinates":{"latitude":"47","longitude":[]}},"#,
         r#""location":{"countryOrRegion":"\ud83d\ude00"},"#,
         r#""deviceDetail":"{}","#,
         r#""mfaDetail":{"authMethod":7},"#,

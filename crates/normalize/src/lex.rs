@@ -206,6 +206,31 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// An optional float as serde reads an `Option<f64>`: a number is parsed where it lies
+    /// (Rust's parser and sonic-rs's both round correctly, so they agree on every JSON
+    /// number; an integer that fits 64 bits is converted from one, as sonic-rs and serde do;
+    /// a fraction that comes out zero, whose sign sonic-rs may drop, or a number too large
+    /// for an `f64` is left to serde), `null` is `None`, anything else goes to serde.
+    pub(crate) fn opt_f64(&mut self) -> Option<Option<f64>> {
+        match self.peek()? {
+            b'-' | b'0'..=b'9' => {
+                let start = self.at;
+                self.number()?;
+                let text = self.text.get(start..self.at)?;
+                // An integer is read as one and converted, as serde does (`-0` is `0.0`).
+                let n = match (text.parse::<u64>(), text.parse::<i64>()) {
+                    (Ok(u), _) => u as f64,
+                    (_, Ok(i)) => i as f64,
+                    // A zero's sign is sonic-rs's own business (`-0E-5` is `0.0` there).
+                    _ => text.parse().ok().filter(|n: &f64| *n != 0.0)?,
+                };
+                n.is_finite().then_some(Some(n))
+            }
+            b'n' => self.null().map(|()| None),
+            _ => self.serde(),
+        }
+    }
+
     /// The next value (after whitespace) decoded by serde from its own slice of the record.
     pub(crate) fn serde<T: Deserialize<'a>>(&mut self) -> Option<T> {
         self.peek()?;
@@ -369,6 +394,50 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn floats_read_as_serde_reads_them() {
+        let mut rng = mutation::Rng(0x853c_49e6_748f_ea9b);
+        let digits = |rng: &mut mutation::Rng, n: usize| -> String {
+            (0..n)
+                .map(|_| char::from(b'0' + rng.below(10) as u8))
+                .collect()
+        };
+        let (mut taken, mut tried) = (0, 0);
+        for _ in 0..100_000 {
+            let mut t = String::new();
+            if rng.below(2) == 0 {
+                t.push('-');
+            }
+            let n = 1 + rng.below(22);
+            t += &digits(&mut rng, n);
+            if rng.below(2) == 0 {
+                let n = 1 + rng.below(20);
+                t = t + "." + &digits(&mut rng, n);
+            }
+            if rng.below(3) == 0 {
+                t.push(if rng.below(2) == 0 { 'e' } else { 'E' });
+                t += ["", "-", "+"][rng.below(3)];
+                let n = 1 + rng.below(3);
+                t += &digits(&mut rng, n);
+            }
+            let mut c = Cursor::new(&t);
+            let fast = c.opt_f64().filter(|_| c.end().is_some());
+            let serde = crate::common::decode::<Option<f64>>(t.as_bytes()).ok();
+            tried += 1;
+            if let Some(v) = fast {
+                taken += 1;
+                assert_eq!(
+                    serde.map(|s| s.map(f64::to_bits)),
+                    Some(v.map(f64::to_bits)),
+                    "{t}"
+                );
+            }
+        }
+        assert!(taken * 2 > tried, "{taken} of {tried}");
+        assert_eq!(Cursor::new("null").opt_f64(), Some(None));
+        assert_eq!(Cursor::new("1e400").opt_f64(), None, "left to serde");
     }
 
     #[test]

@@ -374,7 +374,19 @@ fn client<'a>(c: &mut Cursor<'a>, cl: &mut Client<'a>) -> Option<()> {
                     "country" => field(c, &mut seen, 4, &mut g.country),
                     "geolocation" => {
                         once(&mut seen, 8)?;
-                        g.geolocation = c.serde()?;
+                        g.geolocation = c.opt_struct(|c, p: &mut Geolocation| {
+                            let mut seen = 0;
+                            c.object(|c, key| {
+                                let (bit, to) = match key {
+                                    "lat" => (1, &mut p.lat),
+                                    "lon" => (2, &mut p.lon),
+                                    _ => return c.skip(),
+                                };
+                                once(&mut seen, bit)?;
+                                *to = c.opt_f64()?;
+                                Some(())
+                            })
+                        })?;
                         Some(())
                     }
                     _ => c.skip(),
@@ -463,6 +475,11 @@ mod tests {
         r#""published":1,"#,
         r#""published":"2024-13-01T00:00:00Z","#,
         r#""geolocation":{"lat":1e400,"lon":"x"},"#,
+        r#""geolocation":{"lat":-0,"lon":1E2,"lat":3},"#,
+        r#""geolocation":{"lat":12345678901234567890,"lon":4.9e-324,"alt":null},"#,
+        r#""geolocation":{"lat":2.2250738585072011e-308,"lon":1.7976931348623157e308},"#,
+        r#""geolocation":{"lat":0.1e-400,"lon":-47.680500030517578125},"#,
+        r#""geolocation":{"lat":"40.1","lon":null},"#,
         r#""isProxy":"true","#,
         r#""asNumber":"123","#,
         r#""asNumber":18446744073709551616,"#,
