@@ -228,6 +228,10 @@ impl Enricher {
     /// when it names no city) if it has no radius. A log location without coordinates is
     /// replaced by a GeoIP one that has them. `asn` and `as_org` already set are kept;
     /// network classes are added to those already there.
+    ///
+    /// It reads and writes nothing but the event's `ip`, `geo`, `asn`, `as_org` and
+    /// `network`, so a caller may enrich once per distinct set of them and copy the result
+    /// (`jetlag scan` does).
     pub fn enrich(&self, event: &mut SignIn) {
         self.enrich_loaded(&self.loaded.load(), event);
     }

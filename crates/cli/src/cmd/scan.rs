@@ -1,8 +1,8 @@
 //! `jetlag scan`: detect risky sign-ins in log files and print alerts.
 //!
 //! Pipeline: read → normalize (`input::for_each_event`) → enrich (GeoIP, intel; on a second
-//! thread, in chunks; always, so that log-supplied locations get their default radius as in
-//! `normalize`) → hold the batch in compact form (`batch::Batch`) → order it by index (time,
+//! thread, in chunks, once per distinct source; always, so that log-supplied locations get
+//! their default radius as in `normalize`) → hold the batch in compact form (`batch::Batch`) → order it by index (time,
 //! event id; duplicates dropped; `jetlag_detect::order`'s semantics) → `Engine` → alert
 //! writer (`jetlag-output`), with the per-user risk of `jetlag-score` for `--users` and the
 //! table. The whole batch is held in memory so that the result never depends on the order
@@ -198,9 +198,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Reads and normalizes every input on this thread and enriches on a second one (GeoIP and
-/// intel lookups are about a third of the reading path's CPU), in chunks of [`CHUNK`]
-/// events, which that thread also moves into the compact [`Batch`]. Chunk buffers go back
+/// Reads and normalizes every input on this thread; a second one moves the events, in chunks
+/// of [`CHUNK`], into the compact [`Batch`], which enriches each distinct source once. Chunk buffers go back
 /// to the reader for reuse, so the reading path allocates no more memory as it goes. The
 /// batch is put in order afterwards, so the split never shows in the results.
 fn read_and_enrich(
@@ -215,13 +214,13 @@ fn read_and_enrich(
             .name("enrich".into())
             .spawn_scoped(scope, move || -> anyhow::Result<Batch> {
                 let mut batch = Batch::default();
-                for mut chunk in rx {
-                    enricher.enrich_all(&mut chunk);
-                    batch.push(&chunk)?;
+                for chunk in rx {
+                    batch.push(&chunk, |ev| enricher.enrich(ev))?;
                     // The reader may have gone; then the buffer is simply dropped.
                     let _ = give_back.try_send(chunk);
                     progress.set_position(batch.len() as u64);
                 }
+                batch.end_of_input();
                 Ok(batch)
             })
             .context("cannot start the enrichment thread")?;
