@@ -13,7 +13,7 @@
 //! - `enrich/city_mmdb_users_50k`: 1M lookups in the scan bench's pattern (50k users, two
 //!   home IPs each, 2 % elsewhere: ~120k distinct IPs);
 //! - `enrich/city_mmdb_users_50k_all`: the same through [`Enricher::enrich_all`] in runs of
-//!   4,096 events (as `scan` enriches), which prefetches cache entries a few events ahead;
+//!   4,096 events (as the server's batch ingest enriches), which prefetches cache entries a few events ahead;
 //! - `enrich/signin`: a full [`Enricher::enrich`] of a sign-in with DB-IP City, the ASN CSV
 //!   database and the iCloud Private Relay and Tor intel lists; `enrich/city_mmdb_only` and
 //!   `enrich/asn_csv_only` split it.
@@ -293,7 +293,7 @@ fn bench(c: &mut Criterion<ThreadCpu>) {
             }
         })
     });
-    // The same through `enrich_all` in runs of 4,096 events, as `scan` enriches.
+    // The same through `enrich_all` in runs of 4,096 events (as a bulk ingest enriches).
     let mut run: Vec<SignIn> = (0..4096).map(|_| template.clone()).collect();
     g.bench_function("city_mmdb_users_50k_all", |b| {
         b.iter(|| {

@@ -162,12 +162,10 @@ impl Pipeline {
         }
     }
 
-    /// Fills geo, ASN and network classes.
+    /// Fills geo, ASN and network classes (the GeoIP cache fetched a few events ahead).
     pub fn enrich(&self, events: &mut [SignIn]) {
         if let Some(e) = &self.enricher {
-            for ev in events {
-                e.enrich(ev);
-            }
+            e.enrich_all(events);
         }
     }
 
