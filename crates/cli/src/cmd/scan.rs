@@ -2,12 +2,13 @@
 //!
 //! Pipeline: read → normalize (`input::for_each_event`) → enrich (GeoIP, intel; on a second
 //! thread, in chunks, once per distinct source; always, so that log-supplied locations get
-//! their default radius as in `normalize`) → hold the batch in compact form (`batch::Batch`) → order it by index (time,
-//! event id; duplicates dropped; `jetlag_detect::order`'s semantics) → `Engine` → alert
-//! writer (`jetlag-output`), with the per-user risk of `jetlag-score` for `--users` and the
-//! table. The whole batch is held in memory so that the result never depends on the order
-//! of the input records or files. Alerts stream out as the engine emits them (counted for
-//! the summary as they go), unless the table or `--users` needs them all at the end.
+//! their default radius as in `normalize`) → hold the batch in compact form
+//! (`batch::Batch`) → order it by index (time, event id; duplicates dropped;
+//! `jetlag_detect::order`'s semantics) → `Engine` → alert writer (`jetlag-output`), with
+//! the per-user risk of `jetlag-score` for `--users` and the table. The whole batch is held
+//! in memory so that the result never depends on the order of the input records or files.
+//! Alerts stream out as the engine emits them (counted for the summary as they go), unless
+//! the table or `--users` needs them all at the end.
 //!
 //! `--state PATH` carries detector state between runs: when PATH exists the engine is
 //! restored from it before the scan, and the state after the scan is written back
@@ -198,10 +199,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Reads and normalizes every input on this thread; a second one moves the events, in chunks
-/// of [`CHUNK`], into the compact [`Batch`], which enriches each distinct source once. Chunk buffers go back
-/// to the reader for reuse, so the reading path allocates no more memory as it goes. The
-/// batch is put in order afterwards, so the split never shows in the results.
+/// Reads and normalizes every input on this thread; a second one moves the events, in
+/// chunks of [`CHUNK`], into the compact [`Batch`], which enriches each distinct source
+/// once. Chunk buffers go back to the reader for reuse, so the reading path allocates no
+/// more memory as it goes. The batch is put in order afterwards, so the split never shows
+/// in the results.
 fn read_and_enrich(
     input: &InputArgs,
     enricher: &jetlag_enrich::Enricher,
