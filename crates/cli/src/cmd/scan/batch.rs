@@ -6,8 +6,9 @@
 //! fixed-size [`Row`] of 56 bytes in chunks that never grow: the strings that repeat
 //! (user, tenant, app, user agent, device) are interned once per batch, and so is where the
 //! event came from — its IP with everything enrichment said of it (location, AS, network
-//! classes), a [`Place`], shared by every sign-in from that IP; the strings that do not
-//! repeat (event and session ids) sit in the chunk's own text.
+//! classes), a [`Place`], shared by every sign-in from that IP and enriched once (the
+//! [`Sources`] table finds it by the fields as read); the strings that do not repeat
+//! (event and session ids) sit in the chunk's own text.
 //! [`Batch::order`] computes the detection order on indices, with exactly the semantics of
 //! `jetlag_detect::order`, and [`Batch::fill`] writes an event back into one reused
 //! `SignIn` for the engine: every field round-trips, so the alerts cannot change.
@@ -134,6 +135,28 @@ impl<'a> PlaceKey<'a> {
 }
 
 impl Place {
+    /// The place `key` (of hash `h`), its strings interned in `strings`.
+    fn new(key: &PlaceKey<'_>, h: u64, strings: &mut Interner) -> Place {
+        Place {
+            hash: h,
+            ip: key.ip,
+            coords: key.coords,
+            asn: key.asn,
+            network: key.network,
+            country: key.country,
+            flags: key.flags,
+            city: strings.intern(key.city),
+            region: strings.intern(key.region),
+            as_org: strings.intern(key.as_org),
+        }
+    }
+
+    /// The place of `ev`'s fields, its strings interned in `strings`.
+    fn of(ev: &SignIn, strings: &mut Interner) -> Place {
+        let key = PlaceKey::of(ev);
+        Place::new(&key, FxBuildHasher.hash_one(&key), strings)
+    }
+
     #[cfg(test)]
     fn key<'a>(&self, strings: &'a Interner) -> PlaceKey<'a> {
         PlaceKey {
@@ -174,8 +197,8 @@ impl Place {
     }
 }
 
-/// The batch's places, each stored once: the table holds 4-byte indices compared by the
-/// places they name.
+/// A set of places (the batch's sources), each stored once: the table holds 4-byte
+/// indices compared by the places they name.
 #[derive(Debug, Default)]
 struct Places {
     ids: HashTable<u32>,
@@ -183,13 +206,9 @@ struct Places {
 }
 
 impl Places {
-    /// The index of the event's place, added if new (its strings interned in `strings`).
-    fn intern(&mut self, ev: &SignIn, strings: &mut Interner) -> Result<u32, TooLarge> {
-        Ok(self.intern_new(ev, strings)?.0)
-    }
-
-    /// [`intern`](Places::intern), and whether the place was new.
-    fn intern_new(&mut self, ev: &SignIn, strings: &mut Interner) -> Result<(u32, bool), TooLarge> {
+    /// The index of the event's place, added if new (its strings interned in `strings`),
+    /// and whether it was new.
+    fn intern(&mut self, ev: &SignIn, strings: &mut Interner) -> Result<(u32, bool), TooLarge> {
         let key = PlaceKey::of(ev);
         let h = FxBuildHasher.hash_one(&key);
         let places = &self.places;
@@ -200,18 +219,7 @@ impl Places {
             return Ok((*id, false));
         }
         let id = u32::try_from(self.places.len()).map_err(|_| TooLarge)?;
-        self.places.push(Place {
-            hash: h,
-            ip: key.ip,
-            coords: key.coords,
-            asn: key.asn,
-            network: key.network,
-            country: key.country,
-            flags: key.flags,
-            city: strings.intern(key.city),
-            region: strings.intern(key.region),
-            as_org: strings.intern(key.as_org),
-        });
+        self.places.push(Place::new(&key, h, strings));
         let places = &self.places;
         self.ids
             .insert_unique(h, id, |id| places[*id as usize].hash);
@@ -219,15 +227,13 @@ impl Places {
     }
 }
 
-/// Where events came from as read, before enrichment, each mapped to its enriched
-/// [`Place`]: enrichment depends on nothing but these fields (see
+/// Where events came from as read, before enrichment: the source numbered `i` is the
+/// batch's place `i` once enriched. Enrichment depends on nothing but these fields (see
 /// `jetlag_enrich::Enricher::enrich`), so it runs once per distinct source, not once per
 /// event (the scan bench's million sign-ins come from 120,000 IPs).
 #[derive(Debug, Default)]
 struct Sources {
     read: Places,
-    /// The enriched place of each of `read`'s places.
-    place: Vec<u32>,
     /// The one event enrichment is run on, holding only a source's fields.
     scratch: Option<SignIn>,
 }
@@ -298,7 +304,8 @@ impl Interner {
 pub(super) struct Batch {
     chunks: Vec<Chunk>,
     strings: Interner,
-    places: Places,
+    /// Where events came from, with all enrichment said of it: one per [`Sources`] entry.
+    places: Vec<Place>,
     /// Only while events are pushed: [`Batch::end_of_input`] drops it.
     sources: Sources,
     len: usize,
@@ -373,20 +380,18 @@ impl Batch {
         ev: &SignIn,
         enrich: &mut impl FnMut(&mut SignIn),
     ) -> Result<u32, TooLarge> {
-        let (source, new) = self.sources.read.intern_new(ev, &mut self.strings)?;
-        if !new {
-            return Ok(self.sources.place[source as usize]);
+        let (source, new) = self.sources.read.intern(ev, &mut self.strings)?;
+        if new {
+            let e = self.sources.scratch.get_or_insert_with(scratch);
+            e.ip = ev.ip;
+            e.geo.clone_from(&ev.geo);
+            e.asn = ev.asn;
+            e.as_org.clone_from(&ev.as_org);
+            e.network = ev.network;
+            enrich(e);
+            self.places.push(Place::of(e, &mut self.strings));
         }
-        let e = self.sources.scratch.get_or_insert_with(scratch);
-        e.ip = ev.ip;
-        e.geo.clone_from(&ev.geo);
-        e.asn = ev.asn;
-        e.as_org.clone_from(&ev.as_org);
-        e.network = ev.network;
-        enrich(e);
-        let place = self.places.intern(e, &mut self.strings)?;
-        self.sources.place.push(place);
-        Ok(place)
+        Ok(source)
     }
 
     fn finish_chunk(&mut self, mut chunk: Chunk) {
@@ -449,7 +454,7 @@ impl Batch {
     /// a few events later), so that its cache miss overlaps the work in between.
     pub(super) fn prefetch(&self, index: u32) {
         let (_, row) = self.at(index);
-        if let Some(place) = self.places.places.get(row.place as usize) {
+        if let Some(place) = self.places.get(row.place as usize) {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: a prefetch is a hint that never faults, whatever the address; SSE is
             // part of every x86_64 CPU.
@@ -464,7 +469,7 @@ impl Batch {
     }
 
     fn place(&self, row: &Row) -> &Place {
-        &self.places.places[row.place as usize]
+        &self.places[row.place as usize]
     }
 
     /// Every index, in input order.
@@ -762,8 +767,8 @@ mod tests {
             })
             .collect::<std::collections::HashSet<_>>()
             .len();
-        assert_eq!(batch.places.places.len(), distinct);
-        for p in &batch.places.places {
+        assert_eq!(batch.places.len(), distinct);
+        for p in &batch.places {
             assert_eq!(p.hash, FxBuildHasher.hash_one(p.key(&batch.strings)));
             assert!(p.is(p.hash, &p.key(&batch.strings), &batch.strings));
         }
