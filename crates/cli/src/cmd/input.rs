@@ -111,10 +111,8 @@ pub fn for_each_event(
         }
         match result {
             Ok(layout) => tracing::debug!(input = %name, ?layout, "input read"),
-            Err(err) => {
-                tracing::error!(input = %name, error = %err, "input not read");
-                normalizer.input_failed(err.to_string());
-            }
+            // Reported once, in the summary's list of failed inputs.
+            Err(err) => normalizer.input_failed(err.to_string()),
         }
     }
     Ok(normalizer.take_stats())

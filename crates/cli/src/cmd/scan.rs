@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use jetlag_config::Config;
 use jetlag_detect::Engine;
 use jetlag_event::{Alert, SignIn};
@@ -52,7 +52,7 @@ pub struct Args {
     pub roster: Option<PathBuf>,
     /// Configuration file (TOML; `jetlag config default` prints every setting). Flags add
     /// to its `[enrich]` lists (--geoip, --intel) or override it (--roster).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, short = 'c', value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Write alerts here instead of standard output.
     #[arg(short, long, value_name = "PATH")]
@@ -86,10 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stderr_tty = io::stderr().is_terminal();
 
     // Enrichment: the config file's lists first, then the flags.
-    let mut builder = jetlag_enrich::Enricher::builder().geoip_paths(config.enrich.geoip.iter());
-    for (class, path) in &config.enrich.intel {
-        builder = builder.intel(*class, path);
-    }
+    let builder = enrich_args::from_config(&config.enrich);
     // Built even with no database or list: it still gives log-supplied geo its radius.
     // Mapped, not read: a short batch run (DESIGN.md, "Why map the database for batch
     // commands only?").
@@ -290,8 +287,13 @@ fn progress_bar(tty: bool) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {human_pos} events ({per_sec}) {wide_bar}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ProgressStyle::with_template("{spinner} {msg} {human_pos} events ({rate}) {wide_bar}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            // Whole events per second with thousands separators (`{per_sec}` prints four
+            // decimals).
+            .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}/s", HumanCount(s.per_sec() as u64));
+            }),
     );
     bar.set_message("reading");
     bar.enable_steady_tick(Duration::from_millis(250));
