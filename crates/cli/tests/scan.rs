@@ -377,6 +377,9 @@ fn config_default_prints_a_valid_file_and_check_reports_problems() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("[detect.impossible_travel]") && text.contains("max_speed_kmh = 1000.0"));
+    // serve's table printed with its defaults; consume's commented out (no default topics).
+    assert!(text.contains("\n[server]\n") && text.contains("\nlisten = \"127.0.0.1:8080\"\n"));
+    assert!(text.contains("\n# [kafka]\n") && text.contains("\n# brokers = \"127.0.0.1:9092\"\n"));
     let path = dir.path().join("default.toml");
     std::fs::write(&path, &text).unwrap();
     jetlag()
@@ -385,6 +388,27 @@ fn config_default_prints_a_valid_file_and_check_reports_problems() {
         .assert()
         .success()
         .stdout(predicates::str::contains("ok"));
+    // scan takes the printed file as it is.
+    let (okta_lines, _) = scenario();
+    let input = write(dir.path(), "okta.jsonl", &okta_lines);
+    let (_, stderr, code) = scan(&[input.as_os_str(), "--config".as_ref(), path.as_os_str()]);
+    assert_eq!(code, 0, "{stderr}");
+    // consume reads the same file and misses only the topics the commented `[kafka]` lacks
+    // (without the `kafka` feature it says so before reading the config).
+    if cfg!(feature = "kafka") {
+        let out = jetlag()
+            .args(["consume", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains("1 problem:")
+                && stderr.contains("kafka.topics: at least one input topic"),
+            "{stderr}"
+        );
+    }
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(

@@ -37,7 +37,7 @@ use jetlag_event::NetClass;
 use jetlag_score::Config as ScoreConfig;
 use serde::Deserialize;
 
-pub use default_toml::default_toml;
+pub use default_toml::{RawDefaults, default_toml};
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
 
-/// The `[server]` table.
+/// The `[server]` table: where `jetlag serve` listens, where it keeps its state, who may
+/// call it. Only `jetlag serve` reads it (`--listen` and `--data-dir` override two keys).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
@@ -20,14 +21,22 @@ pub struct ServerConfig {
     /// Directory for the write-ahead log, alerts, detector snapshots and the webhook
     /// dead-letter log. Created if missing. Default `"jetlag-data"`.
     pub data_dir: PathBuf,
-    /// Bearer tokens and their roles (`[[server.tokens]]`). Every endpoint but `/healthz`
-    /// needs one. Default: none (every call is refused until tokens are configured).
+    /// Bearer tokens and their roles (`[[server.tokens]]`), each a `token` of at least 16
+    /// characters (`openssl rand -hex 32`) and a `role`: `ingest`, `read` or `admin`
+    /// (everything). Every endpoint but `/healthz` needs one. Default: none (every call is
+    /// refused until tokens are configured).
+    /// Example: `tokens = [{ token = "…", role = "ingest" }]`
     pub tokens: Vec<TokenConfig>,
-    /// Webhooks that receive every new alert (`[[server.webhooks]]`). Default: none.
+    /// Webhooks that receive every new alert (`[[server.webhooks]]`), each an http(s) `url`
+    /// and the HMAC-SHA256 `secret` of its `X-Jetlag-Signature` header. Default: none.
+    /// Example: `webhooks = [{ url = "https://soar.example/hook", secret = "…" }]`
     pub webhooks: Vec<WebhookConfig>,
     /// PEM certificate chain; with `tls_key`, the server speaks HTTPS only (rustls).
+    /// Default: none (plain HTTP).
+    /// Example: `tls_cert = "tls/cert.pem"`
     pub tls_cert: Option<PathBuf>,
-    /// PEM private key for `tls_cert`.
+    /// PEM private key for `tls_cert`. Default: none.
+    /// Example: `tls_key = "tls/key.pem"`
     pub tls_key: Option<PathBuf>,
     /// Largest request body accepted, in bytes, as sent (compressed or not); larger → 413.
     /// Default 10 MiB.
@@ -116,6 +125,12 @@ pub struct WebhookConfig {
 }
 
 impl ServerConfig {
+    /// The `[server]` table with every default (`tls_cert` and `tls_key`, which default to
+    /// none, are absent), as `jetlag config default` prints it.
+    pub fn default_table() -> toml::Table {
+        toml::Table::try_from(ServerConfig::default()).unwrap_or_default()
+    }
+
     /// The `[server]` table as `jetlag-config` hands it over (raw), checked: relative paths
     /// (`data_dir`, `tls_cert`, `tls_key`) are resolved against `base`, the config file's
     /// folder. No table gives the defaults.

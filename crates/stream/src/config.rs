@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use jetlag_normalize::Format;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Which half of the work a worker does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,7 +84,7 @@ pub struct KafkaConfig {
 }
 
 /// A webhook: alerts are POSTed as JSON, signed `X-Jetlag-Signature: sha256=<hex HMAC>`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Webhook {
     /// `http://` or `https://` URL.
@@ -93,27 +93,35 @@ pub struct Webhook {
     pub secret: String,
 }
 
-/// The on-disk `[kafka]` table.
-#[derive(Debug, Deserialize)]
+/// The `[kafka]` table: the brokers and topics `jetlag consume` reads, and what each worker
+/// runs. Only `jetlag consume` reads it, and it cannot run without it.
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct Raw {
-    /// Bootstrap brokers. Default "127.0.0.1:9092".
+    /// Bootstrap brokers (`host:port,host:port`), librdkafka's `bootstrap.servers`.
+    /// Default "127.0.0.1:9092".
     brokers: String,
-    /// Input topics (at least one).
+    /// Input topics, in any format `jetlag scan` reads. Required: at least one (no default).
+    /// Example: `topics = ["signins"]`
     topics: Vec<String>,
     /// Input format: auto, entra, okta, google, cloudtrail, ocsf, ecs, csv. Default auto.
     format: String,
-    /// Consumer-group prefix. Default "jetlag".
+    /// Consumer-group prefix: the stages join `<group>.ingest`, `<group>.user`, `<group>.ip`
+    /// and `<group>.device`. Default "jetlag".
     group: String,
-    /// Internal topic prefix. Default "jetlag".
+    /// Prefix of the internal topics (`<prefix>.by-user`, `.by-ip`, `.by-device`, `.state`,
+    /// `.population`, `.dead-letter`). Default "jetlag".
     prefix: String,
-    /// Alert topic. Default `<prefix>.alerts`.
+    /// The alert topic (alert JSON, keyed by alert id). Default `<prefix>.alerts`.
+    /// Example: `alerts_topic = "jetlag.alerts"`
     alerts_topic: Option<String>,
     /// Partitions of the internal topics jetlag creates. Default 6.
     partitions: i32,
     /// Replication factor of the topics jetlag creates. Default 1.
     replication: i32,
-    /// Stages this worker runs: "user", "cross". Default both.
+    /// Stages this worker runs: "user" (normalize, enrich, re-key, per-user detectors),
+    /// "cross" (cross-identity detectors), "deliver" (POST the alert topic to the webhooks;
+    /// needs `webhooks`). Default ["user", "cross"].
     stages: Vec<String>,
     /// Out-of-order tolerance of an input partition, seconds. Default 60.
     lateness_s: u64,
@@ -122,13 +130,18 @@ struct Raw {
     /// buffer) is written to the `.state` topic. Default 10000 (at 1000 the checkpoint
     /// writes dominated the broker's work; DESIGN.md, "What bounds `jetlag consume`").
     checkpoint_interval_ms: u64,
-    /// `/metrics` address, e.g. "127.0.0.1:9464". Default: none.
+    /// Where Prometheus `/metrics` is served. Default: none (not served).
+    /// Example: `metrics_listen = "127.0.0.1:9464"`
     metrics_listen: Option<String>,
-    /// librdkafka properties, passed through.
+    /// librdkafka properties for every client (security, SASL, TLS, timeouts), passed
+    /// through; jetlag sets `group.id` and the offset and isolation settings itself.
+    /// Example: `properties = { "security.protocol" = "SASL_SSL" }`
     properties: BTreeMap<String, String>,
-    /// `[[kafka.webhooks]]` of `url` and `secret`.
+    /// Webhooks the `deliver` stage POSTs every alert to (`[[kafka.webhooks]]`), each an
+    /// http(s) `url` and the HMAC-SHA256 `secret` of its `X-Jetlag-Signature` header.
+    /// Example: `webhooks = [{ url = "https://soar.example/hook", secret = "…" }]`
     webhooks: Vec<Webhook>,
-    /// Attempts per alert and webhook. Default 5.
+    /// Attempts per alert and webhook before it goes to `<prefix>.dead-letter`. Default 5.
     webhook_attempts: u32,
     /// First retry back-off, ms, doubled each time. Default 500.
     webhook_backoff_ms: u64,
@@ -167,6 +180,13 @@ const RESERVED: [&str; 5] = [
 ];
 
 impl KafkaConfig {
+    /// The on-disk `[kafka]` table with every default (`alerts_topic` and `metrics_listen`,
+    /// which default to none, are absent; `topics` is empty), as `jetlag config default`
+    /// prints it. Not valid alone: `topics` needs at least one topic.
+    pub fn default_table() -> toml::Table {
+        toml::Table::try_from(Raw::default()).unwrap_or_default()
+    }
+
     /// Reads the raw `[kafka]` table (`None`: no table) and checks it.
     ///
     /// # Errors

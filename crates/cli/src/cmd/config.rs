@@ -13,8 +13,10 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Action {
-    /// Print the full default configuration (TOML): every setting with its default and, in
-    /// a comment, what it means and where the figure comes from.
+    /// Print the full default configuration (TOML): every setting of `[enrich]`, `[detect.*]`,
+    /// `[score]`, `[server]` (serve) and `[kafka]` (consume) with its default and, in a
+    /// comment, what it means and where the figure comes from. `[kafka]` is printed commented
+    /// out, as its `topics` have no default.
     Default,
     /// Check a configuration file; list every problem (exit status 1 when there are any).
     Check {
@@ -23,12 +25,21 @@ enum Action {
     },
 }
 
+/// The printed default configuration, with the `[server]` and `[kafka]` defaults of the
+/// crates that own those tables.
+fn default_toml() -> String {
+    jetlag_config::default_toml(&jetlag_config::RawDefaults {
+        server: jetlag_server::ServerConfig::default_table(),
+        kafka: jetlag_stream::KafkaConfig::default_table(),
+    })
+}
+
 /// Runs `jetlag config`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.action {
         Action::Default => {
             let mut out = std::io::stdout().lock();
-            out.write_all(jetlag_config::default_toml().as_bytes())?;
+            out.write_all(default_toml().as_bytes())?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
@@ -89,5 +100,116 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Err(err) => Err(err.into()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use jetlag_config::Config;
+    use jetlag_server::ServerConfig;
+    use jetlag_stream::KafkaConfig;
+
+    use super::default_toml;
+
+    /// The commented-out `[kafka]` table as a user would enable it: the header and the
+    /// `# key = value` lines uncommented, the other comments left out.
+    fn uncommented_kafka(text: &str) -> String {
+        let mut out = String::from("[kafka]\n");
+        for line in text.lines().skip_while(|l| *l != "# [kafka]").skip(1) {
+            if let Some(l) = line.strip_prefix("# ")
+                && let Some((key, _)) = l.split_once(" = ")
+                && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_server_and_kafka_key_is_printed_with_its_default_and_a_comment() {
+        let text = default_toml();
+        for (header, defaults, doc_only) in [
+            (
+                "[server]",
+                ServerConfig::default_table(),
+                &["tls_cert", "tls_key"][..],
+            ),
+            (
+                "# [kafka]",
+                KafkaConfig::default_table(),
+                &["alerts_topic", "metrics_listen"][..],
+            ),
+        ] {
+            let prefix = if header.starts_with('#') { "# " } else { "" };
+            assert!(text.contains(&format!("\n{header}\n")), "{header} missing");
+            assert!(defaults.len() > 5, "{header}: {defaults:?}");
+            let body: Vec<&str> = text
+                .lines()
+                .skip_while(|l| *l != header)
+                .skip(1)
+                .take_while(|l| !l.starts_with('[') && !l.starts_with("# ["))
+                .collect();
+            for (key, value) in &defaults {
+                let line = format!("{prefix}{key} = {value}");
+                let at = body
+                    .iter()
+                    .position(|l| *l == line)
+                    .unwrap_or_else(|| panic!("{header}: `{line}` not printed"));
+                // Above it a comment, not another (commented-out) key.
+                let above = at.checked_sub(1).map(|i| body[i]).unwrap_or_default();
+                assert!(
+                    above.starts_with("# ")
+                        && !defaults
+                            .iter()
+                            .any(|(k, v)| above == format!("{prefix}{k} = {v}")),
+                    "{header}: {key} has no comment above it"
+                );
+            }
+            // Keys that default to none: shown by the `Example:` line of their comment.
+            for key in doc_only {
+                assert!(!defaults.contains_key(*key), "{key} has a default now");
+                assert!(
+                    body.iter()
+                        .any(|l| l.starts_with(&format!("# Example: `{key} = "))),
+                    "{header}: {key} not shown"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_printed_server_table_is_the_default_and_kafka_needs_only_topics() {
+        let text = default_toml();
+        let base = Path::new("/etc/jetlag");
+        let config = Config::parse(&text, base).unwrap();
+        assert_eq!(
+            ServerConfig::from_table(config.server, base).unwrap(),
+            ServerConfig::from_table(None, base).unwrap()
+        );
+        // Commented out, so serve, scan and `config check` never see it.
+        assert!(config.kafka.is_none());
+
+        // Uncommented, the `[kafka]` table is the defaults, and valid once it has topics.
+        let kafka = uncommented_kafka(&text);
+        let table = Config::parse(&kafka, base).unwrap().kafka.unwrap();
+        assert_eq!(table, KafkaConfig::default_table());
+        assert_eq!(
+            KafkaConfig::from_table(Some(table)).unwrap_err(),
+            ["kafka.topics: at least one input topic is needed"]
+        );
+        assert!(kafka.contains("\ntopics = []\n"), "{kafka}");
+        let kafka = kafka.replace("\ntopics = []\n", "\ntopics = [\"signins\"]\n");
+        let table = Config::parse(&kafka, base).unwrap().kafka;
+        let minimal = Config::parse("[kafka]\ntopics = [\"signins\"]\n", base)
+            .unwrap()
+            .kafka;
+        assert_eq!(
+            KafkaConfig::from_table(table).unwrap(),
+            KafkaConfig::from_table(minimal).unwrap()
+        );
     }
 }
