@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
-use jetlag_event::{GeoSource, NetClass, SignIn};
+use jetlag_event::{Geo, GeoSource, NetClass, SignIn};
 
 use crate::csvdb::CsvDb;
 use crate::file;
-use crate::geo::{LOG_RADIUS_KM, LOG_REGION_RADIUS_KM};
+use crate::geo::{LOG_RADIUS_KM, LOG_REGION_RADIUS_KM, Precision, country_centroid};
 use crate::info::Acc;
 use crate::intel::IntelSet;
 use crate::mmdb::{MmdbDb, looks_like_mmdb};
@@ -221,13 +221,28 @@ impl Enricher {
         acc
     }
 
-    /// Fills the event's `geo` (source `geoip`), `asn`, `as_org` and `network` from its IP.
+    /// Fills the event's `geo`, `asn`, `as_org` and `network` from its IP.
     ///
-    /// A location the log itself carried wins: it is kept, and given
-    /// [`LOG_RADIUS_KM`](crate::LOG_RADIUS_KM) (or [`LOG_REGION_RADIUS_KM`](crate::LOG_REGION_RADIUS_KM)
-    /// when it names no city) if it has no radius. A log location without coordinates is
-    /// replaced by a GeoIP one that has them. `asn` and `as_org` already set are kept;
-    /// network classes are added to those already there.
+    /// A location the log itself carried wins (the contract's "log-supplied geo wins"):
+    ///
+    /// - Log coordinates are kept, and given [`LOG_RADIUS_KM`](crate::LOG_RADIUS_KM) (or
+    ///   [`LOG_REGION_RADIUS_KM`](crate::LOG_REGION_RADIUS_KM) when it names no city) if the
+    ///   record gave no radius.
+    /// - A log location with a country but no coordinates takes GeoIP's location only when
+    ///   a database gives coordinates (not just a country centroid) in that same country:
+    ///   it is more precise and agrees with the log (source `geoip`). Otherwise the log's
+    ///   country, region and city are kept, with the country's
+    ///   [`country_centroid`](crate::country_centroid) and its covering radius (source
+    ///   `log`). A country with no centroid (an unknown code) falls back to GeoIP's location
+    ///   if any, else no location.
+    /// - A log location with neither coordinates nor a country (a bare city name) is
+    ///   replaced by GeoIP's location if any, else dropped.
+    ///
+    /// With no log location, GeoIP's is used. A GeoIP answer without coordinates (a bare
+    /// country code missing from the centroid table) is not used. So after enrichment,
+    /// `geo` is either absent or has both `lat` and `lon`, with or without databases
+    /// loaded. `asn` and `as_org` already set are kept; network classes are added to those
+    /// already there.
     ///
     /// It reads and writes nothing but the event's `ip`, `geo`, `asn`, `as_org` and
     /// `network`, so a caller may enrich once per distinct set of them and copy the result
@@ -262,33 +277,30 @@ impl Enricher {
     }
 
     fn enrich_loaded(&self, loaded: &Loaded, event: &mut SignIn) {
-        if let Some(geo) = &mut event.geo
-            && geo.source == GeoSource::Log
-            && geo.radius_km.is_none()
-            && geo.point().is_some()
-        {
-            geo.radius_km = Some(if geo.city.is_some() {
-                LOG_RADIUS_KM
-            } else {
-                LOG_REGION_RADIUS_KM
-            });
-        }
         let Some(ip) = event.ip else {
+            event.geo = resolve_geo(event.geo.take(), None);
+            debug_assert!(event.geo.as_ref().is_none_or(|g| g.point().is_some()));
             return;
         };
         let acc = self.lookup_loaded(loaded, ip, false);
-        let info = acc.info;
-        let keep_log = event.geo.as_ref().is_some_and(|g| g.point().is_some());
-        if !keep_log && info.geo.is_some() {
-            event.geo = info.geo;
-        }
+        let geoip = match acc.precision {
+            Precision::Point => acc.info.geo.map(|g| (g, true)),
+            Precision::Centroid => acc.info.geo.map(|g| (g, false)),
+            Precision::CountryCode | Precision::None => None,
+        };
+        event.geo = resolve_geo(event.geo.take(), geoip);
         if event.asn.is_none() {
-            event.asn = info.asn;
+            event.asn = acc.info.asn;
         }
         if event.as_org.is_none() {
-            event.as_org = info.as_org;
+            event.as_org = acc.info.as_org;
         }
-        event.network = event.network.union(info.network);
+        event.network = event.network.union(acc.info.network);
+        debug_assert!(
+            event.geo.as_ref().is_none_or(|g| g.point().is_some()),
+            "enrichment left a geo without coordinates: {:?}",
+            event.geo
+        );
     }
 
     /// Re-opens every file that changed (modification time or size) since it was loaded,
@@ -374,9 +386,47 @@ impl Enricher {
         out
     }
 
-    /// Whether no database or list is loaded (enrichment then only fills log radii).
+    /// Whether no database or list is loaded (enrichment then only completes log
+    /// locations: radii, and country centroids for a log country without coordinates).
     pub fn is_empty(&self) -> bool {
         self.spec.is_empty()
+    }
+}
+
+/// The event's location after enrichment, from what the log carried (`log`) and GeoIP's
+/// answer (`geoip`: a location with coordinates, and whether they are the database's own
+/// rather than a country centroid). The rules are [`Enricher::enrich`]'s; the result has
+/// both `lat` and `lon` or is `None`.
+fn resolve_geo(log: Option<Geo>, geoip: Option<(Geo, bool)>) -> Option<Geo> {
+    let Some(mut log) = log else {
+        return geoip.map(|(g, _)| g);
+    };
+    if log.point().is_some() {
+        if log.source == GeoSource::Log && log.radius_km.is_none() {
+            log.radius_km = Some(if log.city.is_some() {
+                LOG_RADIUS_KM
+            } else {
+                LOG_REGION_RADIUS_KM
+            });
+        }
+        return Some(log);
+    }
+    let Some(country) = log.country else {
+        return geoip.map(|(g, _)| g);
+    };
+    if let Some((g, true)) = &geoip
+        && g.country == Some(country)
+    {
+        return geoip.map(|(g, _)| g);
+    }
+    match country_centroid(country) {
+        Some((lat, lon, radius)) => Some(Geo {
+            lat: Some(lat),
+            lon: Some(lon),
+            radius_km: Some(radius),
+            ..log
+        }),
+        None => geoip.map(|(g, _)| g),
     }
 }
 

@@ -319,8 +319,17 @@ pub(crate) struct Place<'a> {
 }
 
 /// Builds the event's `geo` from what the record carries (`None` when it carries nothing).
-/// Out-of-range or half-given coordinates are dropped with a warning; so is a country
-/// that is neither a code nor a known name.
+///
+/// Out-of-range coordinates drop the whole location with a warning (the contract: "the
+/// event is kept, without geo"), since a place whose coordinates are wrong is not to be
+/// trusted for its names either; enrichment may then locate the IP. Half-given
+/// coordinates are dropped with a warning, the rest kept; so is a country that is neither
+/// a code nor a known name.
+///
+/// The result may lack coordinates (a country, region or city alone): enrichment
+/// (`jetlag_enrich::Enricher::enrich`, which every command runs) gives such a location a
+/// point, the IP's GeoIP one or the country's centroid, or drops it, so no emitted event
+/// has a `geo` without `lat` and `lon`.
 pub(crate) fn geo(
     place: Place<'_>,
     field: &'static str,
@@ -336,9 +345,9 @@ pub(crate) fn geo(
             if !ok {
                 warnings.push(Warning::new(
                     field,
-                    format!("out-of-range coordinates ({la}, {lo}) dropped"),
+                    format!("out-of-range coordinates ({la}, {lo}): location dropped"),
                 ));
-                (lat, lon) = (None, None);
+                return None;
             }
         }
         (None, None) => {}
@@ -699,10 +708,24 @@ mod tests {
     #[test]
     fn geo_drops_bad_parts_and_keeps_the_rest() {
         let mut w = Vec::new();
+        // Out-of-range coordinates: the whole location goes, country and all.
+        let out_of_range = Place {
+            lat: Some(95.0),
+            lon: Some(10.0),
+            city: Some("Berlin"),
+            country: Some("Germany"),
+            ..Place::default()
+        };
+        assert!(geo(out_of_range, "loc", &mut w).is_none());
+        assert_eq!(w.len(), 1);
+        assert_eq!(
+            w[0].to_string(),
+            "loc: out-of-range coordinates (95, 10): location dropped"
+        );
+        // Half-given coordinates: they go, the country stays.
         let g = geo(
             Place {
-                lat: Some(95.0),
-                lon: Some(10.0),
+                lat: Some(45.0),
                 country: Some("Germany"),
                 ..Place::default()
             },
@@ -712,7 +735,7 @@ mod tests {
         .unwrap();
         assert_eq!((g.lat, g.lon), (None, None));
         assert_eq!(g.country.unwrap().as_str(), "DE");
-        assert_eq!(w.len(), 1);
+        w.clear();
         assert!(geo(Place::default(), "loc", &mut w).is_none());
         assert!(
             geo(
@@ -725,7 +748,7 @@ mod tests {
             )
             .is_none()
         );
-        assert_eq!(w.len(), 2);
+        assert_eq!(w.len(), 1);
     }
 
     #[test]

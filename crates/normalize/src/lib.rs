@@ -14,8 +14,14 @@
 //! - [`parse_body`]: a whole in-memory body (NDJSON, JSON, array, wrappers, possibly gzip)
 //!   → events and rejects; for request bodies.
 //!
-//! Bad *optional* parts (an out-of-range latitude, an unparseable IP, an unknown country)
-//! are dropped with a [`Warning`] and the event is kept.
+//! Bad *optional* parts (an unparseable IP, an unknown country) are dropped with a
+//! [`Warning`] and the event is kept; out-of-range coordinates drop the record's whole
+//! location (country and city too), so the event is kept without `geo`.
+//!
+//! A location the record gives without coordinates (a country, region or city alone) is
+//! kept with `lat` and `lon` unset: `jetlag-enrich` then gives it a point (the IP's GeoIP
+//! location in the same country, or the country's centroid) or drops it, so events that
+//! leave jetlag never carry a `geo` without coordinates.
 #![deny(missing_docs)]
 
 pub mod cloudtrail;
