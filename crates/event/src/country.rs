@@ -27,8 +27,9 @@ impl Country {
     }
 
     /// Parses a country *name*, alias or code as vendors write it: `"United States"`,
-    /// `"South Korea"`, `"Russia"`, `"USA"`, `"de"`. Case, spaces and punctuation are
-    /// ignored; the names and aliases come from the `celes` crate's ISO 3166-1 tables.
+    /// `"South Korea"`, `"Russia"`, `"USA"`, `"de"`, `"Côte d'Ivoire"`. Case, spaces,
+    /// punctuation and accents are ignored; the names and aliases come from the `celes`
+    /// crate's ISO 3166-1 tables.
     /// Returns `None` for anything it does not know.
     ///
     /// # Example
@@ -37,6 +38,7 @@ impl Country {
     /// assert_eq!(Country::from_name("United States").unwrap().as_str(), "US");
     /// assert_eq!(Country::from_name("Korea, Republic of").unwrap().as_str(), "KR");
     /// assert_eq!(Country::from_name("gb").unwrap().as_str(), "GB");
+    /// assert_eq!(Country::from_name("Côte d'Ivoire").unwrap().as_str(), "CI");
     /// assert!(Country::from_name("Atlantis").is_none());
     /// ```
     pub fn from_name(name: &str) -> Option<Country> {
@@ -44,9 +46,18 @@ impl Country {
         if name.len() == 2 {
             return Country::from_code(name);
         }
-        let mut key = String::with_capacity(name.len());
+        // Accents folded to ASCII ("Curaçao" → "Curacao"), as celes spells its names.
+        let folded;
+        let ascii = if name.is_ascii() {
+            name
+        } else {
+            folded = deunicode::deunicode(name);
+            &folded
+        };
+        let mut key = String::with_capacity(ascii.len());
         key.extend(
-            name.chars()
+            ascii
+                .chars()
                 .filter(|c| c.is_alphanumeric())
                 .flat_map(char::to_lowercase),
         );
@@ -97,5 +108,32 @@ impl<'de> Deserialize<'de> for Country {
         Country::from_code(&s).ok_or_else(|| {
             serde::de::Error::custom(format!("'{s}' is not an ISO 3166-1 alpha-2 code"))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Country;
+
+    /// Names as vendors write them, accented or not, to their codes.
+    #[test]
+    fn accented_names_are_known() {
+        for (name, code) in [
+            ("Côte d'Ivoire", "CI"),
+            ("Cote d'Ivoire", "CI"),
+            ("Curaçao", "CW"),
+            ("Réunion", "RE"),
+            ("Åland Islands", "AX"),
+            ("São Tomé and Príncipe", "ST"),
+            ("Saint Barthélemy", "BL"),
+            ("Germany", "DE"),
+        ] {
+            assert_eq!(
+                Country::from_name(name).map(|c| c.as_str().to_owned()),
+                Some(code.to_owned()),
+                "{name}"
+            );
+        }
+        assert!(Country::from_name("Ätlantis").is_none());
     }
 }
