@@ -103,10 +103,7 @@ fn ndjson<R: BufRead>(
             return Ok(Layout::Document);
         }
         line += 1;
-        let first = f(Raw {
-            line,
-            item: Item::Json(trim_eol(&buf[..first_len])),
-        });
+        let first = json::record_or_wrapper(trim_eol(&buf[..first_len]), line, &mut f);
         if first.is_break() {
             return Ok(Layout::Ndjson);
         }
