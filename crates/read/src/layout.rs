@@ -196,36 +196,174 @@ fn ndjson_line(
     json::record_or_wrapper(bytes, line, f)
 }
 
+/// What the CSV reader reads from: the input, after the bytes to read again, keeping a
+/// copy of what it hands out from the current record on so that a row broken by an
+/// unclosed quote can be read again from its second line.
+struct Tee<R> {
+    input: R,
+    /// Bytes to hand out before reading `input` again.
+    replay: Vec<u8>,
+    replayed: usize,
+    /// A copy of what was handed out from byte `base` (of the current CSV reader) on.
+    kept: Vec<u8>,
+    base: u64,
+}
+
+impl<R: BufRead> std::io::Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = if self.replayed < self.replay.len() {
+            let rest = &self.replay[self.replayed..];
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.replayed += n;
+            n
+        } else {
+            self.input.read(buf)?
+        };
+        self.kept.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<R> Tee<R> {
+    /// Forgets what comes before byte `pos`, now and then (so that the copying stays
+    /// linear in the input).
+    fn forget_before(&mut self, pos: u64) {
+        let drop = usize::try_from(pos.saturating_sub(self.base)).unwrap_or(usize::MAX);
+        if drop >= 64 * 1024 && drop <= self.kept.len() {
+            self.kept.drain(..drop);
+            self.base = pos;
+        }
+    }
+    /// The bytes handed out from byte `from` to byte `to` of the current reader.
+    fn kept(&self, from: u64, to: u64) -> &[u8] {
+        let from = usize::try_from(from.saturating_sub(self.base)).unwrap_or(usize::MAX);
+        let to = usize::try_from(to.saturating_sub(self.base)).unwrap_or(usize::MAX);
+        let to = to.min(self.kept.len());
+        &self.kept[from.min(to)..to]
+    }
+    /// Makes everything handed out from byte `from` on come again, for a new reader.
+    fn rewind_to(&mut self, from: u64) {
+        let from = usize::try_from(from.saturating_sub(self.base))
+            .unwrap_or(usize::MAX)
+            .min(self.kept.len());
+        let mut replay = self.kept.split_off(from);
+        replay.extend_from_slice(&self.replay[self.replayed..]);
+        self.replay = replay;
+        self.replayed = 0;
+        self.kept.clear();
+        self.base = 0;
+    }
+}
+
+fn csv_reader<R: BufRead>(tee: Tee<R>) -> csv::Reader<Tee<R>> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(tee)
+}
+
+/// Do the quotes of the row `raw` pair up as RFC 4180 has them: a quote opens only at
+/// the start of a field, a quoted field ends with its quote (`""` inside is one quote),
+/// and a closing quote is followed by a comma, a line break or the end?
+///
+/// A quote left open swallows the following rows until it meets another quote, most
+/// often the opening quote of a later field, which is followed by that field's text.
+fn well_quoted(raw: &[u8]) -> bool {
+    let mut quoted = false;
+    let mut field_start = true;
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if quoted {
+            if b == b'"' {
+                match raw.get(i + 1) {
+                    Some(b'"') => i += 1,
+                    None | Some(b',' | b'\r' | b'\n') => quoted = false,
+                    Some(_) => return false,
+                }
+            }
+        } else {
+            quoted = b == b'"' && field_start;
+            field_start = matches!(b, b',' | b'\r' | b'\n');
+        }
+        i += 1;
+    }
+    !quoted
+}
+
+/// Where the second physical line of the row `raw` begins.
+fn second_line(raw: &[u8]) -> usize {
+    memchr::memchr(b'\n', raw).map_or(raw.len(), |i| i + 1)
+}
+
 /// CSV with a header row, streamed.
+///
+/// A row whose quote never closes swallows the lines after it into one field: when a
+/// row has a field with a line break in it and either its number of fields differs from
+/// the header's or its quotes do not pair up ([`well_quoted`]), its first line is
+/// rejected and the CSV reader starts again at its second
+/// line. A quoted field with line breaks that closes properly is kept. (A row's quotes
+/// are only looked at when it has a line break in a field or is the input's last.)
 fn csv<R: BufRead>(
     name: &str,
     reader: R,
     line: u64,
     mut f: impl FnMut(Raw<'_>) -> Flow,
 ) -> Result<Layout, Error> {
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(reader);
+    let mut csv = csv_reader(Tee {
+        input: reader,
+        replay: Vec::new(),
+        replayed: 0,
+        kept: Vec::new(),
+        base: 0,
+    });
     let mut record = csv::ByteRecord::new();
     let mut header: Option<csv::ByteRecord> = None;
+    // The line of the reader's position. Counted here from the bytes read rather than
+    // taken from the reader, whose count stops before the `\n` of a `\r\n` (it ends a
+    // row at the `\r`) and starts again at each restart.
+    let mut line = line + 1;
     loop {
-        match csv.read_byte_record(&mut record) {
+        let before = csv.position().byte();
+        csv.get_mut().forget_before(before);
+        let read = csv.read_byte_record(&mut record);
+        let raw = csv.get_ref().kept(before, csv.position().byte());
+        // Blank lines skipped before the row, or the `\n` of the last one's `\r\n`.
+        let blank = raw
+            .iter()
+            .position(|&b| b != b'\n' && b != b'\r')
+            .unwrap_or(raw.len());
+        let at = line + memchr::memchr_iter(b'\n', &raw[..blank]).count() as u64;
+        line += memchr::memchr_iter(b'\n', raw).count() as u64;
+        match read {
             Ok(false) => return Ok(Layout::Csv),
             Ok(true) => {
-                // The reader's start position counts the blank lines it skipped before
-                // the record; its position after the record is the next line. So the
-                // record's first line is the line after it, less the newlines in quoted
-                // fields, less one (never before the start position).
-                let start = record.position().map_or(1, |p| p.line());
-                let inner: u64 = record
-                    .iter()
-                    .map(|f| memchr::memchr_iter(b'\n', f).count() as u64)
-                    .sum();
-                let after = csv.position().line();
-                let at = line + after.saturating_sub(1 + inner).max(start);
                 if record.len() == 1 && record[0].trim_ascii().is_empty() {
                     continue;
+                }
+                if let Some(header) = &header {
+                    let multi_line = record.iter().any(|f| memchr::memchr(b'\n', f).is_some());
+                    let last = !raw.ends_with(b"\n") && !raw.ends_with(b"\r");
+                    if (multi_line || last) && !well_quoted(&raw[blank..])
+                        || multi_line && record.len() != header.len()
+                    {
+                        let reason = "unclosed quote: this CSV row is skipped, reading goes on at the next line";
+                        if f(Raw {
+                            line: at,
+                            item: Item::Malformed(reason),
+                        })
+                        .is_break()
+                        {
+                            return Ok(Layout::Csv);
+                        }
+                        let resume = before + (blank + second_line(&raw[blank..])) as u64;
+                        let mut tee = csv.into_inner();
+                        tee.rewind_to(resume);
+                        csv = csv_reader(tee);
+                        line = at + 1;
+                        continue;
+                    }
                 }
                 let flow = match &header {
                     None => {
@@ -251,7 +389,6 @@ fn csv<R: BufRead>(
                         source: err,
                     });
                 }
-                let at = line + err.position().map_or(0, |p| p.line());
                 let reason = format!("unreadable CSV row: {err}");
                 let flow = f(Raw {
                     line: at,

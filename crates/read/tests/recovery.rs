@@ -298,3 +298,115 @@ fn any_deletion_inside_a_record_loses_only_that_record() {
         }
     }
 }
+
+#[test]
+fn csv_unclosed_quote_in_the_middle() {
+    let body = "time,user,ip,outcome\n\
+        2026-01-05T09:00:00Z,a@x.com,1.1.1.1,success\n\
+        2026-01-05T10:00:00Z,\"b@x.com,1.1.1.2,success\n\
+        2026-01-05T11:00:00Z,c@x.com,1.1.1.3,success\n\
+        \n\
+        2026-01-05T12:00:00Z,d@x.com,1.1.1.4,failure\n";
+    check(
+        body,
+        &[
+            (1, "csv:time|user|ip|outcome"),
+            (2, "csv:2026-01-05T09:00:00Z|a@x.com|1.1.1.1|success"),
+            (3, "bad:unclosed quote"),
+            (4, "csv:2026-01-05T11:00:00Z|c@x.com|1.1.1.3|success"),
+            (6, "csv:2026-01-05T12:00:00Z|d@x.com|1.1.1.4|failure"),
+        ],
+    );
+}
+
+#[test]
+fn csv_unclosed_quote_on_the_last_line() {
+    let rows = "time,user,ip,outcome\n\
+        2026-01-05T09:00:00Z,a@x.com,1.1.1.1,success\n\
+        2026-01-05T10:00:00Z,b@x.com,1.1.1.2,\"success";
+    for end in ["", "\n", "\r\n"] {
+        check(
+            &format!("{rows}{end}"),
+            &[
+                (1, "csv:time|user|ip|outcome"),
+                (2, "csv:2026-01-05T09:00:00Z|a@x.com|1.1.1.1|success"),
+                (3, "bad:unclosed quote"),
+            ],
+        );
+    }
+}
+
+#[test]
+fn csv_quote_closed_by_a_later_quote_and_two_breaks() {
+    // Row 2's quote is closed by row 3's opening quote: the row has too many fields.
+    let body = "time,user,ip,outcome\r\n\
+        2026-01-05T09:00:00Z,\"a@x.com,1.1.1.1,success\r\n\
+        2026-01-05T10:00:00Z,\"b@x.com\",1.1.1.2,success\r\n\
+        2026-01-05T11:00:00Z,c@x.com,\"1.1.1.3,success\r\n\
+        2026-01-05T12:00:00Z,d@x.com,1.1.1.4,failure\r\n";
+    check(
+        body,
+        &[
+            (1, "csv:time|user|ip|outcome"),
+            (2, "bad:unclosed quote"),
+            (3, "csv:2026-01-05T10:00:00Z|b@x.com|1.1.1.2|success"),
+            (4, "bad:unclosed quote"),
+            (5, "csv:2026-01-05T12:00:00Z|d@x.com|1.1.1.4|failure"),
+        ],
+    );
+}
+
+#[test]
+fn csv_multi_line_quoted_field_that_closes_is_kept() {
+    let body = "time,user,ip,note\n\
+        2026-01-05T09:00:00Z,a@x.com,1.1.1.1,\"two\nlines, \"\"quoted\"\"\"\n\
+        2026-01-05T10:00:00Z,b@x.com,1.1.1.2,plain\n\
+        2026-01-05T11:00:00Z,\"c@x.com,1.1.1.3,x\n\
+        2026-01-05T12:00:00Z,d@x.com,1.1.1.4,\"three\n\nlines\"\n\
+        2026-01-05T13:00:00Z,e@x.com,1.1.1.5,last\n";
+    check(
+        body,
+        &[
+            (1, "csv:time|user|ip|note"),
+            (
+                2,
+                "csv:2026-01-05T09:00:00Z|a@x.com|1.1.1.1|two\nlines, \"quoted\"",
+            ),
+            (4, "csv:2026-01-05T10:00:00Z|b@x.com|1.1.1.2|plain"),
+            (5, "bad:unclosed quote"),
+            (6, "csv:2026-01-05T12:00:00Z|d@x.com|1.1.1.4|three\n\nlines"),
+            (9, "csv:2026-01-05T13:00:00Z|e@x.com|1.1.1.5|last"),
+        ],
+    );
+}
+
+/// Line numbers stay exact after restarts far into a file (past the reader's buffers).
+#[test]
+fn csv_lines_stay_exact_after_many_restarts() {
+    let mut body = String::from("time,user\n");
+    let mut want = vec![(1, "csv:time|user".to_owned())];
+    let mut line = 1u64;
+    for i in 0..5000u64 {
+        line += 1;
+        if i % 97 == 5 {
+            body.push_str(&format!("2026-01-05T00:00:00Z,\"u{i}\n"));
+            want.push((line, "bad:unclosed quote".to_owned()));
+        } else if i % 101 == 7 {
+            body.push_str(&format!("2026-01-05T00:00:00Z,\"u{i}\nx\"\n"));
+            want.push((line, format!("csv:2026-01-05T00:00:00Z|u{i}\nx")));
+            line += 1;
+        } else {
+            body.push_str(&format!("2026-01-05T00:00:00Z,u{i}\n"));
+            want.push((line, format!("csv:2026-01-05T00:00:00Z|u{i}")));
+        }
+    }
+    let got = items(body.as_bytes());
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        if w.1.starts_with("bad:") {
+            assert!(g.0 == w.0 && g.1.starts_with(&w.1), "{g:?} {w:?}");
+        } else {
+            assert_eq!(g, w);
+        }
+    }
+}
