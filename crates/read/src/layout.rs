@@ -334,8 +334,23 @@ fn csv<R: BufRead>(
             .iter()
             .position(|&b| b != b'\n' && b != b'\r')
             .unwrap_or(raw.len());
-        let at = line + memchr::memchr_iter(b'\n', &raw[..blank]).count() as u64;
-        line += memchr::memchr_iter(b'\n', raw).count() as u64;
+        let count = |bytes: &[u8]| memchr::memchr_iter(b'\n', bytes).count() as u64;
+        let at = line + if blank == 0 { 0 } else { count(&raw[..blank]) };
+        // A line break before the row's own one is in a quoted field; so is the last one
+        // when a quote stayed open to the end of the input.
+        let row = &raw[blank..];
+        let multi_line = memchr::memchr(b'\n', trim_eol(row)).is_some()
+            || read.as_ref().is_ok_and(|&more| more)
+                && record
+                    .iter()
+                    .next_back()
+                    .is_some_and(|field| field.ends_with(b"\n"));
+        line = at
+            + if multi_line {
+                count(row)
+            } else {
+                u64::from(row.ends_with(b"\n"))
+            };
         match read {
             Ok(false) => return Ok(Layout::Csv),
             Ok(true) => {
@@ -343,9 +358,8 @@ fn csv<R: BufRead>(
                     continue;
                 }
                 if let Some(header) = &header {
-                    let multi_line = record.iter().any(|f| memchr::memchr(b'\n', f).is_some());
                     let last = !raw.ends_with(b"\n") && !raw.ends_with(b"\r");
-                    if (multi_line || last) && !well_quoted(&raw[blank..])
+                    if (multi_line || last) && !well_quoted(row)
                         || multi_line && record.len() != header.len()
                     {
                         let reason = "unclosed quote: this CSV row is skipped, reading goes on at the next line";
@@ -357,7 +371,7 @@ fn csv<R: BufRead>(
                         {
                             return Ok(Layout::Csv);
                         }
-                        let resume = before + (blank + second_line(&raw[blank..])) as u64;
+                        let resume = before + (blank + second_line(row)) as u64;
                         let mut tee = csv.into_inner();
                         tee.rewind_to(resume);
                         csv = csv_reader(tee);
