@@ -698,6 +698,20 @@ mod tests {
             .collect()
     }
 
+    /// How many distinct sources (ip, geo, asn, as_org, network) `events` have.
+    fn distinct_sources(events: &[SignIn]) -> usize {
+        events
+            .iter()
+            .map(|e| {
+                format!(
+                    "{:?}{:?}{:?}{:?}{:?}",
+                    e.ip, e.geo, e.asn, e.as_org, e.network
+                )
+            })
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    }
+
     fn batch_of(events: &[SignIn], rng: &mut Rng) -> Batch {
         let mut batch = Batch::default();
         let mut rest = events;
@@ -757,16 +771,7 @@ mod tests {
         let mut rng = Rng(0x5eed_0004);
         let evs = events(&mut rng, 2000);
         let batch = batch_of(&evs, &mut rng);
-        let distinct = evs
-            .iter()
-            .map(|e| {
-                format!(
-                    "{:?}{:?}{:?}{:?}{:?}",
-                    e.ip, e.geo, e.asn, e.as_org, e.network
-                )
-            })
-            .collect::<std::collections::HashSet<_>>()
-            .len();
+        let distinct = distinct_sources(&evs);
         assert_eq!(batch.places.len(), distinct);
         for p in &batch.places {
             assert_eq!(p.hash, FxBuildHasher.hash_one(p.key(&batch.strings)));
@@ -829,16 +834,7 @@ mod tests {
         }
         batch.end_of_input();
         assert!(batch.sources.read.places.is_empty());
-        let distinct = evs
-            .iter()
-            .map(|e| {
-                format!(
-                    "{:?}{:?}{:?}{:?}{:?}",
-                    e.ip, e.geo, e.asn, e.as_org, e.network
-                )
-            })
-            .collect::<std::collections::HashSet<_>>()
-            .len();
+        let distinct = distinct_sources(&evs);
         assert_eq!(calls, distinct);
         assert!(calls < evs.len() / 2, "{calls} of {}", evs.len());
         let mut out = scratch();
