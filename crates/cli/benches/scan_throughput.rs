@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo bench -p jetlag --bench scan_throughput                 # 1M sign-ins, 50k users
 //! cargo bench -p jetlag --bench scan_throughput -- --events 200000 --users 10000 --dir /tmp/jl
+//! cargo bench -p jetlag --bench scan_throughput -- --runs 3      # each phase three times
 //! ```
 //!
 //! 1. Generates Okta System Log sign-ins (~600 bytes each, no log location, so every event
@@ -10,9 +11,11 @@
 //! 2. Runs the real `jetlag` binary over them, phase by phase, each in its own process:
 //!    `normalize` (read + parse), `normalize --geoip` (+ enrich with the real DB-IP Lite City
 //!    database, + JSON output), `scan --geoip` (the whole path: read, parse, enrich, order,
-//!    detect, write alerts). Each is measured with `wait4`: CPU seconds (user + system) and
-//!    peak resident memory. Events per CPU second (all threads: `scan` enriches on a
-//!    second one) is events per second per core.
+//!    detect, write alerts), and `scan --geoip` again with only issue 4's four detectors
+//!    enabled (`impossible_travel`, `new_country`, `anonymizer`, `unfamiliar_signin`; a
+//!    config file in the bench folder turns the other six off). Each run is measured with
+//!    `wait4`: CPU seconds (user + system) and peak resident memory. Events per CPU second
+//!    (all threads: `scan` enriches on a second one) is events per second per core.
 //! 3. In this process, feeds the enriched events to `jetlag_detect::Engine` under a counting
 //!    allocator: the heap the engine holds after the run, divided by its users, is the
 //!    detector state per user; the `--state` snapshot size per user is printed beside it.
@@ -69,13 +72,24 @@ struct Opts {
     events: usize,
     users: usize,
     dir: PathBuf,
+    /// Runs of each phase (a line each).
+    runs: usize,
 }
+
+/// The detectors of issue 4's "Detection engine I"; the bench's last phase runs only these.
+const ISSUE_4_DETECTORS: [&str; 4] = [
+    "impossible_travel",
+    "new_country",
+    "anonymizer",
+    "unfamiliar_signin",
+];
 
 fn opts() -> Opts {
     let mut o = Opts {
         events: 1_000_000,
         users: 50_000,
         dir: std::env::temp_dir().join("jetlag-scan-bench"),
+        runs: 1,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -88,6 +102,13 @@ fn opts() -> Opts {
             }
             "--users" => o.users = args.next().and_then(|v| v.parse().ok()).expect("--users N"),
             "--dir" => o.dir = args.next().map(PathBuf::from).expect("--dir PATH"),
+            "--runs" => {
+                o.runs = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&n| n > 0)
+                    .expect("--runs N (at least 1)")
+            }
             _ => {} // cargo bench passes --bench
         }
     }
@@ -276,10 +297,19 @@ fn main() {
 
     let enriched = o.dir.join("enriched.jsonl");
     let state = o.dir.join("bench.state");
-    let _ = std::fs::remove_file(&state);
     let err = o.dir.join("stderr.txt");
     let null = std::ffi::OsStr::new("/dev/null");
-    let phases: [(&str, Vec<&std::ffi::OsStr>); 3] = [
+    // Every other detector off: the whole path as issue 4 specifies it.
+    let four = o.dir.join("issue4-detectors.toml");
+    let mut config = String::from("# Only issue 4's detectors (written by the scan bench).\n");
+    let all = Engine::new(&DetectConfig::default(), Arc::new(Roster::empty()));
+    for name in all.detector_names() {
+        if !ISSUE_4_DETECTORS.contains(&name) {
+            let _ = writeln!(config, "[detect.{name}]\nenabled = false");
+        }
+    }
+    std::fs::write(&four, config).expect("bench config");
+    let phases: [(&str, Vec<&std::ffi::OsStr>); 4] = [
         (
             "normalize (read, parse, JSON out)",
             vec!["normalize".as_ref(), input.as_os_str(), "-o".as_ref(), null],
@@ -310,6 +340,21 @@ fn main() {
                 "jsonl".as_ref(),
             ],
         ),
+        (
+            "scan --geoip, issue 4's 4 detectors",
+            vec![
+                "scan".as_ref(),
+                input.as_os_str(),
+                "--geoip".as_ref(),
+                DBIP.as_ref(),
+                "--config".as_ref(),
+                four.as_os_str(),
+                "-o".as_ref(),
+                null,
+                "--output-format".as_ref(),
+                "jsonl".as_ref(),
+            ],
+        ),
     ];
     println!(
         "\n{:<38}{:>9}{:>9}{:>22}{:>14}",
@@ -317,17 +362,23 @@ fn main() {
     );
     let mut scan_summary = String::new();
     for (name, args) in &phases {
-        let r = run(args, &err);
-        println!(
-            "{:<38}{:>9.2}{:>9.2}{:>22.0}{:>14.0}",
-            name,
-            r.wall_s,
-            r.cpu_s,
-            o.events as f64 / r.cpu_s,
-            r.max_rss_mb
-        );
-        if name.starts_with("scan") {
-            scan_summary = r.stderr;
+        for _ in 0..o.runs {
+            // Every run starts afresh: a state left by the run before would be restored.
+            if args.contains(&state.as_os_str()) {
+                let _ = std::fs::remove_file(&state);
+            }
+            let r = run(args, &err);
+            println!(
+                "{:<38}{:>9.2}{:>9.2}{:>22.0}{:>14.0}",
+                name,
+                r.wall_s,
+                r.cpu_s,
+                o.events as f64 / r.cpu_s,
+                r.max_rss_mb
+            );
+            if name.starts_with("scan --geoip (") {
+                scan_summary = r.stderr;
+            }
         }
     }
     if let Some(line) = scan_summary
