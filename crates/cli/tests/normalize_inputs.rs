@@ -394,3 +394,65 @@ fn an_unclosed_quote_in_a_csv_row_loses_only_that_row() {
         "{stderr}"
     );
 }
+
+/// `--config`: the file's `[enrich]` lists are used (paths against its folder), then the
+/// flags'; a bad file is an error naming the key.
+#[test]
+fn config_enrich_lists_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(
+        &input,
+        "time,user,ip,outcome\n2026-01-05T10:00:00Z,a@x.com,198.51.100.7,success\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("vpn.txt"), "198.51.100.0/24\n").unwrap();
+    std::fs::write(dir.path().join("tor.txt"), "198.51.100.7\n").unwrap();
+    let config = dir.path().join("jetlag.toml");
+    std::fs::write(&config, "[enrich]\nintel = { vpn = [\"vpn.txt\"] }\n").unwrap();
+    let network = |extra: &[&std::ffi::OsStr]| {
+        let out = jetlag()
+            .arg("normalize")
+            .arg(&input)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["network"].clone()
+    };
+    assert_eq!(network(&[]), serde_json::json!([]));
+    assert_eq!(
+        network(&["-c".as_ref(), config.as_os_str()]),
+        serde_json::json!(["vpn"])
+    );
+    let tor = format!("tor={}", dir.path().join("tor.txt").display());
+    assert_eq!(
+        network(&[
+            "--config".as_ref(),
+            config.as_os_str(),
+            "--intel".as_ref(),
+            tor.as_ref()
+        ]),
+        serde_json::json!(["tor", "vpn"])
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[enrich]\nintel = { warp = [\"vpn.txt\"] }\n").unwrap();
+    let out = jetlag()
+        .args(["normalize", "--config"])
+        .arg(&bad)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("enrich.intel") && stderr.contains("warp"),
+        "{stderr}"
+    );
+}

@@ -53,9 +53,10 @@ impl EnrichArgs {
 
 /// The builder of a config file's `[enrich]` lists (GeoIP databases, then intel lists).
 ///
-/// `scan` adds its flags to it; `serve` and `consume` build it as it is. Every command builds
-/// an enricher even when the config names no file: it still gives a location the log itself
-/// carried its default radius (city or region), so the three commands see the same events.
+/// `scan` and `normalize` add their flags to it; `serve` and `consume` build it as it is.
+/// Every command builds an enricher even when the config names no file: it still completes
+/// a location the log itself carried (its default radius, a country's centroid), so the
+/// commands see the same events.
 pub fn from_config(config: &jetlag_config::EnrichConfig) -> EnricherBuilder {
     let mut builder = Enricher::builder().geoip_paths(config.geoip.iter().cloned());
     for (class, path) in &config.intel {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::enrich_args::EnrichArgs;
+use super::enrich_args::{self, EnrichArgs};
 use super::input::{self, InputArgs};
 
 /// Output is written in blocks of this many bytes (or a little more).
@@ -20,6 +20,11 @@ pub struct Args {
     pub input: InputArgs,
     #[command(flatten)]
     pub enrich: EnrichArgs,
+    /// Configuration file (TOML, as `scan` takes it): its `[enrich]` GeoIP databases and
+    /// intel lists are used, then those of --geoip and --intel. Its other tables are
+    /// checked but play no part in normalizing.
+    #[arg(long, short = 'c', value_name = "PATH")]
+    pub config: Option<PathBuf>,
     /// Write events here instead of standard output.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
@@ -34,8 +39,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
         None => Box::new(io::stdout().lock()),
     };
-    // With no --geoip/--intel the enricher still gives log-supplied geo its default radius.
-    let enricher = args.enrich.build()?;
+    // With no database or list the enricher still completes log-supplied locations.
+    let enricher = match &args.config {
+        Some(path) => {
+            let config = jetlag_config::Config::load(path)?;
+            enrich_args::build(
+                args.enrich
+                    .apply(enrich_args::from_config(&config.enrich))
+                    .map_files(true),
+            )?
+        }
+        None => args.enrich.build()?,
+    };
     // Events are written into one reused buffer, out in blocks of about `BLOCK` bytes, by
     // `SignIn::write_json` (serde_json's very bytes, without a call per JSON token).
     // The event itself is the normalizer's, reused record after record.
