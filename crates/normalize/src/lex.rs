@@ -492,4 +492,57 @@ pub(crate) mod mutation {
         }
         r
     }
+
+    /// The differential test of a vendor's fast path: each base record, then 40,000 random
+    /// mutations of them (`fragments` among the edits, `seed` for the generator), go
+    /// through both `fast` and the derived `Deserialize` ([`crate::common::decode`]).
+    /// Whatever the fast path accepts it must read exactly as serde does; a base serde takes
+    /// it must take too; and it must take most of what serde takes, so the test is not
+    /// vacuous (the rest falls back to serde in production).
+    pub(crate) fn fast_path_agrees_with_serde<T>(
+        bases: &[Vec<u8>],
+        fragments: &[&str],
+        seed: u64,
+        fast: for<'a> fn(&'a [u8], &mut T::Of<'a>) -> Option<()>,
+    ) where
+        T: Borrowed,
+    {
+        let (mut tried, mut accepted, mut derived_ok) = (0, 0, 0);
+        let mut check = |record: &[u8]| {
+            let mut got = T::Of::default();
+            let fast_ok = fast(record, &mut got).is_some();
+            let derived = crate::common::decode::<T::Of<'_>>(record);
+            if fast_ok {
+                assert_eq!(
+                    derived.as_ref().ok(),
+                    Some(&got),
+                    "{}",
+                    String::from_utf8_lossy(record)
+                );
+            }
+            tried += 1;
+            accepted += usize::from(fast_ok);
+            derived_ok += usize::from(derived.is_ok());
+            (fast_ok, derived.is_ok())
+        };
+        for base in bases {
+            let (fast_ok, derived_ok) = check(base);
+            assert_eq!(fast_ok, derived_ok, "{}", String::from_utf8_lossy(base));
+        }
+        let mut rng = Rng(seed);
+        for _ in 0..40_000 {
+            let base = &bases[rng.below(bases.len())];
+            check(&mutate(&mut rng, base, fragments));
+        }
+        assert!(
+            accepted * 10 > derived_ok * 8,
+            "{accepted} of {derived_ok} ({tried})"
+        );
+    }
+
+    /// A record type that borrows from its input, named without its lifetime.
+    pub(crate) trait Borrowed {
+        /// The type borrowing from an input of lifetime `'a`.
+        type Of<'a>: Default + PartialEq + std::fmt::Debug + serde::Deserialize<'a>;
+    }
 }

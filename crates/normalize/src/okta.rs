@@ -431,7 +431,7 @@ fn security_context<'a>(c: &mut Cursor<'a>, sc: &mut SecurityContext<'a>) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lex::mutation::{Rng, mutate};
+    use crate::lex::mutation::{Borrowed, fast_path_agrees_with_serde};
 
     const HEAD: &str = r#"{"published":"2025-03-30T23:59:53Z","eventType":"user.session.start","actor":{"type":"User","alternateId":"a@example.com"},"#;
 
@@ -501,42 +501,16 @@ mod tests {
         "\"tab\":\"a\tb\",",
     ];
 
+    struct Borrows;
+    impl Borrowed for Borrows {
+        type Of<'a> = LogEvent<'a>;
+    }
+
+    /// Every base serde takes (escaped values, an array for a struct...) the fast path takes, and all it
+    /// accepts of 40,000 mutations it reads exactly as serde does.
     #[test]
     fn the_fast_path_reads_what_the_derived_deserialize_reads() {
-        let bases = bases();
-        let (mut tried, mut accepted, mut derived_ok) = (0, 0, 0);
-        let mut check = |record: &[u8]| {
-            let mut ev = LogEvent::default();
-            let fast_ok = fast(record, &mut ev).is_some();
-            let derived = common::decode::<LogEvent<'_>>(record);
-            if fast_ok {
-                assert_eq!(
-                    derived.as_ref().ok(),
-                    Some(&ev),
-                    "{}",
-                    String::from_utf8_lossy(record)
-                );
-            }
-            tried += 1;
-            accepted += usize::from(fast_ok);
-            derived_ok += usize::from(derived.is_ok());
-            fast_ok
-        };
-        for base in &bases {
-            // Every base serde takes is taken (escaped values, an array for a struct...).
-            let ok = common::decode::<LogEvent<'_>>(base).is_ok();
-            assert_eq!(check(base), ok, "{}", String::from_utf8_lossy(base));
-        }
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        for _ in 0..40_000 {
-            let base = &bases[rng.below(bases.len())];
-            check(&mutate(&mut rng, base, FRAGMENTS));
-        }
-        // Not vacuous: most records serde takes, the fast path takes too.
-        assert!(
-            accepted * 10 > derived_ok * 8,
-            "{accepted} of {derived_ok} ({tried})"
-        );
+        fast_path_agrees_with_serde::<Borrows>(&bases(), FRAGMENTS, 0x9e37_79b9_7f4a_7c15, fast);
     }
 
     #[test]
