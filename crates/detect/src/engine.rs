@@ -145,7 +145,7 @@ impl Recent {
     /// Asks the CPU to fetch the slot of `key` (see [`Recent::remember`]).
     fn prefetch(&self, key: u64) {
         if let Some(slot) = self.slots.get(Recent::slot(key)) {
-            detectors::prefetch(slot);
+            jetlag_event::hint::prefetch(slot);
         }
     }
 

@@ -358,13 +358,13 @@ impl MmdbDb {
             };
             if !record {
                 if let Some(set) = db.v4.get(v4_index(ip)) {
-                    prefetch_lines(set, 1);
+                    jetlag_event::hint::prefetch(set);
                 }
             } else if let Some(answer) = db.v4(ip)
                 && answer != NO_RECORD
                 && let Some(r) = db.records.get(answer as usize - 1)
             {
-                prefetch_lines(r, std::mem::size_of::<Record>().div_ceil(64));
+                jetlag_event::hint::prefetch(r);
             }
         });
     }
@@ -428,26 +428,6 @@ impl MmdbDb {
         }
         Ok(())
     }
-}
-
-/// Hints the CPU to fetch the `lines` cache lines from `value`'s address on.
-#[inline]
-fn prefetch_lines<T>(value: &T, lines: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let p = std::ptr::from_ref(value).cast::<i8>();
-        for line in 0..lines {
-            // SAFETY: a prefetch is a hint that never faults, whatever the address; SSE is
-            // part of every x86_64 CPU.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    p.wrapping_add(line * 64),
-                );
-            }
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (value, lines);
 }
 
 /// The set of an IPv4 address in the IPv4 cache.

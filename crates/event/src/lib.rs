@@ -8,6 +8,7 @@
 
 mod alert;
 mod country;
+pub mod hint;
 mod network;
 mod signin;
 

@@ -104,29 +104,6 @@ pub(crate) fn per_user<T: Default>(table: &mut Vec<T>, user: UserId) -> &mut T {
     &mut table[i]
 }
 
-/// Hints the CPU to fetch `value` (the cache lines of its first and last byte) into the
-/// cache: the engine calls [`Detector::prefetch`] of every detector before any of them
-/// observes the event, so their per-user state misses overlap instead of waiting one after
-/// another.
-#[inline]
-pub(crate) fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let p = std::ptr::from_ref(value).cast::<i8>();
-        let last = p.wrapping_add(std::mem::size_of::<T>().saturating_sub(1));
-        // SAFETY: a prefetch is a hint that never faults, whatever the address; SSE is part
-        // of every x86_64 CPU.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p);
-            if (p as usize) / 64 != (last as usize) / 64 {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(last);
-            }
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
-}
-
 /// Encodes a detector's state with postcard.
 pub(crate) fn encode<T: serde::Serialize>(
     detector: &'static str,

@@ -158,7 +158,7 @@ impl Detector for NewCountry {
 
     fn prefetch(&self, user: UserId) {
         if let Some(known) = self.state.users.get(user.index()) {
-            super::prefetch(known);
+            jetlag_event::hint::prefetch(known);
         }
     }
 

@@ -564,7 +564,7 @@ impl Detector for UnfamiliarSignin {
 
     fn prefetch(&self, user: UserId) {
         if let Some(packed) = self.state.users.get(user.index()) {
-            super::prefetch(packed);
+            jetlag_event::hint::prefetch(packed);
         }
     }
 

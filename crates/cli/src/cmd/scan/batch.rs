@@ -455,16 +455,7 @@ impl Batch {
     pub(super) fn prefetch(&self, index: u32) {
         let (_, row) = self.at(index);
         if let Some(place) = self.places.get(row.place as usize) {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: a prefetch is a hint that never faults, whatever the address; SSE is
-            // part of every x86_64 CPU.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    std::ptr::from_ref(place).cast(),
-                );
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            let _ = place;
+            jetlag_event::hint::prefetch(place);
         }
     }
 

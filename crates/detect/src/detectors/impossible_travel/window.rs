@@ -356,10 +356,10 @@ pub(super) struct Saved {
 }
 
 impl Windows {
-    /// Asks the CPU to fetch `user`'s head (see [`crate::detectors::prefetch`]).
+    /// Asks the CPU to fetch `user`'s head (see [`jetlag_event::hint::prefetch`]).
     pub fn prefetch(&self, user: usize) {
         if let Some(head) = self.heads.get(user) {
-            crate::detectors::prefetch(head);
+            jetlag_event::hint::prefetch(head);
         }
     }
 
