@@ -599,6 +599,13 @@ pub(crate) fn decode<'a, T: serde::Deserialize<'a>>(record: &'a [u8]) -> Result<
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Str<'a>(pub Cow<'a, str>);
 
+impl<'a> Str<'a> {
+    /// A string borrowed from the record (what the fast paths read where it lies).
+    pub(crate) fn borrowed(s: &'a str) -> Str<'a> {
+        Str(Cow::Borrowed(s))
+    }
+}
+
 impl std::ops::Deref for Str<'_> {
     type Target = str;
     fn deref(&self) -> &str {

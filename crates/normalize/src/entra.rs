@@ -23,7 +23,7 @@ use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Num, Place, Str, Text, s};
-use crate::lex::Cursor;
+use crate::lex::{Cursor, field, once};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -365,27 +365,6 @@ fn record_field(key: &str) -> Option<u32> {
     })
 }
 
-/// Marks `bit` seen; a field given twice declines the record.
-fn once(seen: &mut u32, bit: u32) -> Option<()> {
-    if *seen & bit != 0 {
-        return None;
-    }
-    *seen |= bit;
-    Some(())
-}
-
-/// A string borrowed from the record.
-fn str(s: &str) -> Str<'_> {
-    Str(std::borrow::Cow::Borrowed(s))
-}
-
-/// An `Option<Str>` field of a nested struct, given once.
-fn field<'a>(c: &mut Cursor<'a>, seen: &mut u32, bit: u32, to: &mut Option<Str<'a>>) -> Option<()> {
-    once(seen, bit)?;
-    *to = c.opt_str(str)?;
-    Some(())
-}
-
 /// A field read through [`common::embedded`] (an object, or a string holding one).
 struct Embedded<T>(Option<T>);
 
@@ -419,15 +398,15 @@ fn members<'a>(c: &mut Cursor<'a>, r: &mut Record<'a>, depth: u32) -> Option<()>
         };
         once(&mut seen, bit)?;
         match bit {
-            1 => r.id = c.opt_str(str)?,
-            2 => r.created = c.opt_str(str)?,
-            4 => r.time_generated = c.opt_str(str)?,
-            8 => r.upn = c.opt_str(str)?,
-            16 => r.ip = c.opt_str(str)?,
-            32 => r.app = c.opt_str(str)?,
-            64 => r.user_agent = c.opt_str(str)?,
-            128 => r.correlation_id = c.opt_str(str)?,
-            256 => r.session_id = c.opt_str(str)?,
+            1 => r.id = c.opt_str(Str::borrowed)?,
+            2 => r.created = c.opt_str(Str::borrowed)?,
+            4 => r.time_generated = c.opt_str(Str::borrowed)?,
+            8 => r.upn = c.opt_str(Str::borrowed)?,
+            16 => r.ip = c.opt_str(Str::borrowed)?,
+            32 => r.app = c.opt_str(Str::borrowed)?,
+            64 => r.user_agent = c.opt_str(Str::borrowed)?,
+            128 => r.correlation_id = c.opt_str(Str::borrowed)?,
+            256 => r.session_id = c.opt_str(Str::borrowed)?,
             512 => {
                 r.status = embedded(c, |c, st: &mut Status| {
                     let mut seen = 0;
@@ -488,12 +467,12 @@ fn members<'a>(c: &mut Cursor<'a>, r: &mut Record<'a>, depth: u32) -> Option<()>
                     })
                 })?;
             }
-            16384 => r.auth_requirement = c.opt_str(str)?,
+            16384 => r.auth_requirement = c.opt_str(Str::borrowed)?,
             32768 => r.asn = c.serde()?,
-            65536 => r.aad_tenant = c.opt_str(str)?,
-            131_072 => r.tenant_id = c.opt_str(str)?,
-            262_144 => r.table = c.opt_str(str)?,
-            524_288 => r.category = c.opt_str(str)?,
+            65536 => r.aad_tenant = c.opt_str(Str::borrowed)?,
+            131_072 => r.tenant_id = c.opt_str(Str::borrowed)?,
+            262_144 => r.table = c.opt_str(Str::borrowed)?,
+            524_288 => r.category = c.opt_str(Str::borrowed)?,
             1_048_576 => {
                 if depth >= MAX_NESTING {
                     return None;
@@ -501,8 +480,8 @@ fn members<'a>(c: &mut Cursor<'a>, r: &mut Record<'a>, depth: u32) -> Option<()>
                 r.properties =
                     c.opt_struct(|c, p: &mut Box<Record<'a>>| members(c, p, depth + 1))?;
             }
-            2_097_152 => r.time = c.opt_str(str)?,
-            _ => r.caller_ip = c.opt_str(str)?,
+            2_097_152 => r.time = c.opt_str(Str::borrowed)?,
+            _ => r.caller_ip = c.opt_str(Str::borrowed)?,
         }
         Some(())
     })

@@ -12,6 +12,8 @@
 
 use serde::Deserialize;
 
+use crate::common::Str;
+
 /// How deep [`Cursor::skip`] follows nested arrays and objects before it gives up.
 pub(crate) const MAX_DEPTH: u32 = 64;
 
@@ -324,6 +326,30 @@ impl<'a> Cursor<'a> {
         self.at = at;
         Some(())
     }
+}
+
+/// Marks `bit` of a struct's `seen` mask; `None` when it was marked already: a field given
+/// twice declines the record (the derived visitor's "duplicate field" error is then the
+/// answer). Aliases of one field share its bit.
+pub(crate) fn once(seen: &mut u32, bit: u32) -> Option<()> {
+    if *seen & bit != 0 {
+        return None;
+    }
+    *seen |= bit;
+    Some(())
+}
+
+/// An `Option<Str>` field, given once (`bit` of `seen`): a plain string borrowed from the
+/// record, anything else as [`Cursor::opt_str`] reads it.
+pub(crate) fn field<'a>(
+    c: &mut Cursor<'a>,
+    seen: &mut u32,
+    bit: u32,
+    to: &mut Option<Str<'a>>,
+) -> Option<()> {
+    once(seen, bit)?;
+    *to = c.opt_str(Str::borrowed)?;
+    Some(())
 }
 
 #[cfg(test)]

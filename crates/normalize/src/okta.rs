@@ -18,7 +18,7 @@ use jetlag_event::{NetClass, Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Flag, Num, Place, Str, Text, s};
-use crate::lex::Cursor;
+use crate::lex::{Cursor, field, once};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -260,16 +260,16 @@ pub fn parse_into(
 /// [`LogEvent`] as the derived `Deserialize` gives.
 fn fast<'a>(record: &'a [u8], ev: &mut LogEvent<'a>) -> Option<()> {
     let mut c = Cursor::new(std::str::from_utf8(record).ok()?);
-    let mut seen = 0u16;
+    let mut seen = 0u32;
     c.object(|c, key| {
         let Some(bit) = log_event_field(key) else {
             return c.skip();
         };
         once(&mut seen, bit)?;
         match bit {
-            1 => ev.uuid = c.opt_str(str)?,
-            2 => ev.published = c.opt_str(str)?,
-            4 => ev.event_type = c.opt_str(str)?,
+            1 => ev.uuid = c.opt_str(Str::borrowed)?,
+            2 => ev.published = c.opt_str(Str::borrowed)?,
+            4 => ev.event_type = c.opt_str(Str::borrowed)?,
             8 => ev.actor = c.opt_struct(actor)?,
             16 => ev.client = c.opt_struct(client)?,
             32 => {
@@ -310,7 +310,7 @@ fn fast<'a>(record: &'a [u8], ev: &mut LogEvent<'a>) -> Option<()> {
 }
 
 /// Each field's bit in the "seen" mask (aliases share their field's bit).
-fn log_event_field(key: &str) -> Option<u16> {
+fn log_event_field(key: &str) -> Option<u32> {
     Some(match key {
         "uuid" => 1,
         "published" => 1 << 1,
@@ -324,28 +324,6 @@ fn log_event_field(key: &str) -> Option<u16> {
         "target" => 1 << 9,
         _ => return None,
     })
-}
-
-/// Marks `bit` seen; a field given twice declines the record (the derived visitor's
-/// "duplicate field" error is then the answer).
-fn once(seen: &mut u16, bit: u16) -> Option<()> {
-    if *seen & bit != 0 {
-        return None;
-    }
-    *seen |= bit;
-    Some(())
-}
-
-/// A string borrowed from the record.
-fn str(s: &str) -> Str<'_> {
-    Str(std::borrow::Cow::Borrowed(s))
-}
-
-/// An `Option<Str>` field, given once.
-fn field<'a>(c: &mut Cursor<'a>, seen: &mut u16, bit: u16, to: &mut Option<Str<'a>>) -> Option<()> {
-    once(seen, bit)?;
-    *to = c.opt_str(str)?;
-    Some(())
 }
 
 /// `actor` (and the shape of each `target`).
