@@ -560,6 +560,9 @@ pub(crate) mod mutation {
             let base = &bases[rng.below(bases.len())];
             check(&mutate(&mut rng, base, fragments));
         }
+        eprintln!(
+            "fast path took {accepted} of the {derived_ok} records serde took ({tried} tried)"
+        );
         assert!(
             accepted * 10 > derived_ok * 8,
             "{accepted} of {derived_ok} ({tried})"
