@@ -462,7 +462,7 @@ fn source<'a>(c: &mut Cursor<'a>, src: &mut SourceField<'a>) -> Option<()> {
                 c.object(|c, key| match key {
                     "number" => {
                         once(&mut seen, 1)?;
-                        a.number = c.serde()?;
+                        a.number = c.opt_num()?;
                         Some(())
                     }
                     "organization" => {

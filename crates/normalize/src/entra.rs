@@ -413,14 +413,14 @@ fn members<'a>(c: &mut Cursor<'a>, r: &mut Record<'a>, depth: u32) -> Option<()>
                     c.object(|c, key| match key {
                         "errorCode" => {
                             once(&mut seen, 1)?;
-                            st.error_code = c.serde()?;
+                            st.error_code = c.opt_num()?;
                             Some(())
                         }
                         _ => c.skip(),
                     })
                 })?;
             }
-            1024 => r.result_type = c.serde()?,
+            1024 => r.result_type = c.opt_num()?,
             2048 => {
                 r.location = embedded(c, |c, loc: &mut Location<'a>| {
                     let mut seen = 0;
@@ -468,7 +468,7 @@ fn members<'a>(c: &mut Cursor<'a>, r: &mut Record<'a>, depth: u32) -> Option<()>
                 })?;
             }
             16384 => r.auth_requirement = c.opt_str(Str::borrowed)?,
-            32768 => r.asn = c.serde()?,
+            32768 => r.asn = c.opt_num()?,
             65536 => r.aad_tenant = c.opt_str(Str::borrowed)?,
             131_072 => r.tenant_id = c.opt_str(Str::borrowed)?,
             262_144 => r.table = c.opt_str(Str::borrowed)?,

@@ -12,7 +12,7 @@
 
 use serde::Deserialize;
 
-use crate::common::Str;
+use crate::common::{Num, Str};
 
 /// How deep [`Cursor::skip`] follows nested arrays and objects before it gives up.
 pub(crate) const MAX_DEPTH: u32 = 64;
@@ -227,6 +227,30 @@ impl<'a> Cursor<'a> {
                     _ => text.parse().ok().filter(|n: &f64| *n != 0.0)?,
                 };
                 n.is_finite().then_some(Some(n))
+            }
+            b'n' => self.null().map(|()| None),
+            _ => self.serde(),
+        }
+    }
+
+    /// An optional [`Num`] as serde reads an `Option<Num>`: an integer that fits an `i64`
+    /// is read where it lies (what serde's visitor makes of it: `Num::Int`), `null` is
+    /// `None`, and anything else — a fraction, an exponent, a bigger integer, `-0`, a
+    /// string — goes to serde.
+    pub(crate) fn opt_num(&mut self) -> Option<Option<Num>> {
+        match self.peek()? {
+            b'-' | b'0'..=b'9' => {
+                let start = self.at;
+                self.number()?;
+                let text = self.text.get(start..self.at)?;
+                match text.parse::<i64>() {
+                    // sonic-rs reads `-0` as a float.
+                    Ok(n) if n != 0 || !text.starts_with('-') => Some(Some(Num::Int(n))),
+                    _ => {
+                        self.at = start;
+                        self.serde()
+                    }
+                }
             }
             b'n' => self.null().map(|()| None),
             _ => self.serde(),
@@ -464,6 +488,56 @@ mod tests {
         assert!(taken * 2 > tried, "{taken} of {tried}");
         assert_eq!(Cursor::new("null").opt_f64(), Some(None));
         assert_eq!(Cursor::new("1e400").opt_f64(), None, "left to serde");
+    }
+
+    #[test]
+    fn numbers_read_as_serde_reads_them() {
+        let mut rng = mutation::Rng(0x2f69_3c3a_91d5_7e0b);
+        let mut texts: Vec<String> = [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "00",
+            "1.0",
+            "1e2",
+            "-0.0",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551616",
+            "\"12\"",
+            "\" 12 \"",
+            "\"x\"",
+            "null",
+            "true",
+            "[1]",
+            "-",
+        ]
+        .map(String::from)
+        .to_vec();
+        for _ in 0..20_000 {
+            let sign = if rng.below(2) == 0 { "-" } else { "" };
+            let n = 1 + rng.below(21);
+            let digits: String = (0..n)
+                .map(|_| char::from(b'0' + rng.below(10) as u8))
+                .collect();
+            texts.push(format!("{sign}{digits}"));
+        }
+        let mut taken = 0;
+        for t in &texts {
+            let mut c = Cursor::new(t);
+            let fast = c.opt_num().filter(|_| c.end().is_some());
+            let serde = crate::common::decode::<Option<Num>>(t.as_bytes()).ok();
+            if let Some(v) = fast {
+                taken += 1;
+                assert_eq!(serde, Some(v), "{t}");
+            } else {
+                assert_eq!(serde, None, "{t}: serde takes it, so the cursor must");
+            }
+        }
+        assert!(taken * 2 > texts.len(), "{taken} of {}", texts.len());
     }
 
     #[test]

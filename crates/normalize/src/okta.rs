@@ -393,7 +393,7 @@ fn security_context<'a>(c: &mut Cursor<'a>, sc: &mut SecurityContext<'a>) -> Opt
     c.object(|c, key| match key {
         "asNumber" | "asnumber" => {
             once(&mut seen, 1)?;
-            sc.as_number = c.serde()?;
+            sc.as_number = c.opt_num()?;
             Some(())
         }
         "asOrg" | "asorg" => field(c, &mut seen, 2, &mut sc.as_org),
