@@ -375,7 +375,7 @@ fn endpoint<'a>(c: &mut Cursor<'a>, e: &mut Endpoint<'a>) -> Option<()> {
                     }
                     "coordinates" => {
                         once(&mut seen, 32)?;
-                        l.coordinates = c.serde()?;
+                        l.coordinates = coordinates(c)?;
                         Some(())
                     }
                     _ => c.skip(),
@@ -401,6 +401,36 @@ fn endpoint<'a>(c: &mut Cursor<'a>, e: &mut Endpoint<'a>) -> Option<()> {
         }
         _ => c.skip(),
     })
+}
+
+/// `coordinates` as serde reads an `Option<Pair>`: an array of plain numbers is walked
+/// (kept when it holds exactly two), `null` is `None`; an array with anything else in it —
+/// serde's error, or a value the cursor leaves to serde — declines the record, and any
+/// other value goes to serde.
+fn coordinates(c: &mut Cursor<'_>) -> Option<Option<Pair>> {
+    if c.peek()? != b'[' {
+        return c.serde();
+    }
+    c.eat(b'[')?;
+    let (mut pair, mut n) = ([0.0; 2], 0usize);
+    if c.peek()? != b']' {
+        loop {
+            if !matches!(c.peek()?, b'-' | b'0'..=b'9') {
+                return None;
+            }
+            let x = c.opt_f64()??;
+            if let Some(slot) = pair.get_mut(n) {
+                *slot = x;
+            }
+            n += 1;
+            if c.peek()? != b',' {
+                break;
+            }
+            c.eat(b',')?;
+        }
+    }
+    c.eat(b']')?;
+    Some(Some(Pair((n == 2).then_some(pair))))
 }
 
 /// `{"uid": …, "name": …}` (`session`, `device`, `service`, `cloud.account`).
@@ -461,6 +491,11 @@ mod tests {
         r#""coordinates":[1,2],"#,
         r#""coordinates":[1,"x"],"#,
         r#""coordinates":{},"#,
+        r#""coordinates":[],"#,
+        r#""coordinates":[ 1 ],"#,
+        r#""coordinates":[1,2,],"#,
+        r#""coordinates":[-0.0,1e400],"#,
+        r#""coordinates":null,"#,
         r#""lat":1e400,"#,
         r#""long":-0,"#,
         r#""number":"3320","#,
