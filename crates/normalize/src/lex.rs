@@ -168,6 +168,26 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// An array's elements (after whitespace): `element` is called at each one and must pass
+    /// over it.
+    pub(crate) fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            element(self)?;
+            match self.peek()? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
     /// An optional struct: an object is walked by `members` into a default `T`, `null` is
     /// `None`, and anything else goes to serde (which may accept an array for a struct).
     pub(crate) fn opt_struct<T: Default + Deserialize<'a>>(
@@ -538,6 +558,22 @@ mod tests {
             }
         }
         assert!(taken * 2 > texts.len(), "{taken} of {}", texts.len());
+    }
+
+    #[test]
+    fn array_walks_each_element() {
+        let mut got = Vec::new();
+        let mut c = Cursor::new(r#" [ "a" , "b" ] "#);
+        let walked = c.array(|c| {
+            got.push(c.plain()?);
+            Some(())
+        });
+        assert!(walked.is_some() && c.end().is_some());
+        assert_eq!(got, ["a", "b"]);
+        assert_eq!(Cursor::new(" [ ] ").array(|_| None), Some(()));
+        for bad in ["[1,]", "[1 2]", "[1", "{}", "1"] {
+            assert!(Cursor::new(bad).array(Cursor::skip).is_none(), "{bad}");
+        }
     }
 
     #[test]
