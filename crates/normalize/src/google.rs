@@ -18,6 +18,7 @@ use std::fmt;
 use std::io::Write;
 
 use serde::Deserialize;
+use serde::de::value::StrDeserializer;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
 use crate::common::{self, Draft, Num, Place, Str, Text, s};
@@ -346,10 +347,9 @@ pub fn parse_into(
 /// declines the record — not UTF-8, escaped keys, a field given twice, a parameter without
 /// its `name`, anything the cursor is unsure of — and [`parse_into`] then runs the derived
 /// `Deserialize`, whose result or error stands. Values the cursor does not read itself
-/// (`uniqueQualifier` and `ipAsn`'s numbers, escaped strings, wrong types, an event or
-/// parameter that is not an object) are decoded by serde from their own slice of the
-/// record, so an accepted record reads to the same [`Activity`] as the derived
-/// `Deserialize` gives.
+/// (numbers, `ipAsn`, escaped strings, wrong types, an event or parameter that is not an
+/// object) are decoded by serde from their own slice of the record, so an accepted record
+/// reads to the same [`Activity`] as the derived `Deserialize` gives.
 fn fast<'a>(record: &'a [u8], act: &mut Activity<'a>) -> Option<()> {
     let mut c = Cursor::new(std::str::from_utf8(record).ok()?);
     let mut seen = 0u8;
@@ -427,13 +427,26 @@ fn id_members<'a>(c: &mut Cursor<'a>, id: &mut Id<'a>) -> Option<()> {
         "time" => field(c, &mut seen, 1, &mut id.time),
         "uniqueQualifier" => {
             once(&mut seen, 2)?;
-            id.unique_qualifier = c.serde()?;
+            id.unique_qualifier = qualifier(c)?;
             Some(())
         }
         "applicationName" => field(c, &mut seen, 4, &mut id.application_name),
         "customerId" => field(c, &mut seen, 8, &mut id.customer_id),
         _ => c.skip(),
     })
+}
+
+/// `uniqueQualifier`: a string (Google's usual form) handed to [`Num`]'s own `Deserialize`
+/// where it lies — serde's string deserializer makes the visitor call sonic-rs makes for a
+/// string, without a sonic-rs decoder set up for it —, anything else through serde.
+fn qualifier(c: &mut Cursor<'_>) -> Option<Option<Num>> {
+    if c.peek()? != b'"' {
+        return c.serde();
+    }
+    let text = c.opt_str(str)??;
+    Num::deserialize(StrDeserializer::<serde::de::value::Error>::new(&text))
+        .ok()
+        .map(Some)
 }
 
 /// `events`: an array walked event by event into [`Events::add`], anything else through
