@@ -420,7 +420,7 @@ fn field<'a>(c: &mut Cursor<'a>, seen: &mut u8, bit: u8, to: &mut Option<Str<'a>
 }
 
 /// `id`: its strings where they lie, `uniqueQualifier` (a number or a string holding one)
-/// through serde.
+/// by [`qualifier`].
 fn id_members<'a>(c: &mut Cursor<'a>, id: &mut Id<'a>) -> Option<()> {
     let mut seen = 0;
     c.object(|c, key| match key {
