@@ -22,7 +22,7 @@ use serde::de::value::StrDeserializer;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
 use crate::common::{self, Draft, Num, Place, Str, Text, s};
-use crate::lex::Cursor;
+use crate::lex::{Cursor, field, once};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -352,7 +352,7 @@ pub fn parse_into(
 /// reads to the same [`Activity`] as the derived `Deserialize` gives.
 fn fast<'a>(record: &'a [u8], act: &mut Activity<'a>) -> Option<()> {
     let mut c = Cursor::new(std::str::from_utf8(record).ok()?);
-    let mut seen = 0u8;
+    let mut seen = 0;
     c.object(|c, key| match key {
         "id" => {
             once(&mut seen, 1)?;
@@ -397,28 +397,6 @@ fn fast<'a>(record: &'a [u8], act: &mut Activity<'a>) -> Option<()> {
     c.end()
 }
 
-/// Marks `bit` seen; a field given twice declines the record (the derived visitor's
-/// "duplicate field" error is then the answer).
-fn once(seen: &mut u8, bit: u8) -> Option<()> {
-    if *seen & bit != 0 {
-        return None;
-    }
-    *seen |= bit;
-    Some(())
-}
-
-/// A string borrowed from the record.
-fn str(s: &str) -> Str<'_> {
-    Str(std::borrow::Cow::Borrowed(s))
-}
-
-/// An `Option<Str>` field, given once.
-fn field<'a>(c: &mut Cursor<'a>, seen: &mut u8, bit: u8, to: &mut Option<Str<'a>>) -> Option<()> {
-    once(seen, bit)?;
-    *to = c.opt_str(str)?;
-    Some(())
-}
-
 /// `id`: its strings where they lie, `uniqueQualifier` (a number or a string holding one)
 /// by [`qualifier`].
 fn id_members<'a>(c: &mut Cursor<'a>, id: &mut Id<'a>) -> Option<()> {
@@ -438,12 +416,13 @@ fn id_members<'a>(c: &mut Cursor<'a>, id: &mut Id<'a>) -> Option<()> {
 
 /// `uniqueQualifier`: a string (Google's usual form) handed to [`Num`]'s own `Deserialize`
 /// where it lies — serde's string deserializer makes the visitor call sonic-rs makes for a
-/// string, without a sonic-rs decoder set up for it —, anything else through serde.
+/// string, without a sonic-rs decoder set up for it —, anything else by
+/// [`Cursor::opt_num`].
 fn qualifier(c: &mut Cursor<'_>) -> Option<Option<Num>> {
     if c.peek()? != b'"' {
-        return c.serde();
+        return c.opt_num();
     }
-    let text = c.opt_str(str)??;
+    let text = c.opt_str(Str::borrowed)??;
     Num::deserialize(StrDeserializer::<serde::de::value::Error>::new(&text))
         .ok()
         .map(Some)
@@ -518,7 +497,7 @@ fn parameter<'a>(c: &mut Cursor<'a>) -> Option<Parameter<'a>> {
                 let mut mfa = false;
                 c.array(|c| {
                     // A string (`null` or another type is serde's error: decline).
-                    let m = c.opt_str(str)??;
+                    let m = c.opt_str(Str::borrowed)??;
                     mfa |= is_mfa_method(&m);
                     Some(())
                 })?;

@@ -411,25 +411,18 @@ fn coordinates(c: &mut Cursor<'_>) -> Option<Option<Pair>> {
     if c.peek()? != b'[' {
         return c.serde();
     }
-    c.eat(b'[')?;
     let (mut pair, mut n) = ([0.0; 2], 0usize);
-    if c.peek()? != b']' {
-        loop {
-            if !matches!(c.peek()?, b'-' | b'0'..=b'9') {
-                return None;
-            }
-            let x = c.opt_f64()??;
-            if let Some(slot) = pair.get_mut(n) {
-                *slot = x;
-            }
-            n += 1;
-            if c.peek()? != b',' {
-                break;
-            }
-            c.eat(b',')?;
+    c.array(|c| {
+        if !matches!(c.peek()?, b'-' | b'0'..=b'9') {
+            return None;
         }
-    }
-    c.eat(b']')?;
+        let x = c.opt_f64()??;
+        if let Some(slot) = pair.get_mut(n) {
+            *slot = x;
+        }
+        n += 1;
+        Some(())
+    })?;
     Some(Some(Pair((n == 2).then_some(pair))))
 }
 
