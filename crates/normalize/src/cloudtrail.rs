@@ -16,7 +16,7 @@ use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Flag, Str, Text, s};
-use crate::lex::Cursor;
+use crate::lex::{Cursor, field, flag, once};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -201,19 +201,19 @@ pub fn parse_into(
 /// [`parse_into`] runs the derived `Deserialize`, whose result or error stands.
 fn fast<'a>(record: &'a [u8], r: &mut Record<'a>) -> Option<()> {
     let mut c = Cursor::new(std::str::from_utf8(record).ok()?);
-    let mut seen = 0u16;
+    let mut seen = 0u32;
     c.object(|c, key| {
         let Some(bit) = record_field(key) else {
             return c.skip();
         };
         once(&mut seen, bit)?;
         match bit {
-            1 => r.event_time = c.opt_str(str)?,
-            2 => r.event_id = c.opt_str(str)?,
-            4 => r.event_name = c.opt_str(str)?,
-            8 => r.source_ip = c.opt_str(str)?,
-            16 => r.user_agent = c.opt_str(str)?,
-            32 => r.recipient_account_id = c.opt_str(str)?,
+            1 => r.event_time = c.opt_str(Str::borrowed)?,
+            2 => r.event_id = c.opt_str(Str::borrowed)?,
+            4 => r.event_name = c.opt_str(Str::borrowed)?,
+            8 => r.source_ip = c.opt_str(Str::borrowed)?,
+            16 => r.user_agent = c.opt_str(Str::borrowed)?,
+            32 => r.recipient_account_id = c.opt_str(Str::borrowed)?,
             64 => r.user_identity = c.opt_struct(identity)?,
             128 => {
                 r.response_elements = c.opt_struct(|c, re: &mut Response<'a>| {
@@ -241,7 +241,7 @@ fn fast<'a>(record: &'a [u8], r: &mut Record<'a>) -> Option<()> {
 }
 
 /// Each field's bit in the "seen" mask (CloudTrail's fields have one spelling each).
-fn record_field(key: &str) -> Option<u16> {
+fn record_field(key: &str) -> Option<u32> {
     Some(match key {
         "eventTime" => 1,
         "eventID" => 1 << 1,
@@ -254,37 +254,6 @@ fn record_field(key: &str) -> Option<u16> {
         "additionalEventData" => 1 << 8,
         _ => return None,
     })
-}
-
-/// Marks `bit` seen; a field given twice declines the record (the derived visitor's
-/// "duplicate field" error is then the answer).
-fn once(seen: &mut u16, bit: u16) -> Option<()> {
-    if *seen & bit != 0 {
-        return None;
-    }
-    *seen |= bit;
-    Some(())
-}
-
-/// A string borrowed from the record.
-fn str(s: &str) -> Str<'_> {
-    Str(std::borrow::Cow::Borrowed(s))
-}
-
-/// An `Option<Str>` field of a nested struct, given once.
-fn field<'a>(c: &mut Cursor<'a>, seen: &mut u16, bit: u16, to: &mut Option<Str<'a>>) -> Option<()> {
-    once(seen, bit)?;
-    *to = c.opt_str(str)?;
-    Some(())
-}
-
-/// An `Option<Flag>` field, given once: a plain string (`"Yes"`, `"true"`) read where it
-/// lies as [`Flag`]'s `Deserialize` reads it, `null` as `None`, anything else (a boolean, a
-/// number, an escaped string) through serde.
-fn flag(c: &mut Cursor<'_>, seen: &mut u16, bit: u16, to: &mut Option<Flag>) -> Option<()> {
-    once(seen, bit)?;
-    *to = c.opt_str(|s| Flag(common::parse_bool(s)))?;
-    Some(())
 }
 
 /// `userIdentity`, its `onBehalfOf` and `sessionContext.attributes` walked too.

@@ -332,9 +332,9 @@ pub fn parse_into(
 /// fields mapped are read where they lie, everything else is skipped (and checked) unbuilt,
 /// and `None` — not UTF-8, an escaped key, a field given twice, anything the cursor is
 /// unsure of — leaves the document to the derived `Deserialize`, whose result or error
-/// stands. Values the cursor does not read itself (`as.number`, a `category` array,
-/// escaped strings, wrong types) are decoded by serde from their own slice, so an accepted
-/// document reads to the same [`Document`] as serde gives.
+/// stands. Values the cursor does not read itself (an `as.number` other than a plain
+/// integer, a `category` array, escaped strings, wrong types) are decoded by serde from
+/// their own slice, so an accepted document reads to the same [`Document`] as serde gives.
 fn fast<'a>(record: &'a [u8], d: &mut Document<'a>) -> Option<()> {
     let mut c = Cursor::new(std::str::from_utf8(record).ok()?);
     let mut seen = 0;

@@ -12,7 +12,7 @@
 
 use serde::Deserialize;
 
-use crate::common::{Num, Str};
+use crate::common::{Flag, Num, Str};
 
 /// How deep [`Cursor::skip`] follows nested arrays and objects before it gives up.
 pub(crate) const MAX_DEPTH: u32 = 64;
@@ -277,6 +277,13 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// An optional [`Flag`] as serde reads an `Option<Flag>`: a plain string (`"Yes"`,
+    /// `"true"`) read where it lies as `Flag`'s `Deserialize` reads it, `null` as `None`,
+    /// anything else (a boolean, a number, an escaped string) through serde.
+    pub(crate) fn opt_flag(&mut self) -> Option<Option<Flag>> {
+        self.opt_str(|s| Flag(crate::common::parse_bool(s)))
+    }
+
     /// The next value (after whitespace) decoded by serde from its own slice of the record.
     pub(crate) fn serde<T: Deserialize<'a>>(&mut self) -> Option<T> {
         self.peek()?;
@@ -393,6 +400,18 @@ pub(crate) fn field<'a>(
 ) -> Option<()> {
     once(seen, bit)?;
     *to = c.opt_str(Str::borrowed)?;
+    Some(())
+}
+
+/// An `Option<Flag>` field, given once (see [`Cursor::opt_flag`]).
+pub(crate) fn flag(
+    c: &mut Cursor<'_>,
+    seen: &mut u32,
+    bit: u32,
+    to: &mut Option<Flag>,
+) -> Option<()> {
+    once(seen, bit)?;
+    *to = c.opt_flag()?;
     Some(())
 }
 

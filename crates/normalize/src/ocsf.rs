@@ -263,9 +263,9 @@ pub fn parse_into(
 /// fields mapped are read where they lie, everything else is skipped (and checked) unbuilt,
 /// and `None` — not UTF-8, an escaped key, a field given twice, anything the cursor is
 /// unsure of — leaves the event to the derived `Deserialize`, whose result or error stands.
-/// Values the cursor does not read itself (`is_mfa`, `coordinates`, numbers other than
-/// plain integers, escaped strings, wrong types) are decoded by serde from their own slice,
-/// so an accepted event reads to the same [`Authentication`] as serde gives.
+/// Values the cursor does not read itself (numbers other than plain integers, `is_mfa`
+/// other than a plain string, escaped strings, wrong types) are decoded by serde from their
+/// own slice, so an accepted event reads to the same [`Authentication`] as serde gives.
 fn fast<'a>(record: &'a [u8], a: &mut Authentication<'a>) -> Option<()> {
     let mut c = Cursor::new(std::str::from_utf8(record).ok()?);
     let mut seen = 0;
@@ -310,7 +310,7 @@ fn fast<'a>(record: &'a [u8], a: &mut Authentication<'a>) -> Option<()> {
             256 => a.session = c.opt_struct(uid)?,
             512 => a.device = c.opt_struct(uid)?,
             1024 => a.service = c.opt_struct(uid)?,
-            2048 => a.is_mfa = c.serde()?,
+            2048 => a.is_mfa = c.opt_flag()?,
             4096 => {
                 a.http_request = c.opt_struct(|c, h: &mut HttpRequest<'a>| {
                     let mut seen = 0;

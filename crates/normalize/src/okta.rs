@@ -18,7 +18,7 @@ use jetlag_event::{NetClass, Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Flag, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, field, once};
+use crate::lex::{Cursor, field, flag, once};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -397,11 +397,7 @@ fn security_context<'a>(c: &mut Cursor<'a>, sc: &mut SecurityContext<'a>) -> Opt
             Some(())
         }
         "asOrg" | "asorg" => field(c, &mut seen, 2, &mut sc.as_org),
-        "isProxy" | "isproxy" => {
-            once(&mut seen, 4)?;
-            sc.is_proxy = c.serde()?;
-            Some(())
-        }
+        "isProxy" | "isproxy" => flag(c, &mut seen, 4, &mut sc.is_proxy),
         _ => c.skip(),
     })
 }
