@@ -306,7 +306,7 @@ fn identity<'a>(c: &mut Cursor<'a>, id: &mut Identity<'a>) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lex::mutation::{Borrowed, fast_path_agrees_with_serde};
+    use crate::lex::mutation::{Borrowed, fast_path_agrees_with_serde, lines};
 
     /// CloudTrail records to mutate: every golden input (the `{"Records":[…]}` file
     /// unpacked; there is no bad CloudTrail input under `bad/`), the simulator's and the
@@ -314,11 +314,7 @@ mod tests {
     fn bases() -> Vec<Vec<u8>> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../cli/tests/data/cloudtrail/");
         let text = std::fs::read(format!("{dir}panther_cloudtrail.jsonl")).unwrap();
-        let mut bases: Vec<Vec<u8>> = text
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.trim_ascii().is_empty())
-            .map(<[u8]>::to_vec)
-            .collect();
+        let mut bases: Vec<Vec<u8>> = lines(&text).collect();
         let page: serde_json::Value = serde_json::from_slice(
             &std::fs::read(format!("{dir}console_login_records.json")).unwrap(),
         )

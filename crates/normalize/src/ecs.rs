@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 
 use crate::common::{self, Draft, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, field, once};
+use crate::lex::{Cursor, field, lat_lon, once};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 /// `event.category`: a keyword or an array of keywords — of which only whether
@@ -435,19 +435,8 @@ fn source<'a>(c: &mut Cursor<'a>, src: &mut SourceField<'a>) -> Option<()> {
                     "country_name" => field(c, &mut seen, 8, &mut g.country_name),
                     "location" => {
                         once(&mut seen, 16)?;
-                        g.location = c.opt_struct(|c, p: &mut Point| {
-                            let mut seen = 0;
-                            c.object(|c, key| {
-                                let (bit, to) = match key {
-                                    "lat" => (1, &mut p.lat),
-                                    "lon" => (2, &mut p.lon),
-                                    _ => return c.skip(),
-                                };
-                                once(&mut seen, bit)?;
-                                *to = c.opt_f64()?;
-                                Some(())
-                            })
-                        })?;
+                        g.location =
+                            c.opt_struct(|c, p: &mut Point| lat_lon(c, &mut p.lat, &mut p.lon))?;
                         Some(())
                     }
                     _ => c.skip(),
@@ -500,17 +489,13 @@ fn named<'a>(c: &mut Cursor<'a>, x: &mut Named<'a>) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lex::mutation::{Borrowed, fast_path_agrees_with_serde};
+    use crate::lex::mutation::{Borrowed, fast_path_agrees_with_serde, lines};
 
     /// ECS documents to mutate: the golden input and hand-made ones for each branch of
     /// [`fast`].
     fn bases() -> Vec<Vec<u8>> {
         let golden: &[u8] = include_bytes!("../../cli/tests/data/ecs/authentication_events.jsonl");
-        let mut bases: Vec<Vec<u8>> = golden
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.trim_ascii().is_empty())
-            .map(<[u8]>::to_vec)
-            .collect();
+        let mut bases: Vec<Vec<u8>> = lines(golden).collect();
         bases.extend(
             [
                 r#"{"@timestamp":"2024-02-10T08:15:00.123Z","event":{"kind":"event","category":["authentication"],"type":["start"],"outcome":"success","action":"ssh_login","dataset":"system.auth","id":"evt-1"},"user":{"name":"user1"},"source":{"ip":"198.51.0.1","port":51122,"geo":{"city_name":"Berlin","country_iso_code":"DE","country_name":"Germany","location":{"lat":52.52,"lon":13.405},"region_name":"Land Berlin"},"as":{"number":3320,"organization":{"name":"Deutsche Telekom AG"}}},"host":{"id":"8b1c2d3e4f5a6b7c","name":"bastion-1"},"service":{"name":"sshd"}}"#,

@@ -490,7 +490,7 @@ fn members<'a>(c: &mut Cursor<'a>, r: &mut Record<'a>, depth: u32) -> Option<()>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lex::mutation::{Borrowed, fast_path_agrees_with_serde};
+    use crate::lex::mutation::{Borrowed, fast_path_agrees_with_serde, lines};
 
     /// Entra records to mutate: every golden input (the wrapped pages unpacked), the
     /// throughput bench's record, and hand-made ones for each branch of [`fast`].
@@ -499,11 +499,7 @@ mod tests {
         let mut bases = Vec::new();
         for name in ["msticpy_signinlogs.jsonl", "panther_azure_audit.jsonl"] {
             let text = std::fs::read(format!("{dir}{name}")).unwrap();
-            bases.extend(
-                text.split(|&b| b == b'\n')
-                    .filter(|l| !l.trim_ascii().is_empty())
-                    .map(<[u8]>::to_vec),
-            );
+            bases.extend(lines(&text));
         }
         for (name, key) in [
             ("graph_signins_page.json", "value"),

@@ -403,6 +403,26 @@ pub(crate) fn field<'a>(
     Some(())
 }
 
+/// A `{"lat": …, "lon": …}` object (Okta's `geolocation`, ECS's `location`): each
+/// coordinate by [`Cursor::opt_f64`], given once; other members skipped.
+pub(crate) fn lat_lon(
+    c: &mut Cursor<'_>,
+    lat: &mut Option<f64>,
+    lon: &mut Option<f64>,
+) -> Option<()> {
+    let mut seen = 0;
+    c.object(|c, key| {
+        let (bit, to) = match key {
+            "lat" => (1, &mut *lat),
+            "lon" => (2, &mut *lon),
+            _ => return c.skip(),
+        };
+        once(&mut seen, bit)?;
+        *to = c.opt_f64()?;
+        Some(())
+    })
+}
+
 /// An `Option<Flag>` field, given once (see [`Cursor::opt_flag`]).
 pub(crate) fn flag(
     c: &mut Cursor<'_>,
@@ -696,6 +716,13 @@ pub(crate) mod mutation {
             accepted * 10 > derived_ok * 8,
             "{accepted} of {derived_ok} ({tried})"
         );
+    }
+
+    /// The non-blank lines of an NDJSON file, each a base record to mutate.
+    pub(crate) fn lines(text: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+        text.split(|&b| b == b'\n')
+            .filter(|l| !l.trim_ascii().is_empty())
+            .map(<[u8]>::to_vec)
     }
 
     /// A record type that borrows from its input, named without its lifetime.

@@ -439,17 +439,13 @@ fn uid<'a>(c: &mut Cursor<'a>, x: &mut Uid<'a>) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lex::mutation::{Borrowed, fast_path_agrees_with_serde};
+    use crate::lex::mutation::{Borrowed, fast_path_agrees_with_serde, lines};
 
     /// OCSF events to mutate: the golden input and hand-made ones for each branch of
     /// [`fast`].
     fn bases() -> Vec<Vec<u8>> {
         let golden: &[u8] = include_bytes!("../../cli/tests/data/ocsf/authentication_3002.jsonl");
-        let mut bases: Vec<Vec<u8>> = golden
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.trim_ascii().is_empty())
-            .map(<[u8]>::to_vec)
-            .collect();
+        let mut bases: Vec<Vec<u8>> = lines(golden).collect();
         bases.extend(
             [
                 r#"{"class_uid":3002,"activity_id":1,"time":1553705967245,"status_id":1,"user":{"email_addr":"a@b.c","name":"a"},"src_endpoint":{"ip":"203.0.113.10","location":{"lat":40.7,"long":-74.0,"city":"New York","region":"US-NY","country":"US"},"autonomous_system":{"number":64500,"name":"Example"}},"dst_endpoint":{"svc_name":"portal"},"session":{"uid":"s1"},"device":{"uid":"d1","name":"laptop"},"service":{"name":"Mail"},"is_mfa":"true","http_request":{"user_agent":"Mozilla/5.0 \"q\""},"metadata":{"uid":"m1","tenant_uid":"t1"},"cloud":{"account":{"uid":"123"}}}"#,

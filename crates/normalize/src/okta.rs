@@ -18,7 +18,7 @@ use jetlag_event::{NetClass, Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Flag, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, field, flag, once};
+use crate::lex::{Cursor, field, flag, lat_lon, once};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -353,17 +353,7 @@ fn client<'a>(c: &mut Cursor<'a>, cl: &mut Client<'a>) -> Option<()> {
                     "geolocation" => {
                         once(&mut seen, 8)?;
                         g.geolocation = c.opt_struct(|c, p: &mut Geolocation| {
-                            let mut seen = 0;
-                            c.object(|c, key| {
-                                let (bit, to) = match key {
-                                    "lat" => (1, &mut p.lat),
-                                    "lon" => (2, &mut p.lon),
-                                    _ => return c.skip(),
-                                };
-                                once(&mut seen, bit)?;
-                                *to = c.opt_f64()?;
-                                Some(())
-                            })
+                            lat_lon(c, &mut p.lat, &mut p.lon)
                         })?;
                         Some(())
                     }
@@ -405,7 +395,7 @@ fn security_context<'a>(c: &mut Cursor<'a>, sc: &mut SecurityContext<'a>) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lex::mutation::{Borrowed, fast_path_agrees_with_serde};
+    use crate::lex::mutation::{Borrowed, fast_path_agrees_with_serde, lines};
 
     const HEAD: &str = r#"{"published":"2025-03-30T23:59:53Z","eventType":"user.session.start","actor":{"type":"User","alternateId":"a@example.com"},"#;
 
@@ -421,12 +411,7 @@ mod tests {
             include_bytes!("../../cli/tests/data/okta/panther_okta_systemlog.jsonl"),
             include_bytes!("../../cli/tests/data/bad/okta_bad_records.jsonl"),
         ];
-        let mut bases: Vec<Vec<u8>> = files
-            .iter()
-            .flat_map(|f| f.split(|&b| b == b'\n'))
-            .filter(|l| !l.trim_ascii().is_empty())
-            .map(<[u8]>::to_vec)
-            .collect();
+        let mut bases: Vec<Vec<u8>> = files.iter().flat_map(|f| lines(f)).collect();
         bases.extend(
             [
                 r#"{"uuid":"77d59690","published":"2025-03-30T23:59:53Z","eventType":"user.session.start","severity":"INFO","actor":{"id":"00u0","type":"User","alternateId":"user22949@example.com"},"client":{"userAgent":{"rawUserAgent":"Mozilla/5.0 (Macintosh)"},"device":"Computer","ipAddress":"202.218.230.58"},"outcome":{"result":"SUCCESS"},"transaction":{"type":"WEB","id":"Y0003"},"authenticationContext":{"externalSessionId":"102000"}}"#,
