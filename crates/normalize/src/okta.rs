@@ -255,9 +255,9 @@ pub fn parse_into(
 /// `Option` and a key match per token). `None` declines the record — not UTF-8, escaped
 /// keys, a field given twice, anything the cursor is unsure of — and [`parse_into`] then
 /// runs the derived `Deserialize`, whose result or error stands. Values the cursor does
-/// not read itself (numbers, `target`, escaped strings, wrong types) are decoded by serde
-/// from their own slice of the record, so an accepted record reads to the same
-/// [`LogEvent`] as the derived `Deserialize` gives.
+/// not read itself (numbers other than plain integers and coordinates, `target`, escaped
+/// strings, wrong types) are decoded by serde from their own slice of the record, so an
+/// accepted record reads to the same [`LogEvent`] as the derived `Deserialize` gives.
 fn fast<'a>(record: &'a [u8], ev: &mut LogEvent<'a>) -> Option<()> {
     let mut c = Cursor::new(std::str::from_utf8(record).ok()?);
     let mut seen = 0u32;
