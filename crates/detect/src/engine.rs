@@ -334,6 +334,15 @@ impl Engine {
         self.detectors.iter().map(|d| d.name())
     }
 
+    /// Asks the CPU for `user`'s state in every detector, ahead of an
+    /// [`observe_as`](Engine::observe_as) of that user a few events later, so that the
+    /// cache misses of several events overlap.
+    pub fn prefetch_user(&self, user: UserId) {
+        for d in &self.detectors {
+            d.prefetch(user);
+        }
+    }
+
     /// Number of distinct users seen.
     pub fn user_count(&self) -> usize {
         self.users.names.len()
@@ -345,16 +354,39 @@ impl Engine {
     /// batch). An event seen again (same `event_id` and time) among roughly the last 100,000
     /// is ignored, so a redelivered event never alerts twice.
     pub fn observe(&mut self, ev: &SignIn, out: &mut Vec<Alert>) {
+        self.observe_as(ev, &mut None, out);
+    }
+
+    /// [`observe`](Engine::observe) for a caller that remembers the [`UserId`] this engine
+    /// gave `ev.user` (a batch that interned its users itself): given `Some`, the engine
+    /// skips its own lookup of the name; given `None`, it sets `user` to the id once it
+    /// knows it. The result is exactly `observe`'s.
+    ///
+    /// `user` must be `None` or what this engine set it to for the same name.
+    pub fn observe_as(&mut self, ev: &SignIn, user: &mut Option<UserId>, out: &mut Vec<Alert>) {
         // The redelivery filter, the user table and each detector's per-user state are
         // cache misses of their own: ask for them all before waiting on any (the user
         // table is only read until the event is known to be new).
         let key = Recent::key(ev);
         self.recent.prefetch(key);
-        let h = name_hash(&ev.user);
-        let known = self.users.find(&ev.user, h);
-        if let Some(user) = known {
+        let (known, h) = match *user {
+            Some(id) => {
+                debug_assert_eq!(
+                    self.users.names.get(id.index()).map(CompactString::as_str),
+                    Some(ev.user.as_str()),
+                    "observe_as: a UserId of another name"
+                );
+                (Some(id), 0)
+            }
+            None => {
+                let h = name_hash(&ev.user);
+                (self.users.find(&ev.user, h), h)
+            }
+        };
+        if let Some(id) = known {
+            *user = Some(id);
             for d in &self.detectors {
-                d.prefetch(user);
+                d.prefetch(id);
             }
         }
         if !self.recent.remember(key) {
@@ -367,8 +399,8 @@ impl Engine {
             }
         }
         let user = match known {
-            Some(user) => user,
-            None => self.users.insert(&ev.user, h),
+            Some(id) => id,
+            None => *user.insert(self.users.insert(&ev.user, h)),
         };
         let employee = if self.roster.is_empty() {
             None

@@ -2,9 +2,10 @@
 
 mod support;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use jetlag_detect::{DetectConfig, Engine, Error, Stages, order};
+use jetlag_detect::{DetectConfig, Engine, Error, Stages, UserId, order};
 use jetlag_event::{Alert, NetClass, SignIn};
 use jetlag_roster::Roster;
 use support::{B, at};
@@ -120,6 +121,47 @@ fn redelivered_events_never_alert_twice() {
     let once = feed(&mut engine(), &v);
     let twice: Vec<SignIn> = v.iter().flat_map(|e| [e.clone(), e.clone()]).collect();
     assert_eq!(feed(&mut engine(), &twice), once);
+}
+
+#[test]
+fn observe_as_with_remembered_user_ids_is_observe() {
+    // The stream with every event twice (redeliveries must not hand out ids) and a
+    // restored engine half-way (its users were interned by the first engine).
+    let v: Vec<SignIn> = batch(&stream())
+        .iter()
+        .flat_map(|e| [e.clone(), e.clone()])
+        .collect();
+    let plain = feed(&mut engine(), &v);
+    let mut ids: HashMap<String, Option<UserId>> = HashMap::new();
+    let mut remembered = |engine: &mut Engine, evs: &[SignIn], out: &mut Vec<Alert>| {
+        for ev in evs {
+            let id = ids.entry(ev.user.to_string()).or_default();
+            let before = *id;
+            engine.observe_as(ev, id, out);
+            // An id once given stays; a new one is the next the engine hands out.
+            if let Some(b) = before {
+                assert_eq!(*id, Some(b));
+            }
+            assert!(id.is_some(), "{} has no id after its event", ev.user);
+            engine.prefetch_user(id.unwrap());
+        }
+    };
+    let mut first = engine();
+    let mut out = Vec::new();
+    remembered(&mut first, &v[..500], &mut out);
+    let mut second = Engine::restore(
+        &DetectConfig::default(),
+        Arc::new(Roster::empty()),
+        &first.snapshot().unwrap(),
+    )
+    .unwrap();
+    remembered(&mut second, &v[500..], &mut out);
+    assert_eq!(out, plain);
+    // Ids are the engine's own: distinct users, distinct ids, dense from 0.
+    let mut given: Vec<u32> = ids.values().map(|id| id.unwrap().0).collect();
+    given.sort_unstable();
+    assert_eq!(given, (0..ids.len() as u32).collect::<Vec<_>>());
+    assert_eq!(second.user_count(), ids.len());
 }
 
 #[test]

@@ -26,7 +26,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use jetlag_config::Config;
-use jetlag_detect::Engine;
+use jetlag_detect::{Engine, UserId};
 use jetlag_event::{Alert, SignIn};
 use jetlag_output::{Format, Options, UserRisk, Writer};
 use jetlag_roster::Roster;
@@ -139,13 +139,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut counts = AlertCounts::default();
     let mut emitted: Vec<Alert> = Vec::new();
     let mut event = batch::scratch();
+    // The engine's id of each of the batch's users, once the engine has given one: the
+    // engine then looks no name up, and a user's detector state can be asked for ahead.
+    let mut user_ids: Vec<Option<UserId>> = vec![None; batch.symbols()];
     for (i, &index) in order.iter().enumerate() {
-        // Each event's place is fetched while the engine works on the eight before it.
+        // Each event's place, user and detector state are fetched while the engine works
+        // on the eight before it.
         if let Some(&ahead) = order.get(i + 8) {
             batch.prefetch(ahead);
+            if let Some(&Some(user)) = user_ids.get(batch.user(ahead)) {
+                engine.prefetch_user(user);
+            }
         }
         batch.fill(index, &mut event);
-        engine.observe(&event, &mut emitted);
+        engine.observe_as(&event, &mut user_ids[batch.user(index)], &mut emitted);
         if !emitted.is_empty() {
             sink.take(&mut emitted, &mut counts)?;
         }

@@ -457,6 +457,22 @@ impl Batch {
         if let Some(place) = self.places.get(row.place as usize) {
             jetlag_event::hint::prefetch(place);
         }
+        if let Some(user) = row.user.checked_sub(1)
+            && let Some(name) = self.strings.strings.get(user as usize)
+        {
+            jetlag_event::hint::prefetch(name);
+        }
+    }
+
+    /// The event's user as interned by the batch: a number below
+    /// [`symbols`](Batch::symbols), the same for every event of that user.
+    pub(super) fn user(&self, index: u32) -> usize {
+        self.at(index).1.user as usize
+    }
+
+    /// The numbers [`user`](Batch::user) may return are below this.
+    pub(super) fn symbols(&self) -> usize {
+        self.strings.strings.len() + 1
     }
 
     fn place(&self, row: &Row) -> &Place {
