@@ -129,10 +129,15 @@ impl Default for Recent {
 impl Recent {
     /// The event's key.
     fn key(ev: &SignIn) -> u64 {
+        Recent::key_of(&ev.event_id, ev.time)
+    }
+
+    /// The key of the event with `event_id` and `time`.
+    fn key_of(event_id: &str, time: Timestamp) -> u64 {
         let mut h = FxHasher::default();
-        ev.event_id.as_str().hash(&mut h);
-        ev.time.as_second().hash(&mut h);
-        ev.time.subsec_nanosecond().hash(&mut h);
+        event_id.hash(&mut h);
+        time.as_second().hash(&mut h);
+        time.subsec_nanosecond().hash(&mut h);
         h.finish().max(1) // 0 marks an empty slot
     }
 
@@ -334,12 +339,16 @@ impl Engine {
         self.detectors.iter().map(|d| d.name())
     }
 
-    /// Asks the CPU for `user`'s state in every detector, ahead of an
-    /// [`observe_as`](Engine::observe_as) of that user a few events later, so that the
-    /// cache misses of several events overlap.
-    pub fn prefetch_user(&self, user: UserId) {
-        for d in &self.detectors {
-            d.prefetch(user);
+    /// Asks the CPU for what an [`observe_as`](Engine::observe_as) of the event with
+    /// `event_id` and `time` a few events later will read first: its slot in the
+    /// redelivery filter and, given its user's id, that user's state in every detector. The
+    /// cache misses of several events then overlap.
+    pub fn prefetch(&self, event_id: &str, time: Timestamp, user: Option<UserId>) {
+        self.recent.prefetch(Recent::key_of(event_id, time));
+        if let Some(user) = user {
+            for d in &self.detectors {
+                d.prefetch(user);
+            }
         }
     }
 

@@ -143,7 +143,7 @@ fn observe_as_with_remembered_user_ids_is_observe() {
                 assert_eq!(*id, Some(b));
             }
             assert!(id.is_some(), "{} has no id after its event", ev.user);
-            engine.prefetch_user(id.unwrap());
+            engine.prefetch(&ev.event_id, ev.time, *id);
         }
     };
     let mut first = engine();

@@ -143,13 +143,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // engine then looks no name up, and a user's detector state can be asked for ahead.
     let mut user_ids: Vec<Option<UserId>> = vec![None; batch.symbols()];
     for (i, &index) in order.iter().enumerate() {
-        // Each event's place, user and detector state are fetched while the engine works
-        // on the eight before it.
+        // Each event's place, user, redelivery slot and detector state are fetched while
+        // the engine works on the eight before it.
         if let Some(&ahead) = order.get(i + 8) {
             batch.prefetch(ahead);
-            if let Some(&Some(user)) = user_ids.get(batch.user(ahead)) {
-                engine.prefetch_user(user);
-            }
+            let (id, time) = batch.id_and_time(ahead);
+            let user = user_ids.get(batch.user(ahead)).copied().flatten();
+            engine.prefetch(id, time, user);
         }
         batch.fill(index, &mut event);
         engine.observe_as(&event, &mut user_ids[batch.user(index)], &mut emitted);

@@ -464,6 +464,12 @@ impl Batch {
         }
     }
 
+    /// The event's id and time (the key of the engine's redelivery filter).
+    pub(super) fn id_and_time(&self, index: u32) -> (&str, Timestamp) {
+        let (chunk, row) = self.at(index);
+        (chunk.event_id(row), row.time)
+    }
+
     /// The event's user as interned by the batch: a number below
     /// [`symbols`](Batch::symbols), the same for every event of that user.
     pub(super) fn user(&self, index: u32) -> usize {
