@@ -225,14 +225,14 @@ impl Enricher {
     ///
     /// A location the log itself carried wins (the contract's "log-supplied geo wins"):
     ///
-    /// - Log coordinates are kept, and given [`LOG_RADIUS_KM`](crate::LOG_RADIUS_KM) (or
-    ///   [`LOG_REGION_RADIUS_KM`](crate::LOG_REGION_RADIUS_KM) when it names no city) if the
+    /// - Log coordinates are kept, and given [`LOG_RADIUS_KM`] (or
+    ///   [`LOG_REGION_RADIUS_KM`] when it names no city) if the
     ///   record gave no radius.
     /// - A log location with a country but no coordinates takes GeoIP's location only when
     ///   a database gives coordinates (not just a country centroid) in that same country:
     ///   it is more precise and agrees with the log (source `geoip`). Otherwise the log's
     ///   country, region and city are kept, with the country's
-    ///   [`country_centroid`](crate::country_centroid) and its covering radius (source
+    ///   [`country_centroid`] and its covering radius (source
     ///   `log`). A country with no centroid (an unknown code) falls back to GeoIP's location
     ///   if any, else no location.
     /// - A log location with neither coordinates nor a country (a bare city name) is

@@ -7,7 +7,7 @@
 //!
 //! The front door:
 //! - [`parse_json`]: one JSON record of a [`Format`] (or [`Format::Auto`], decided per
-//!   record by [`sniff`]) → [`Parsed::Event`], [`Parsed::Skipped`] (a known source's event
+//!   record by [`sniff()`]) → [`Parsed::Event`], [`Parsed::Skipped`] (a known source's event
 //!   that is not a sign-in) or an [`Error`] saying why the record is rejected.
 //! - [`Normalizer`]: feeds the raw records of `jetlag-read` through the parsers, keeps
 //!   [`Stats`] and the first [`Reject`]s (file:line: reason).

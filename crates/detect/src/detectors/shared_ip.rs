@@ -127,7 +127,7 @@ impl Config {
     }
 }
 
-/// What `shared_ip` keeps of a member besides the common [`Member`](super::incident::Member) fields.
+/// What `shared_ip` keeps of a member besides the common [`Member`] fields.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct IpMember {
     /// The member's organisation ([`tenant_of`]), interned in [`State::strings`].
