@@ -208,6 +208,16 @@ struct Places {
 impl Places {
     /// The index of the event's place, added if new (its strings interned in `strings`),
     /// and whether it was new.
+    /// The index of the event's place if already stored (reads only: see [`Known`]).
+    fn find(&self, ev: &SignIn, strings: &Interner) -> Option<u32> {
+        let key = PlaceKey::of(ev);
+        let h = FxBuildHasher.hash_one(&key);
+        let places = &self.places;
+        self.ids
+            .find(h, |id| places[*id as usize].is(h, &key, strings))
+            .copied()
+    }
+
     fn intern(&mut self, ev: &SignIn, strings: &mut Interner) -> Result<(u32, bool), TooLarge> {
         let key = PlaceKey::of(ev);
         let h = FxBuildHasher.hash_one(&key);
@@ -293,6 +303,14 @@ impl Interner {
         }
     }
 
+    /// The symbol of `s` if already interned (reads only: see [`Known`]).
+    fn find(&self, s: &str) -> Option<Sym> {
+        let strings = &self.strings;
+        self.ids
+            .find(hash(s), |id| strings[*id as usize - 1] == s)
+            .copied()
+    }
+
     fn get(&self, sym: Sym) -> Option<&str> {
         sym.checked_sub(1)
             .map(|i| self.strings[i as usize].as_str())
@@ -309,6 +327,18 @@ pub(super) struct Batch {
     /// Only while events are pushed: [`Batch::end_of_input`] drops it.
     sources: Sources,
     len: usize,
+}
+
+/// Events whose look-ups [`Batch::push`] issues together.
+const GROUP: usize = 8;
+
+/// What [`Batch::look_up`] found already stored of one event: its user's symbol and its
+/// source's index. A `None` is looked up again as the event is pushed (an earlier event of
+/// its group may have added it), so look-ups change nothing but speed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Known {
+    user: Option<Sym>,
+    source: Option<u32>,
 }
 
 /// The batch cannot index more events (over four billion).
@@ -345,11 +375,15 @@ impl Batch {
         if self.chunks.len() >= 1 << (32 - SLOT_BITS) {
             return Err(TooLarge);
         }
+        let mut known = [Known::default(); GROUP];
         let mut chunk = Chunk {
             rows: Vec::with_capacity(events.len().min(CHUNK)),
             text: String::with_capacity(events.len() * 64),
         };
-        for ev in events {
+        for (i, ev) in events.iter().enumerate() {
+            if i % GROUP == 0 {
+                self.look_up(&events[i..(i + GROUP).min(events.len())], &mut known);
+            }
             if chunk.rows.len() == CHUNK {
                 self.finish_chunk(std::mem::replace(
                     &mut chunk,
@@ -362,7 +396,7 @@ impl Batch {
                     return Err(TooLarge);
                 }
             }
-            let row = self.row(ev, &mut chunk.text, &mut enrich)?;
+            let row = self.row(ev, known[i % GROUP], &mut chunk.text, &mut enrich)?;
             chunk.rows.push(row);
         }
         self.finish_chunk(chunk);
@@ -374,12 +408,30 @@ impl Batch {
         self.sources = Sources::default();
     }
 
+    /// Looks the user and the source of each of `events` (at most [`GROUP`]) up, reading
+    /// only: the look-ups of a group are independent, so the CPU overlaps their cache misses
+    /// (the user table and the place table are far larger than its caches), where
+    /// interning event by event waited on each in turn.
+    fn look_up(&self, events: &[SignIn], known: &mut [Known; GROUP]) {
+        for (ev, k) in events.iter().zip(known.iter_mut()) {
+            k.user = self.strings.find(&ev.user);
+        }
+        for (ev, k) in events.iter().zip(known.iter_mut()) {
+            k.source = self.sources.read.find(ev, &self.strings);
+        }
+    }
+
     /// The enriched place of `ev`, which is as read: enriched only if its source is new.
+    /// `known` is the source's index if [`look_up`](Batch::look_up) found it.
     fn place_of(
         &mut self,
         ev: &SignIn,
+        known: Option<u32>,
         enrich: &mut impl FnMut(&mut SignIn),
     ) -> Result<u32, TooLarge> {
+        if let Some(source) = known {
+            return Ok(source);
+        }
         let (source, new) = self.sources.read.intern(ev, &mut self.strings)?;
         if new {
             let e = self.sources.scratch.get_or_insert_with(scratch);
@@ -403,6 +455,7 @@ impl Batch {
     fn row(
         &mut self,
         ev: &SignIn,
+        known: Known,
         text: &mut String,
         enrich: &mut impl FnMut(&mut SignIn),
     ) -> Result<Row, TooLarge> {
@@ -428,12 +481,15 @@ impl Batch {
             text: at,
             event_id_len,
             session_id_len,
-            user: self.strings.intern(Some(&ev.user)),
+            user: match known.user {
+                Some(sym) => sym,
+                None => self.strings.intern(Some(&ev.user)),
+            },
             tenant: self.strings.intern(ev.tenant.as_deref()),
             app: self.strings.intern(ev.app.as_deref()),
             user_agent: self.strings.intern(ev.user_agent.as_deref()),
             device_id: self.strings.intern(ev.device_id.as_deref()),
-            place: self.place_of(ev, enrich)?,
+            place: self.place_of(ev, known.source, enrich)?,
             source: ev.source,
             outcome: ev.outcome,
             mfa: ev.mfa,
