@@ -206,27 +206,27 @@ struct Places {
 }
 
 impl Places {
-    /// The index of the event's place, added if new (its strings interned in `strings`),
-    /// and whether it was new.
     /// The index of the event's place if already stored (reads only: see [`Known`]).
     fn find(&self, ev: &SignIn, strings: &Interner) -> Option<u32> {
         let key = PlaceKey::of(ev);
-        let h = FxBuildHasher.hash_one(&key);
+        self.find_key(&key, FxBuildHasher.hash_one(&key), strings)
+    }
+
+    /// The index of the place `key` (of hash `h`) if already stored.
+    fn find_key(&self, key: &PlaceKey<'_>, h: u64, strings: &Interner) -> Option<u32> {
         let places = &self.places;
         self.ids
-            .find(h, |id| places[*id as usize].is(h, &key, strings))
+            .find(h, |id| places[*id as usize].is(h, key, strings))
             .copied()
     }
 
+    /// The index of the event's place, added if new (its strings interned in `strings`),
+    /// and whether it was new.
     fn intern(&mut self, ev: &SignIn, strings: &mut Interner) -> Result<(u32, bool), TooLarge> {
         let key = PlaceKey::of(ev);
         let h = FxBuildHasher.hash_one(&key);
-        let places = &self.places;
-        if let Some(id) = self
-            .ids
-            .find(h, |id| places[*id as usize].is(h, &key, strings))
-        {
-            return Ok((*id, false));
+        if let Some(id) = self.find_key(&key, h, strings) {
+            return Ok((id, false));
         }
         let id = u32::try_from(self.places.len()).map_err(|_| TooLarge)?;
         self.places.push(Place::new(&key, h, strings));
