@@ -16,7 +16,7 @@ use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Flag, Str, Text, s};
-use crate::lex::{Cursor, field, flag, once};
+use crate::lex::{Cursor, field, flag, once, only};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -217,11 +217,7 @@ fn fast<'a>(record: &'a [u8], r: &mut Record<'a>) -> Option<()> {
             64 => r.user_identity = c.opt_struct(identity)?,
             128 => {
                 r.response_elements = c.opt_struct(|c, re: &mut Response<'a>| {
-                    let mut seen = 0;
-                    c.object(|c, key| match key {
-                        "ConsoleLogin" => field(c, &mut seen, 1, &mut re.console_login),
-                        _ => c.skip(),
-                    })
+                    only(c, "ConsoleLogin", &mut re.console_login)
                 })?;
             }
             _ => {

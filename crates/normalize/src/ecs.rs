@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 
 use crate::common::{self, Draft, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, field, lat_lon, once};
+use crate::lex::{Cursor, field, lat_lon, once, only};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 /// `event.category`: a keyword or an array of keywords — of which only whether
@@ -369,13 +369,8 @@ fn fast<'a>(record: &'a [u8], d: &mut Document<'a>) -> Option<()> {
             }
             8 => d.source = c.opt_struct(source)?,
             16 => {
-                d.user_agent = c.opt_struct(|c, o: &mut Original<'a>| {
-                    let mut seen = 0;
-                    c.object(|c, key| match key {
-                        "original" => field(c, &mut seen, 1, &mut o.original),
-                        _ => c.skip(),
-                    })
-                })?;
+                d.user_agent =
+                    c.opt_struct(|c, o: &mut Original<'a>| only(c, "original", &mut o.original))?;
             }
             32 => d.host = c.opt_struct(ided_struct)?,
             64 => d.device = c.opt_struct(ided_struct)?,
@@ -470,20 +465,12 @@ fn source<'a>(c: &mut Cursor<'a>, src: &mut SourceField<'a>) -> Option<()> {
 
 /// `{"id": …}` (`host`, `device`, `organization`, `session`, `cloud.account`).
 fn ided_struct<'a>(c: &mut Cursor<'a>, x: &mut Ided<'a>) -> Option<()> {
-    let mut seen = 0;
-    c.object(|c, key| match key {
-        "id" => field(c, &mut seen, 1, &mut x.id),
-        _ => c.skip(),
-    })
+    only(c, "id", &mut x.id)
 }
 
 /// `{"name": …}` (`service`, `as.organization`).
 fn named<'a>(c: &mut Cursor<'a>, x: &mut Named<'a>) -> Option<()> {
-    let mut seen = 0;
-    c.object(|c, key| match key {
-        "name" => field(c, &mut seen, 1, &mut x.name),
-        _ => c.skip(),
-    })
+    only(c, "name", &mut x.name)
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, field, once};
+use crate::lex::{Cursor, field, once, only};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -451,20 +451,12 @@ fn members<'a>(c: &mut Cursor<'a>, r: &mut Record<'a>, depth: u32) -> Option<()>
             }
             4096 => {
                 r.device = embedded(c, |c, d: &mut DeviceDetail<'a>| {
-                    let mut seen = 0;
-                    c.object(|c, key| match key {
-                        "deviceId" => field(c, &mut seen, 1, &mut d.device_id),
-                        _ => c.skip(),
-                    })
+                    only(c, "deviceId", &mut d.device_id)
                 })?;
             }
             8192 => {
                 r.mfa_detail = embedded(c, |c, m: &mut MfaDetail<'a>| {
-                    let mut seen = 0;
-                    c.object(|c, key| match key {
-                        "authMethod" => field(c, &mut seen, 1, &mut m.auth_method),
-                        _ => c.skip(),
-                    })
+                    only(c, "authMethod", &mut m.auth_method)
                 })?;
             }
             16384 => r.auth_requirement = c.opt_str(Str::borrowed)?,

@@ -22,7 +22,7 @@ use serde::de::value::StrDeserializer;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
 use crate::common::{self, Draft, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, field, once};
+use crate::lex::{Cursor, field, once, only};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -361,13 +361,7 @@ fn fast<'a>(record: &'a [u8], act: &mut Activity<'a>) -> Option<()> {
         }
         "actor" => {
             once(&mut seen, 2)?;
-            act.actor = c.opt_struct(|c, a: &mut Actor<'a>| {
-                let mut seen = 0;
-                c.object(|c, key| match key {
-                    "email" => field(c, &mut seen, 1, &mut a.email),
-                    _ => c.skip(),
-                })
-            })?;
+            act.actor = c.opt_struct(|c, a: &mut Actor<'a>| only(c, "email", &mut a.email))?;
             Some(())
         }
         "ipAddress" => field(c, &mut seen, 4, &mut act.ip_address),

@@ -405,6 +405,19 @@ pub(crate) fn field<'a>(
     Some(())
 }
 
+/// An object of which one string member, `name`, is read ([`field`]: given once); the
+/// others are skipped (`{"id": …}`, `{"result": …}`, `{"rawUserAgent": …}`).
+pub(crate) fn only<'a>(c: &mut Cursor<'a>, name: &str, to: &mut Option<Str<'a>>) -> Option<()> {
+    let mut seen = 0;
+    c.object(|c, key| {
+        if key == name {
+            field(c, &mut seen, 1, to)
+        } else {
+            c.skip()
+        }
+    })
+}
+
 /// A `{"lat": …, "lon": …}` object (Okta's `geolocation`, ECS's `location`): each
 /// coordinate by [`Cursor::opt_f64`], given once; other members skipped.
 pub(crate) fn lat_lon(

@@ -12,7 +12,7 @@ use jetlag_event::{Outcome, SignIn, Source};
 use serde::{Deserialize, de};
 
 use crate::common::{self, Draft, Flag, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, field, once};
+use crate::lex::{Cursor, field, once, only};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -313,11 +313,7 @@ fn fast<'a>(record: &'a [u8], a: &mut Authentication<'a>) -> Option<()> {
             2048 => a.is_mfa = c.opt_flag()?,
             4096 => {
                 a.http_request = c.opt_struct(|c, h: &mut HttpRequest<'a>| {
-                    let mut seen = 0;
-                    c.object(|c, key| match key {
-                        "user_agent" => field(c, &mut seen, 1, &mut h.user_agent),
-                        _ => c.skip(),
-                    })
+                    only(c, "user_agent", &mut h.user_agent)
                 })?;
             }
             8192 => {

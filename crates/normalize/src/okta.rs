@@ -18,7 +18,7 @@ use jetlag_event::{NetClass, Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Flag, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, field, flag, lat_lon, once};
+use crate::lex::{Cursor, field, flag, lat_lon, once, only};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -273,23 +273,12 @@ fn fast<'a>(record: &'a [u8], ev: &mut LogEvent<'a>) -> Option<()> {
             8 => ev.actor = c.opt_struct(actor)?,
             16 => ev.client = c.opt_struct(client)?,
             32 => {
-                ev.device = c.opt_struct(|c, d: &mut Device<'a>| {
-                    let mut seen = 0;
-                    c.object(|c, key| match key {
-                        "id" => field(c, &mut seen, 1, &mut d.id),
-                        _ => c.skip(),
-                    })
-                })?;
+                ev.device = c.opt_struct(|c, d: &mut Device<'a>| only(c, "id", &mut d.id))?;
             }
             64 => ev.security_context = c.opt_struct(security_context)?,
             128 => {
-                ev.outcome = c.opt_struct(|c, o: &mut OutcomeField<'a>| {
-                    let mut seen = 0;
-                    c.object(|c, key| match key {
-                        "result" => field(c, &mut seen, 1, &mut o.result),
-                        _ => c.skip(),
-                    })
-                })?;
+                ev.outcome =
+                    c.opt_struct(|c, o: &mut OutcomeField<'a>| only(c, "result", &mut o.result))?;
             }
             256 => {
                 ev.authentication_context = c.opt_struct(|c, a: &mut AuthContext<'a>| {
@@ -365,11 +354,7 @@ fn client<'a>(c: &mut Cursor<'a>, cl: &mut Client<'a>) -> Option<()> {
         "userAgent" | "useragent" => {
             once(&mut seen, 4)?;
             cl.user_agent = c.opt_struct(|c, u: &mut UserAgent<'a>| {
-                let mut seen = 0;
-                c.object(|c, key| match key {
-                    "rawUserAgent" => field(c, &mut seen, 1, &mut u.raw_user_agent),
-                    _ => c.skip(),
-                })
+                only(c, "rawUserAgent", &mut u.raw_user_agent)
             })?;
             Some(())
         }
