@@ -39,6 +39,44 @@ fn specials(x: u64) -> (u64, u64) {
     )
 }
 
+/// Sixteen bytes at a time with SSE2, which every x86-64 CPU has.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+
+    /// The position, from `at`, of the first byte a string must stop at (`"`, `\\`,
+    /// below `0x20`), or of the first of the last fewer-than-16 bytes if none comes before
+    /// them.
+    #[inline(always)]
+    pub(super) fn plain_run(b: &[u8], mut at: usize) -> usize {
+        // SAFETY: the module is compiled only where SSE2 is enabled (every x86-64 target),
+        // which is all these intrinsics require; `chunk` has the 16 bytes the unaligned
+        // load reads.
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let backslash = _mm_set1_epi8(b'\\' as i8);
+            let control = _mm_set1_epi8(0x1f);
+            while let Some(chunk) = b.get(at..at + 16) {
+                let x = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+                let stops = _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                    // A byte at most 0x1f is its own minimum with 0x1f.
+                    _mm_cmpeq_epi8(_mm_min_epu8(x, control), x),
+                );
+                let mask = _mm_movemask_epi8(stops) as u32;
+                if mask != 0 {
+                    return at + mask.trailing_zeros() as usize;
+                }
+                at += 16;
+            }
+        }
+        at
+    }
+}
+
 /// The value of four hex digits.
 fn hex4(digits: &[u8]) -> Option<u32> {
     digits
@@ -87,6 +125,14 @@ impl<'a> Cursor<'a> {
         let b = self.text.as_bytes();
         let mut escaped = false;
         loop {
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            {
+                self.at = sse2::plain_run(b, self.at);
+                if b.get(self.at) == Some(&b'"') {
+                    self.at += 1;
+                    return Some(escaped);
+                }
+            }
             while let Some(chunk) = b.get(self.at..self.at + 8) {
                 let (quotes, others) = specials(u64::from_le_bytes(chunk.try_into().ok()?));
                 let flags = quotes | others;
@@ -503,9 +549,16 @@ mod tests {
 
     #[test]
     fn finds_the_first_special_byte_in_every_position() {
-        for len in 0..40 {
-            for (special, ok) in [("\"", true), ("\\n", true), ("\u{1}", false)] {
-                let body = "a".repeat(len);
+        // Bodies of ASCII, of bytes above 0x7f (UTF-8's, which are no control bytes) and
+        // of DEL (allowed unescaped), long enough to cross 8- and 16-byte blocks.
+        for (len, unit) in (0..40).flat_map(|n| [(n, "a"), (n, "é"), (n, "\u{7f}")]) {
+            for (special, ok) in [
+                ("\"", true),
+                ("\\n", true),
+                ("\u{1}", false),
+                ("\u{1f}", false),
+            ] {
+                let body = unit.repeat(len);
                 let text = format!("\"{body}{special}{body}\"");
                 let mut c = Cursor::new(&text);
                 assert_eq!(
