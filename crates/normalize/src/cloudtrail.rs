@@ -200,7 +200,7 @@ pub fn parse_into(
 /// struct) decoded by serde from their own slice. `None` declines the record and
 /// [`parse_into`] runs the derived `Deserialize`, whose result or error stands.
 fn fast<'a>(record: &'a [u8], r: &mut Record<'a>) -> Option<()> {
-    let mut c = Cursor::new(std::str::from_utf8(record).ok()?);
+    let mut c = Cursor::of_record(record)?;
     let mut seen = 0u32;
     c.object(|c, key| {
         let Some(bit) = record_field(key) else {

@@ -336,7 +336,7 @@ pub fn parse_into(
 /// integer, a `category` array, escaped strings, wrong types) are decoded by serde from
 /// their own slice, so an accepted document reads to the same [`Document`] as serde gives.
 fn fast<'a>(record: &'a [u8], d: &mut Document<'a>) -> Option<()> {
-    let mut c = Cursor::new(std::str::from_utf8(record).ok()?);
+    let mut c = Cursor::of_record(record)?;
     let mut seen = 0;
     c.object(|c, key| {
         let bit = match key {

@@ -329,7 +329,7 @@ pub fn parse_into(
 /// own slice. `None` declines the record and [`parse_into`] runs the derived
 /// `Deserialize`, whose result or error stands.
 fn fast<'a>(record: &'a [u8], r: &mut Record<'a>) -> Option<()> {
-    let mut c = Cursor::new(std::str::from_utf8(record).ok()?);
+    let mut c = Cursor::of_record(record)?;
     members(&mut c, r, 0)?;
     c.end()
 }

@@ -351,7 +351,7 @@ pub fn parse_into(
 /// object) are decoded by serde from their own slice of the record, so an accepted record
 /// reads to the same [`Activity`] as the derived `Deserialize` gives.
 fn fast<'a>(record: &'a [u8], act: &mut Activity<'a>) -> Option<()> {
-    let mut c = Cursor::new(std::str::from_utf8(record).ok()?);
+    let mut c = Cursor::of_record(record)?;
     let mut seen = 0;
     c.object(|c, key| match key {
         "id" => {

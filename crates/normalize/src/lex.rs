@@ -90,6 +90,11 @@ impl<'a> Cursor<'a> {
         Cursor { text, at: 0 }
     }
 
+    /// A cursor at the start of a vendor's record, if it is UTF-8.
+    pub(crate) fn of_record(record: &'a [u8]) -> Option<Self> {
+        simdutf8::basic::from_utf8(record).ok().map(Self::new)
+    }
+
     /// The next byte after any JSON whitespace (which is passed over).
     #[inline]
     pub(crate) fn peek(&mut self) -> Option<u8> {

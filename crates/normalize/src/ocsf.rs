@@ -267,7 +267,7 @@ pub fn parse_into(
 /// other than a plain string, escaped strings, wrong types) are decoded by serde from their
 /// own slice, so an accepted event reads to the same [`Authentication`] as serde gives.
 fn fast<'a>(record: &'a [u8], a: &mut Authentication<'a>) -> Option<()> {
-    let mut c = Cursor::new(std::str::from_utf8(record).ok()?);
+    let mut c = Cursor::of_record(record)?;
     let mut seen = 0;
     c.object(|c, key| {
         let bit = match key {

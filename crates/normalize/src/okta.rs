@@ -259,7 +259,7 @@ pub fn parse_into(
 /// strings, wrong types) are decoded by serde from their own slice of the record, so an
 /// accepted record reads to the same [`LogEvent`] as the derived `Deserialize` gives.
 fn fast<'a>(record: &'a [u8], ev: &mut LogEvent<'a>) -> Option<()> {
-    let mut c = Cursor::new(std::str::from_utf8(record).ok()?);
+    let mut c = Cursor::of_record(record)?;
     let mut seen = 0u32;
     c.object(|c, key| {
         let Some(bit) = log_event_field(key) else {
