@@ -143,10 +143,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // engine then looks no name up, and a user's detector state can be asked for ahead.
     let mut user_ids: Vec<Option<UserId>> = vec![None; batch.symbols()];
     for (i, &index) in order.iter().enumerate() {
-        // Each event's place, user, redelivery slot and detector state are fetched while
-        // the engine works on the eight before it.
+        // Each event's row is fetched while the engine works on the thirty-two events
+        // before it; its text, place and engine user id while the engine works on
+        // the sixteen before it; its place's strings, user name, redelivery slot and
+        // detector state (which take those to find) while it works on the eight before it.
+        if let Some(&row) = order.get(i + 32) {
+            batch.prefetch_row(row);
+        }
+        if let Some(&far) = order.get(i + 16) {
+            batch.prefetch_far(far);
+            if let Some(id) = user_ids.get(batch.user(far)) {
+                jetlag_event::hint::prefetch(id);
+            }
+        }
         if let Some(&ahead) = order.get(i + 8) {
-            batch.prefetch(ahead);
+            batch.prefetch_near(ahead);
             let (id, time) = batch.id_and_time(ahead);
             let user = user_ids.get(batch.user(ahead)).copied().flatten();
             engine.prefetch(id, time, user);

@@ -506,17 +506,36 @@ impl Batch {
         chunk.event_id(row)
     }
 
-    /// Asks the CPU to fetch the place of the event at `index` (a [`fill`](Batch::fill)
-    /// a few events later), so that its cache miss overlaps the work in between.
-    pub(super) fn prefetch(&self, index: u32) {
-        let (_, row) = self.at(index);
+    /// Asks the CPU to fetch the row of the event at `index` (some thirty-two events
+    /// before its fill: rows are read in time order, which is not the input's).
+    pub(super) fn prefetch_row(&self, index: u32) {
+        jetlag_event::hint::prefetch(self.at(index).1);
+    }
+
+    /// The first of two look-aheads for the event at `index` (some sixteen events before
+    /// its [`fill`](Batch::fill)): asks the CPU to fetch its ids' text and its place, so
+    /// that their cache misses overlap the work in between.
+    pub(super) fn prefetch_far(&self, index: u32) {
+        let (chunk, row) = self.at(index);
+        if let Some(text) = chunk.text.as_bytes().get(row.text as usize..) {
+            jetlag_event::hint::prefetch(&text[..text.len().min(1)]);
+        }
         if let Some(place) = self.places.get(row.place as usize) {
             jetlag_event::hint::prefetch(place);
         }
-        if let Some(user) = row.user.checked_sub(1)
-            && let Some(name) = self.strings.strings.get(user as usize)
-        {
-            jetlag_event::hint::prefetch(name);
+    }
+
+    /// The second look-ahead (some eight events before the fill, the place now at hand):
+    /// the strings the place names and the user's name, which only the place and the row
+    /// say where to find.
+    pub(super) fn prefetch_near(&self, index: u32) {
+        let (_, row) = self.at(index);
+        let strings = &self.strings.strings;
+        let place = self.place(row);
+        for sym in [row.user, place.city, place.region, place.as_org] {
+            if let Some(s) = sym.checked_sub(1).and_then(|i| strings.get(i as usize)) {
+                jetlag_event::hint::prefetch(s);
+            }
         }
     }
 
