@@ -16,7 +16,7 @@ use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Flag, Str, Text, s};
-use crate::lex::{Cursor, field, flag, once, only};
+use crate::lex::{Cursor, by_bit, field, flag, once, only};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -201,12 +201,7 @@ pub fn parse_into(
 /// [`parse_into`] runs the derived `Deserialize`, whose result or error stands.
 fn fast<'a>(record: &'a [u8], r: &mut Record<'a>) -> Option<()> {
     let mut c = Cursor::of_record(record)?;
-    let mut seen = 0u32;
-    c.object(|c, key| {
-        let Some(bit) = record_field(key) else {
-            return c.skip();
-        };
-        once(&mut seen, bit)?;
+    by_bit(&mut c, record_field, |c, bit| {
         match bit {
             1 => r.event_time = c.opt_str(Str::borrowed)?,
             2 => r.event_id = c.opt_str(Str::borrowed)?,

@@ -23,7 +23,7 @@ use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, field, once, only};
+use crate::lex::{Cursor, by_bit, field, once, only};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -391,12 +391,7 @@ const MAX_NESTING: u32 = 4;
 
 /// A record's members (an envelope's `properties` is a record too).
 fn members<'a>(c: &mut Cursor<'a>, r: &mut Record<'a>, depth: u32) -> Option<()> {
-    let mut seen = 0u32;
-    c.object(|c, key| {
-        let Some(bit) = record_field(key) else {
-            return c.skip();
-        };
-        once(&mut seen, bit)?;
+    by_bit(c, record_field, |c, bit| {
         match bit {
             1 => r.id = c.opt_str(Str::borrowed)?,
             2 => r.created = c.opt_str(Str::borrowed)?,

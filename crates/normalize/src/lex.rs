@@ -443,6 +443,25 @@ pub(crate) fn once(seen: &mut u32, bit: u32) -> Option<()> {
     Some(())
 }
 
+/// An object whose known keys `bit_of` numbers with one bit each (aliases sharing one):
+/// `member` reads the value of each known key, given once ([`once`]); the others are
+/// skipped.
+#[inline(always)]
+pub(crate) fn by_bit<'a>(
+    c: &mut Cursor<'a>,
+    bit_of: impl Fn(&str) -> Option<u32>,
+    mut member: impl FnMut(&mut Cursor<'a>, u32) -> Option<()>,
+) -> Option<()> {
+    let mut seen = 0u32;
+    c.object(|c, key| {
+        let Some(bit) = bit_of(key) else {
+            return c.skip();
+        };
+        once(&mut seen, bit)?;
+        member(c, bit)
+    })
+}
+
 /// An `Option<Str>` field, given once (`bit` of `seen`): a plain string borrowed from the
 /// record, anything else as [`Cursor::opt_str`] reads it.
 pub(crate) fn field<'a>(

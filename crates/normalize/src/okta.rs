@@ -18,7 +18,7 @@ use jetlag_event::{NetClass, Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Flag, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, field, flag, lat_lon, once, only};
+use crate::lex::{Cursor, by_bit, field, flag, lat_lon, once, only};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -260,12 +260,7 @@ pub fn parse_into(
 /// accepted record reads to the same [`LogEvent`] as the derived `Deserialize` gives.
 fn fast<'a>(record: &'a [u8], ev: &mut LogEvent<'a>) -> Option<()> {
     let mut c = Cursor::of_record(record)?;
-    let mut seen = 0u32;
-    c.object(|c, key| {
-        let Some(bit) = log_event_field(key) else {
-            return c.skip();
-        };
-        once(&mut seen, bit)?;
+    by_bit(&mut c, log_event_field, |c, bit| {
         match bit {
             1 => ev.uuid = c.opt_str(Str::borrowed)?,
             2 => ev.published = c.opt_str(Str::borrowed)?,
