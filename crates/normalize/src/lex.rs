@@ -3,7 +3,7 @@
 //! It walks one record's text where it lies: keys and plain strings come back as slices of
 //! the record, plain integers, floats and flag strings are read in place, and every other
 //! value is skipped — and checked — without being built. The vendors' walks share their
-//! field readers here ([`once`], [`field`], [`flag`], [`lat_lon`]). It is
+//! field readers here ([`once`], [`by_bit`], [`field`], [`only`], [`flag`], [`lat_lon`]). It is
 //! stricter than sonic-rs on purpose: whatever it is not sure of (an escaped key, a `\u`
 //! surrogate, nesting deeper than [`MAX_DEPTH`], a control character in a string, a number
 //! outside the JSON grammar, any byte that is not JSON whitespace between tokens) makes it
