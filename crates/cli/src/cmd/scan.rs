@@ -35,6 +35,7 @@ use super::enrich_args::{self, EnrichArgs};
 use super::input::{self, InputArgs};
 
 mod batch;
+mod slots;
 
 use batch::{Batch, CHUNK};
 

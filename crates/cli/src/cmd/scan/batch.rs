@@ -17,10 +17,10 @@ use std::hash::BuildHasher as _;
 use std::net::IpAddr;
 
 use compact_str::CompactString;
-use hashbrown::HashTable;
-use hashbrown::hash_table::Entry;
 use jetlag_event::{Country, Geo, GeoSource, NetClasses, Outcome, SignIn, Source, Timestamp};
 use rustc_hash::FxBuildHasher;
+
+use super::slots::Slots;
 
 /// Most events in one chunk (the slot is the low 12 bits of an index).
 pub(super) const CHUNK: usize = 1 << SLOT_BITS;
@@ -96,6 +96,10 @@ struct PlaceKey<'a> {
 }
 
 impl<'a> PlaceKey<'a> {
+    fn hash(&self) -> u64 {
+        weak(FxBuildHasher.hash_one(self))
+    }
+
     fn of(ev: &'a SignIn) -> PlaceKey<'a> {
         let mut key = PlaceKey {
             ip: ev.ip,
@@ -154,7 +158,7 @@ impl Place {
     /// The place of `ev`'s fields, its strings interned in `strings`.
     fn of(ev: &SignIn, strings: &mut Interner) -> Place {
         let key = PlaceKey::of(ev);
-        Place::new(&key, FxBuildHasher.hash_one(&key), strings)
+        Place::new(&key, key.hash(), strings)
     }
 
     #[cfg(test)]
@@ -201,39 +205,37 @@ impl Place {
 /// indices compared by the places they name.
 #[derive(Debug, Default)]
 struct Places {
-    ids: HashTable<u32>,
+    ids: Slots,
     places: Vec<Place>,
 }
 
 impl Places {
-    /// The index of the event's place if already stored (reads only: see [`Known`]).
-    fn find(&self, ev: &SignIn, strings: &Interner) -> Option<u32> {
-        let key = PlaceKey::of(ev);
-        self.find_key(&key, FxBuildHasher.hash_one(&key), strings)
-    }
-
-    /// The index of the place `key` (of hash `h`) if already stored.
-    fn find_key(&self, key: &PlaceKey<'_>, h: u64, strings: &Interner) -> Option<u32> {
+    /// The index of the place `key` (of hash `h`), added if new (its strings interned in
+    /// `strings`), and whether it was new.
+    fn intern(
+        &mut self,
+        key: &PlaceKey<'_>,
+        h: u64,
+        strings: &mut Interner,
+    ) -> Result<(u32, bool), TooLarge> {
         let places = &self.places;
-        self.ids
-            .find(h, |id| places[*id as usize].is(h, key, strings))
-            .copied()
-    }
-
-    /// The index of the event's place, added if new (its strings interned in `strings`),
-    /// and whether it was new.
-    fn intern(&mut self, ev: &SignIn, strings: &mut Interner) -> Result<(u32, bool), TooLarge> {
-        let key = PlaceKey::of(ev);
-        let h = FxBuildHasher.hash_one(&key);
-        if let Some(id) = self.find_key(&key, h, strings) {
+        if let Some(id) = self
+            .ids
+            .find(h, |id| places[id as usize].is(h, key, strings))
+        {
             return Ok((id, false));
         }
         let id = u32::try_from(self.places.len()).map_err(|_| TooLarge)?;
-        self.places.push(Place::new(&key, h, strings));
+        self.places.push(Place::new(key, h, strings));
         let places = &self.places;
-        self.ids
-            .insert_unique(h, id, |id| places[*id as usize].hash);
+        self.ids.insert(h, id, |id| places[id as usize].hash);
         Ok((id, true))
+    }
+
+    /// The place `h`'s probe names first, for [`Batch::push`] to fetch ahead.
+    fn candidate(&self, h: u64) -> Option<(u32, &Place)> {
+        let id = self.ids.candidate(h)?;
+        Some((id, &self.places[id as usize]))
     }
 }
 
@@ -276,39 +278,53 @@ impl Chunk {
 /// A string's hash for the batch's tables (FxHash: fast, and nothing here is adversarial
 /// enough to need more than the tables' equality check).
 fn hash(s: &str) -> u64 {
-    FxBuildHasher.hash_one(s)
+    weak(FxBuildHasher.hash_one(s))
+}
+
+/// A hash as is; in tests, while [`tests::WEAK`] is set, one of seven values, so that the
+/// tables' slots and tags collide and every look-up goes through its equality checks.
+#[cfg(not(test))]
+#[inline(always)]
+fn weak(h: u64) -> u64 {
+    h
+}
+
+#[cfg(test)]
+fn weak(h: u64) -> u64 {
+    if tests::WEAK.get() { h % 7 } else { h }
 }
 
 /// Strings that repeat across events, stored once: the table holds 4-byte ids and compares
 /// by the stored string, each string is hashed once per lookup.
 #[derive(Debug, Default)]
 struct Interner {
-    ids: HashTable<Sym>,
+    ids: Slots,
     strings: Vec<CompactString>,
 }
 
 impl Interner {
     fn intern(&mut self, s: Option<&str>) -> Sym {
         let Some(s) = s else { return 0 };
-        let strings = &self.strings;
-        let at = |id: &Sym| strings[*id as usize - 1].as_str();
-        match self.ids.entry(hash(s), |id| at(id) == s, |id| hash(at(id))) {
-            Entry::Occupied(e) => *e.get(),
-            Entry::Vacant(e) => {
-                self.strings.push(CompactString::from(s));
-                let id = self.strings.len() as Sym;
-                e.insert(id);
-                id
-            }
-        }
+        self.intern_hashed(s, hash(s))
     }
 
-    /// The symbol of `s` if already interned (reads only: see [`Known`]).
-    fn find(&self, s: &str) -> Option<Sym> {
+    /// [`intern`](Interner::intern) of `s`, whose [`hash`] is `h`.
+    fn intern_hashed(&mut self, s: &str, h: u64) -> Sym {
         let strings = &self.strings;
-        self.ids
-            .find(hash(s), |id| strings[*id as usize - 1] == s)
-            .copied()
+        if let Some(id) = self.ids.find(h, |id| strings[id as usize - 1] == s) {
+            return id;
+        }
+        self.strings.push(CompactString::from(s));
+        let id = self.strings.len() as Sym;
+        let strings = &self.strings;
+        self.ids.insert(h, id, |id| hash(&strings[id as usize - 1]));
+        id
+    }
+
+    /// The string `h`'s probe names first, for [`Batch::push`] to fetch ahead.
+    fn candidate(&self, h: u64) -> Option<(Sym, &CompactString)> {
+        let id = self.ids.candidate(h)?;
+        Some((id, &self.strings[id as usize - 1]))
     }
 
     fn get(&self, sym: Sym) -> Option<&str> {
@@ -329,14 +345,21 @@ pub(super) struct Batch {
     len: usize,
 }
 
-/// Events whose look-ups [`Batch::push`] issues together.
-const GROUP: usize = 8;
+/// How far ahead [`Batch::push`] works: the table slots of an event's user and source are
+/// fetched `2 * AHEAD` events before it is pushed, the entries they name `AHEAD` before.
+const AHEAD: usize = 8;
 
-/// What [`Batch::look_up`] found already stored of one event: its user's symbol and its
-/// source's index. A `None` is looked up again as the event is pushed (an earlier event of
-/// its group may have added it), so look-ups change nothing but speed.
+/// The look-ahead's ring of [`Ahead`]s: a power of two above `2 * AHEAD`.
+const RING: usize = 4 * AHEAD;
+
+/// What [`Batch::push`] learnt of one event ahead of pushing it: the hashes of its user and
+/// source, and the symbol and source index their probes named first. Those are only
+/// candidates, checked as the event is pushed (a tag can match another key, and an event
+/// in between may have added the key), so the look-ahead changes nothing but speed.
 #[derive(Debug, Clone, Copy, Default)]
-struct Known {
+struct Ahead {
+    user_hash: u64,
+    source_hash: u64,
     user: Option<Sym>,
     source: Option<u32>,
 }
@@ -375,29 +398,53 @@ impl Batch {
         if self.chunks.len() >= 1 << (32 - SLOT_BITS) {
             return Err(TooLarge);
         }
-        let mut known = [Known::default(); GROUP];
         let mut chunk = Chunk {
             rows: Vec::with_capacity(events.len().min(CHUNK)),
             text: String::with_capacity(events.len() * 64),
         };
-        for (i, ev) in events.iter().enumerate() {
-            if i % GROUP == 0 {
-                self.look_up(&events[i..(i + GROUP).min(events.len())], &mut known);
-            }
-            if chunk.rows.len() == CHUNK {
-                self.finish_chunk(std::mem::replace(
-                    &mut chunk,
-                    Chunk {
-                        rows: Vec::with_capacity(CHUNK),
-                        text: String::new(),
-                    },
-                ));
-                if self.chunks.len() >= 1 << (32 - SLOT_BITS) {
-                    return Err(TooLarge);
+        // Three steps, each on a later event than the next: hash an event and fetch its
+        // table slots; read the slots of the event `AHEAD` before it and fetch the entries
+        // they name; push the event `2 * AHEAD` before it, whose entries are then at hand.
+        // The cache misses of the look-ups overlap, where each one used to wait on its
+        // own three in turn.
+        let mut ahead = [Ahead::default(); RING];
+        for j in 0..events.len() + 2 * AHEAD {
+            if let Some(i) = j.checked_sub(2 * AHEAD) {
+                if chunk.rows.len() == CHUNK {
+                    self.finish_chunk(std::mem::replace(
+                        &mut chunk,
+                        Chunk {
+                            rows: Vec::with_capacity(CHUNK),
+                            text: String::new(),
+                        },
+                    ));
+                    if self.chunks.len() >= 1 << (32 - SLOT_BITS) {
+                        return Err(TooLarge);
+                    }
                 }
+                let row = self.row(&events[i], ahead[i % RING], &mut chunk.text, &mut enrich)?;
+                chunk.rows.push(row);
             }
-            let row = self.row(ev, known[i % GROUP], &mut chunk.text, &mut enrich)?;
-            chunk.rows.push(row);
+            if let Some(k) = j.checked_sub(AHEAD)
+                && k < events.len()
+            {
+                let a = &mut ahead[k % RING];
+                a.user = self.strings.candidate(a.user_hash).map(|(sym, s)| {
+                    jetlag_event::hint::prefetch(s);
+                    sym
+                });
+                a.source = self.sources.read.candidate(a.source_hash).map(|(i, p)| {
+                    jetlag_event::hint::prefetch(p);
+                    i
+                });
+            }
+            if let Some(ev) = events.get(j) {
+                let a = &mut ahead[j % RING];
+                a.user_hash = hash(&ev.user);
+                a.source_hash = PlaceKey::of(ev).hash();
+                self.strings.ids.prefetch(a.user_hash);
+                self.sources.read.ids.prefetch(a.source_hash);
+            }
         }
         self.finish_chunk(chunk);
         Ok(())
@@ -408,31 +455,22 @@ impl Batch {
         self.sources = Sources::default();
     }
 
-    /// Looks the user and the source of each of `events` (at most [`GROUP`]) up, reading
-    /// only: the look-ups of a group are independent, so the CPU overlaps their cache misses
-    /// (the user table and the place table are far larger than its caches), where
-    /// interning event by event waited on each in turn.
-    fn look_up(&self, events: &[SignIn], known: &mut [Known; GROUP]) {
-        for (ev, k) in events.iter().zip(known.iter_mut()) {
-            k.user = self.strings.find(&ev.user);
-        }
-        for (ev, k) in events.iter().zip(known.iter_mut()) {
-            k.source = self.sources.read.find(ev, &self.strings);
-        }
-    }
-
     /// The enriched place of `ev`, which is as read: enriched only if its source is new.
-    /// `known` is the source's index if [`look_up`](Batch::look_up) found it.
+    /// `ahead` holds the source's hash and the candidate its probe named.
     fn place_of(
         &mut self,
         ev: &SignIn,
-        known: Option<u32>,
+        ahead: Ahead,
         enrich: &mut impl FnMut(&mut SignIn),
     ) -> Result<u32, TooLarge> {
-        if let Some(source) = known {
+        let key = PlaceKey::of(ev);
+        let h = ahead.source_hash;
+        if let Some(source) = ahead.source
+            && self.sources.read.places[source as usize].is(h, &key, &self.strings)
+        {
             return Ok(source);
         }
-        let (source, new) = self.sources.read.intern(ev, &mut self.strings)?;
+        let (source, new) = self.sources.read.intern(&key, h, &mut self.strings)?;
         if new {
             let e = self.sources.scratch.get_or_insert_with(scratch);
             e.ip = ev.ip;
@@ -455,7 +493,7 @@ impl Batch {
     fn row(
         &mut self,
         ev: &SignIn,
-        known: Known,
+        ahead: Ahead,
         text: &mut String,
         enrich: &mut impl FnMut(&mut SignIn),
     ) -> Result<Row, TooLarge> {
@@ -481,15 +519,15 @@ impl Batch {
             text: at,
             event_id_len,
             session_id_len,
-            user: match known.user {
-                Some(sym) => sym,
-                None => self.strings.intern(Some(&ev.user)),
+            user: match ahead.user {
+                Some(sym) if self.strings.strings[sym as usize - 1] == ev.user => sym,
+                _ => self.strings.intern_hashed(&ev.user, ahead.user_hash),
             },
             tenant: self.strings.intern(ev.tenant.as_deref()),
             app: self.strings.intern(ev.app.as_deref()),
             user_agent: self.strings.intern(ev.user_agent.as_deref()),
             device_id: self.strings.intern(ev.device_id.as_deref()),
-            place: self.place_of(ev, known.source, enrich)?,
+            place: self.place_of(ev, ahead, enrich)?,
             source: ev.source,
             outcome: ev.outcome,
             mfa: ev.mfa,
@@ -561,6 +599,7 @@ impl Batch {
     }
 
     /// Every index, in input order.
+    #[cfg(test)]
     fn indices(&self) -> impl Iterator<Item = u32> + '_ {
         self.chunks.iter().enumerate().flat_map(|(c, chunk)| {
             (0..chunk.rows.len() as u32).map(move |s| (c as u32) << SLOT_BITS | s)
@@ -584,30 +623,35 @@ impl Batch {
         };
         // Per event id, the index of the copy kept: a table of 4-byte indices compared by
         // their event ids (5 bytes a bucket; a map of `&str` keys took 25).
-        let mut first: HashTable<u32> = HashTable::with_capacity(self.len);
-        for i in self.indices() {
-            let id = self.event_id(i);
-            match first.entry(
-                hash(id),
-                |j| self.event_id(*j) == id,
-                |j| hash(self.event_id(*j)),
-            ) {
-                Entry::Occupied(mut e) => {
-                    let j = e.get_mut();
-                    if rank(i) < rank(*j) {
-                        *j = i;
-                    }
+        // Each chunk's ids are hashed first (their text is read in order), so that the
+        // table slot of each is fetched sixteen ids before it is looked up.
+        let mut first = Slots::with_capacity(self.len);
+        let mut hashes: Vec<u64> = Vec::with_capacity(CHUNK);
+        for (c, chunk) in self.chunks.iter().enumerate() {
+            hashes.clear();
+            hashes.extend(chunk.rows.iter().map(|row| hash(chunk.event_id(row))));
+            for (s, &h) in hashes.iter().enumerate() {
+                if let Some(&next) = hashes.get(s + 16) {
+                    first.prefetch(next);
                 }
-                Entry::Vacant(e) => {
-                    e.insert(i);
+                let i = (c as u32) << SLOT_BITS | s as u32;
+                let id = self.event_id(i);
+                match first.position(h, |j| self.event_id(j) == id) {
+                    Some(at) => {
+                        if rank(i) < rank(first.value(at)) {
+                            first.replace(at, i);
+                        }
+                    }
+                    None => first.insert(h, i, |j| hash(self.event_id(j))),
                 }
             }
         }
+        drop(hashes);
         // The copies kept, as bits by index, so that their times are then read in input
         // order (the rows one after another, not at the table's random order).
         let kept = first.len();
         let mut bits = vec![0u64; (self.chunks.len() << SLOT_BITS).div_ceil(64)];
-        for i in first {
+        for i in first.values() {
             bits[i as usize / 64] |= 1 << (i % 64);
         }
         // Sorted by time and index packed in one integer (a plain integer sort), then each
@@ -715,6 +759,20 @@ pub(super) fn scratch() -> SignIn {
 mod tests {
     use super::*;
     use jetlag_event::NetClass;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Hash into seven values (see `weak`).
+        pub(super) static WEAK: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Runs `test` with real hashes, then with hashes that all collide.
+    fn with_and_without_collisions(test: impl Fn()) {
+        test();
+        WEAK.set(true);
+        test();
+        WEAK.set(false);
+    }
 
     /// A small deterministic generator.
     struct Rng(u64);
@@ -814,21 +872,27 @@ mod tests {
 
     #[test]
     fn every_field_round_trips_through_one_reused_signin() {
-        let mut rng = Rng(0x5eed_0001);
-        let evs = events(&mut rng, 500);
-        let batch = batch_of(&evs, &mut rng);
-        assert_eq!(batch.len(), evs.len());
-        let mut out = scratch();
-        for (i, ev) in batch.indices().zip(&evs) {
-            batch.fill(i, &mut out);
-            assert_eq!(&out, ev);
-        }
+        with_and_without_collisions(|| {
+            let mut rng = Rng(0x5eed_0001);
+            let evs = events(&mut rng, 500);
+            let batch = batch_of(&evs, &mut rng);
+            assert_eq!(batch.len(), evs.len());
+            let mut out = scratch();
+            for (i, ev) in batch.indices().zip(&evs) {
+                batch.fill(i, &mut out);
+                assert_eq!(&out, ev);
+            }
+        });
     }
 
     /// The batch's order is exactly `jetlag_detect::order`'s, whatever the chunking:
     /// random batches full of repeated ids, equal times and full ties.
     #[test]
     fn order_equals_jetlag_detect_order() {
+        with_and_without_collisions(order_equals_jetlag_detect_order_once);
+    }
+
+    fn order_equals_jetlag_detect_order_once() {
         let mut rng = Rng(0x5eed_0002);
         for round in 0..200 {
             let n = rng.below(80) as usize + usize::from(round == 0) * 9000;
@@ -899,6 +963,10 @@ mod tests {
     /// and the enricher runs once per distinct source.
     #[test]
     fn each_source_is_enriched_once_with_the_same_result() {
+        with_and_without_collisions(each_source_is_enriched_once_with_the_same_result_once);
+    }
+
+    fn each_source_is_enriched_once_with_the_same_result_once() {
         let mut rng = Rng(0x5eed_0005);
         let mut evs = events(&mut rng, 3000);
         // Sources repeat, as they do in logs: most events take an earlier one's.
