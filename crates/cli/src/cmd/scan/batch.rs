@@ -281,7 +281,7 @@ fn hash(s: &str) -> u64 {
     weak(FxBuildHasher.hash_one(s))
 }
 
-/// A hash as is; in tests, while [`tests::WEAK`] is set, one of seven values, so that the
+/// A hash as is; in tests, while `tests::WEAK` is set, one of seven values, so that the
 /// tables' slots and tags collide and every look-up goes through its equality checks.
 #[cfg(not(test))]
 #[inline(always)]
