@@ -622,7 +622,8 @@ impl Batch {
             )
         };
         // Per event id, the index of the copy kept: a table of 4-byte indices compared by
-        // their event ids (5 bytes a bucket; a map of `&str` keys took 25).
+        // their event ids (an 8-byte slot with its tag, at most half full: 16 bytes an id;
+        // a map of `&str` keys took 25 a bucket).
         // Each chunk's ids are hashed first (their text is read in order), so that the
         // table slot of each is fetched sixteen ids before it is looked up.
         let mut first = Slots::with_capacity(self.len);
