@@ -3,9 +3,9 @@
 //! A [`SignIn`] is ~340 bytes plus its heap strings (the user agent alone is ~110 bytes),
 //! and one growing `Vec<SignIn>` of a million of them doubled its way through fresh memory
 //! (a third of a scan's CPU time went to the kernel clearing pages). Here each event is a
-//! fixed-size [`Row`] of 56 bytes in chunks that never grow: the strings that repeat
-//! (user, tenant, app, user agent, device) are interned once per batch, and so is where the
-//! event came from — its IP with everything enrichment said of it (location, AS, network
+//! fixed-size [`Row`] of 40 bytes in chunks that never grow: the strings that repeat
+//! (user, tenant, app, user agent, device) are interned once per batch, the last four
+//! together as one [`Context`], and so is where the event came from — its IP with everything enrichment said of it (location, AS, network
 //! classes), a [`Place`], shared by every sign-in from that IP and enriched once (the
 //! [`Sources`] table finds it by the fields as read); the strings that do not repeat
 //! (event and session ids) sit in the chunk's own text.
@@ -40,10 +40,13 @@ const HAS_LON: u8 = 1 << 3;
 const HAS_RADIUS: u8 = 1 << 4;
 const HAS_ASN: u8 = 1 << 5;
 
-/// One event, every field of its [`SignIn`], in 56 bytes.
+/// One event, every field of its [`SignIn`], in 40 bytes.
 #[derive(Debug, Clone, Copy)]
 struct Row {
-    time: Timestamp,
+    /// The time as jiff holds it (seconds, and nanoseconds of the same sign): a
+    /// [`Timestamp`] is 16 bytes with its padding.
+    second: i64,
+    nanosecond: i32,
     /// Where the event id starts in the chunk's text (the session id follows it); `NONE`
     /// when it did not fit (a chunk's text stays far below 4 GB).
     text: u32,
@@ -51,15 +54,101 @@ struct Row {
     /// `NONE`: no session id.
     session_id_len: u32,
     user: Sym,
-    tenant: Sym,
-    app: Sym,
-    user_agent: Sym,
-    device_id: Sym,
+    /// Index of the event's [`Context`].
+    context: u32,
     /// Index of the event's [`Place`] (every event has one, if only "nowhere").
     place: u32,
     source: Source,
     outcome: Outcome,
     mfa: Option<bool>,
+}
+
+impl Row {
+    fn time(&self) -> Timestamp {
+        // Always `Ok`: the parts are those of a `Timestamp`.
+        Timestamp::new(self.second, self.nanosecond).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+}
+
+/// What an event says of the client beside the user (tenant, app, user agent, device),
+/// stored once per batch for all the events that share it: four look-ups of long strings
+/// (a user agent is ~110 bytes) become one, and a row holds one index for the four.
+#[derive(Debug, Clone, Copy)]
+struct Context {
+    /// The hash of the four strings as an event has them ([`Context::hash_of`]).
+    hash: u64,
+    tenant: Sym,
+    app: Sym,
+    user_agent: Sym,
+    device_id: Sym,
+}
+
+/// A context as an event has it: tenant, app, user agent, device id.
+type ContextKey<'a> = [Option<&'a str>; 4];
+
+impl Context {
+    fn key_of(ev: &SignIn) -> ContextKey<'_> {
+        [
+            ev.tenant.as_deref(),
+            ev.app.as_deref(),
+            ev.user_agent.as_deref(),
+            ev.device_id.as_deref(),
+        ]
+    }
+
+    fn hash_of(key: &ContextKey<'_>) -> u64 {
+        weak(FxBuildHasher.hash_one(key))
+    }
+
+    /// Whether this is the context `key` (of hash `h`).
+    fn is(&self, h: u64, key: &ContextKey<'_>, strings: &Interner) -> bool {
+        self.hash == h
+            && [self.tenant, self.app, self.user_agent, self.device_id]
+                .into_iter()
+                .zip(key)
+                .all(|(sym, s)| strings.get(sym) == *s)
+    }
+}
+
+/// The batch's contexts, each stored once.
+#[derive(Debug, Default)]
+struct Contexts {
+    ids: Slots,
+    list: Vec<Context>,
+}
+
+impl Contexts {
+    /// The index of the context `key` (of hash `h`), added if new (its strings interned
+    /// in `strings`).
+    fn intern(
+        &mut self,
+        key: &ContextKey<'_>,
+        h: u64,
+        strings: &mut Interner,
+    ) -> Result<u32, TooLarge> {
+        let list = &self.list;
+        if let Some(id) = self.ids.find(h, |id| list[id as usize].is(h, key, strings)) {
+            return Ok(id);
+        }
+        let id = u32::try_from(self.list.len()).map_err(|_| TooLarge)?;
+        let [tenant, app, user_agent, device_id] = key.map(|s| strings.intern(s));
+        self.list.push(Context {
+            hash: h,
+            tenant,
+            app,
+            user_agent,
+            device_id,
+        });
+        let list = &self.list;
+        self.ids.insert(h, id, |id| list[id as usize].hash);
+        Ok(id)
+    }
+
+    /// The context `h`'s probe names first, for [`Batch::push`] to fetch ahead.
+    fn candidate(&self, h: u64) -> Option<(u32, &Context)> {
+        let id = self.ids.candidate(h)?;
+        Some((id, &self.list[id as usize]))
+    }
 }
 
 /// Where an event came from: its IP and all enrichment gave it, stored once per batch for
@@ -338,6 +427,7 @@ impl Interner {
 pub(super) struct Batch {
     chunks: Vec<Chunk>,
     strings: Interner,
+    contexts: Contexts,
     /// Where events came from, with all enrichment said of it: one per [`Sources`] entry.
     places: Vec<Place>,
     /// Only while events are pushed: [`Batch::end_of_input`] drops it.
@@ -352,15 +442,17 @@ const AHEAD: usize = 8;
 /// The look-ahead's ring of [`Ahead`]s: a power of two above `2 * AHEAD`.
 const RING: usize = 4 * AHEAD;
 
-/// What [`Batch::push`] learnt of one event ahead of pushing it: the hashes of its user and
-/// source, and the symbol and source index their probes named first. Those are only
+/// What [`Batch::push`] learnt of one event ahead of pushing it: the hashes of its user,
+/// context and source, and the symbol and indices their probes named first. Those are only
 /// candidates, checked as the event is pushed (a tag can match another key, and an event
 /// in between may have added the key), so the look-ahead changes nothing but speed.
 #[derive(Debug, Clone, Copy, Default)]
 struct Ahead {
     user_hash: u64,
+    context_hash: u64,
     source_hash: u64,
     user: Option<Sym>,
+    context: Option<u32>,
     source: Option<u32>,
 }
 
@@ -433,6 +525,10 @@ impl Batch {
                     jetlag_event::hint::prefetch(s);
                     sym
                 });
+                a.context = self.contexts.candidate(a.context_hash).map(|(i, c)| {
+                    jetlag_event::hint::prefetch(c);
+                    i
+                });
                 a.source = self.sources.read.candidate(a.source_hash).map(|(i, p)| {
                     jetlag_event::hint::prefetch(p);
                     i
@@ -441,8 +537,10 @@ impl Batch {
             if let Some(ev) = events.get(j) {
                 let a = &mut ahead[j % RING];
                 a.user_hash = hash(&ev.user);
+                a.context_hash = Context::hash_of(&Context::key_of(ev));
                 a.source_hash = PlaceKey::of(ev).hash();
                 self.strings.ids.prefetch(a.user_hash);
+                self.contexts.ids.prefetch(a.context_hash);
                 self.sources.read.ids.prefetch(a.source_hash);
             }
         }
@@ -514,8 +612,24 @@ impl Batch {
         } else {
             (NONE, 0, NONE)
         };
+        let context = Context::key_of(ev);
+        let context = match ahead.context {
+            Some(i)
+                if self.contexts.list[i as usize].is(
+                    ahead.context_hash,
+                    &context,
+                    &self.strings,
+                ) =>
+            {
+                i
+            }
+            _ => self
+                .contexts
+                .intern(&context, ahead.context_hash, &mut self.strings)?,
+        };
         Ok(Row {
-            time: ev.time,
+            second: ev.time.as_second(),
+            nanosecond: ev.time.subsec_nanosecond(),
             text: at,
             event_id_len,
             session_id_len,
@@ -523,10 +637,7 @@ impl Batch {
                 Some(sym) if self.strings.strings[sym as usize - 1] == ev.user => sym,
                 _ => self.strings.intern_hashed(&ev.user, ahead.user_hash),
             },
-            tenant: self.strings.intern(ev.tenant.as_deref()),
-            app: self.strings.intern(ev.app.as_deref()),
-            user_agent: self.strings.intern(ev.user_agent.as_deref()),
-            device_id: self.strings.intern(ev.device_id.as_deref()),
+            context,
             place: self.place_of(ev, ahead, enrich)?,
             source: ev.source,
             outcome: ev.outcome,
@@ -551,8 +662,8 @@ impl Batch {
     }
 
     /// The first of two look-aheads for the event at `index` (some sixteen events before
-    /// its [`fill`](Batch::fill)): asks the CPU to fetch its ids' text and its place, so
-    /// that their cache misses overlap the work in between.
+    /// its [`fill`](Batch::fill)): asks the CPU to fetch its ids' text, its context and its
+    /// place, so that their cache misses overlap the work in between.
     pub(super) fn prefetch_far(&self, index: u32) {
         let (chunk, row) = self.at(index);
         if let Some(text) = chunk.text.as_bytes().get(row.text as usize..) {
@@ -560,6 +671,9 @@ impl Batch {
         }
         if let Some(place) = self.places.get(row.place as usize) {
             jetlag_event::hint::prefetch(place);
+        }
+        if let Some(context) = self.contexts.list.get(row.context as usize) {
+            jetlag_event::hint::prefetch(context);
         }
     }
 
@@ -580,7 +694,7 @@ impl Batch {
     /// The event's id and time (the key of the engine's redelivery filter).
     pub(super) fn id_and_time(&self, index: u32) -> (&str, Timestamp) {
         let (chunk, row) = self.at(index);
-        (chunk.event_id(row), row.time)
+        (chunk.event_id(row), row.time())
     }
 
     /// The event's user as interned by the batch: a number below
@@ -615,7 +729,7 @@ impl Batch {
         let rank = |i: u32| {
             let (_, row) = self.at(i);
             (
-                row.time,
+                row.time(),
                 self.strings.get(row.user).unwrap_or_default(),
                 self.place(row).ip,
                 row.outcome as u8,
@@ -662,7 +776,7 @@ impl Batch {
             for (s, row) in chunk.rows.iter().enumerate() {
                 let i = (c as u32) << SLOT_BITS | s as u32;
                 if bits[i as usize / 64] & 1 << (i % 64) != 0 {
-                    keep.push(time_key(row.time) << 32 | u128::from(i));
+                    keep.push(time_key(row.time()) << 32 | u128::from(i));
                 }
             }
         }
@@ -688,14 +802,15 @@ impl Batch {
         let (chunk, row) = self.at(index);
         let s = |sym| self.strings.get(sym);
         put(&mut out.event_id, chunk.event_id(row));
-        out.time = row.time;
+        out.time = row.time();
         out.source = row.source;
         put(&mut out.user, s(row.user).unwrap_or_default());
-        put_opt(&mut out.tenant, s(row.tenant));
+        let context = &self.contexts.list[row.context as usize];
+        put_opt(&mut out.tenant, s(context.tenant));
         out.outcome = row.outcome;
-        put_opt(&mut out.app, s(row.app));
-        put_opt(&mut out.user_agent, s(row.user_agent));
-        put_opt(&mut out.device_id, s(row.device_id));
+        put_opt(&mut out.app, s(context.app));
+        put_opt(&mut out.user_agent, s(context.user_agent));
+        put_opt(&mut out.device_id, s(context.device_id));
         put_opt(&mut out.session_id, chunk.session_id(row));
         out.mfa = row.mfa;
         let place = self.place(row);
@@ -917,7 +1032,7 @@ mod tests {
     #[test]
     fn rows_stay_small_and_places_are_shared() {
         assert!(
-            std::mem::size_of::<Row>() <= 56,
+            std::mem::size_of::<Row>() <= 40,
             "{}",
             std::mem::size_of::<Row>()
         );
