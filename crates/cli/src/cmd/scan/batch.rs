@@ -912,7 +912,15 @@ mod tests {
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)";
         (0..n)
             .map(|i| {
-                let t = Timestamp::from_second(1_700_000_000 + rng.below(7) as i64).unwrap();
+                // Mostly a few equal times; sometimes the extremes, or a negative time with
+                // a fraction (jiff keeps its seconds and nanoseconds of one sign).
+                let t = match rng.below(16) {
+                    0 => Timestamp::MIN,
+                    1 => Timestamp::MAX,
+                    2 => Timestamp::from_nanosecond(-1_500_000_001).unwrap(),
+                    3 => Timestamp::from_nanosecond(1_700_000_000_123_456_789).unwrap(),
+                    _ => Timestamp::from_second(1_700_000_000 + rng.below(7) as i64).unwrap(),
+                };
                 let outcome =
                     [Outcome::Success, Outcome::Failure, Outcome::Unknown][rng.below(3) as usize];
                 let source = [Source::Entra, Source::Okta, Source::Csv][rng.below(3) as usize];
