@@ -9,9 +9,9 @@ use crate::Error;
 /// Writes `alert` and a newline, serializing through the reused `buf`.
 pub(crate) fn write(out: &mut impl Write, buf: &mut Vec<u8>, alert: &Alert) -> Result<(), Error> {
     buf.clear();
-    serde_json::to_writer(&mut *buf, alert).map_err(|source| Error::Json {
+    sonic_rs::to_writer(&mut *buf, alert).map_err(|source| Error::Json {
         alert_id: alert.alert_id.clone(),
-        source,
+        source: serde::ser::Error::custom(source),
     })?;
     buf.push(b'\n');
     out.write_all(buf)?;
