@@ -347,6 +347,20 @@ struct Chunk {
 }
 
 impl Chunk {
+    /// An empty chunk with room for exactly `events` (their rows and ids' text): it is
+    /// neither grown nor shrunk, so it copies nothing and frees nothing (a freed block is
+    /// handed back to the kernel, and its memory cleared again when it is reused).
+    fn for_events(events: &[SignIn]) -> Chunk {
+        let text = events
+            .iter()
+            .map(|ev| ev.event_id.len() + ev.session_id.as_ref().map_or(0, |s| s.len()))
+            .sum();
+        Chunk {
+            rows: Vec::with_capacity(events.len()),
+            text: String::with_capacity(text),
+        }
+    }
+
     fn event_id(&self, row: &Row) -> &str {
         if row.text == NONE {
             return "";
@@ -490,10 +504,7 @@ impl Batch {
         if self.chunks.len() >= 1 << (32 - SLOT_BITS) {
             return Err(TooLarge);
         }
-        let mut chunk = Chunk {
-            rows: Vec::with_capacity(events.len().min(CHUNK)),
-            text: String::with_capacity(events.len() * 64),
-        };
+        let mut chunk = Chunk::for_events(&events[..events.len().min(CHUNK)]);
         // Three steps, each on a later event than the next: hash an event and fetch its
         // table slots; read the slots of the event `AHEAD` before it and fetch the entries
         // they name; push the event `2 * AHEAD` before it, whose entries are then at hand.
@@ -503,13 +514,8 @@ impl Batch {
         for j in 0..events.len() + 2 * AHEAD {
             if let Some(i) = j.checked_sub(2 * AHEAD) {
                 if chunk.rows.len() == CHUNK {
-                    self.finish_chunk(std::mem::replace(
-                        &mut chunk,
-                        Chunk {
-                            rows: Vec::with_capacity(CHUNK),
-                            text: String::new(),
-                        },
-                    ));
+                    let next = &events[i..events.len().min(i + CHUNK)];
+                    self.finish_chunk(std::mem::replace(&mut chunk, Chunk::for_events(next)));
                     if self.chunks.len() >= 1 << (32 - SLOT_BITS) {
                         return Err(TooLarge);
                     }
@@ -582,8 +588,7 @@ impl Batch {
         Ok(source)
     }
 
-    fn finish_chunk(&mut self, mut chunk: Chunk) {
-        chunk.text.shrink_to_fit();
+    fn finish_chunk(&mut self, chunk: Chunk) {
         self.len += chunk.rows.len();
         self.chunks.push(chunk);
     }
