@@ -5,10 +5,11 @@
 //! (a third of a scan's CPU time went to the kernel clearing pages). Here each event is a
 //! fixed-size [`Row`] of 40 bytes in chunks that never grow: the strings that repeat
 //! (user, tenant, app, user agent, device) are interned once per batch, the last four
-//! together as one [`Context`], and so is where the event came from — its IP with everything enrichment said of it (location, AS, network
-//! classes), a [`Place`], shared by every sign-in from that IP and enriched once (the
-//! [`Sources`] table finds it by the fields as read); the strings that do not repeat
-//! (event and session ids) sit in the chunk's own text.
+//! together as one [`Context`], and so is where the event came from — its IP with
+//! everything enrichment said of it (location, AS, network classes), a [`Place`], shared by
+//! every sign-in from that IP and enriched once (the [`Sources`] table finds it by the
+//! fields as read); the strings that do not repeat (event and session ids) sit in the
+//! chunk's own text.
 //! [`Batch::order`] computes the detection order on indices, with exactly the semantics of
 //! `jetlag_detect::order`, and [`Batch::fill`] writes an event back into one reused
 //! `SignIn` for the engine: every field round-trips, so the alerts cannot change.
@@ -804,9 +805,9 @@ impl Batch {
         }
     }
 
-    /// The kept events (`bits`, `kept` of them) sorted by `key` (a time in its upper bits,
-    /// the index in its lower 32: a plain integer sort), then each run of one time by
-    /// `tie`, in input order of the rows.
+    /// The kept events (`bits`, `kept` of them; their rows read in input order) sorted by
+    /// `key` (a time in its upper bits, the index in its lower 32: a plain integer sort),
+    /// then each run of one time by `tie`.
     fn sorted<K: Key>(
         &self,
         bits: &[u64],
