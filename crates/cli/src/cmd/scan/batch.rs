@@ -101,6 +101,18 @@ impl Context {
         weak(FxBuildHasher.hash_one(key))
     }
 
+    /// The context `key` (of hash `h`), its strings interned in `strings`.
+    fn new(key: &ContextKey<'_>, h: u64, strings: &mut Interner) -> Context {
+        let [tenant, app, user_agent, device_id] = key.map(|s| strings.intern(s));
+        Context {
+            hash: h,
+            tenant,
+            app,
+            user_agent,
+            device_id,
+        }
+    }
+
     /// Whether this is the context `key` (of hash `h`).
     fn is(&self, h: u64, key: &ContextKey<'_>, strings: &Interner) -> bool {
         self.hash == h
@@ -108,47 +120,6 @@ impl Context {
                 .into_iter()
                 .zip(key)
                 .all(|(sym, s)| strings.get(sym) == *s)
-    }
-}
-
-/// The batch's contexts, each stored once.
-#[derive(Debug, Default)]
-struct Contexts {
-    ids: Slots,
-    list: Vec<Context>,
-}
-
-impl Contexts {
-    /// The index of the context `key` (of hash `h`), added if new (its strings interned
-    /// in `strings`).
-    fn intern(
-        &mut self,
-        key: &ContextKey<'_>,
-        h: u64,
-        strings: &mut Interner,
-    ) -> Result<u32, TooLarge> {
-        let list = &self.list;
-        if let Some(id) = self.ids.find(h, |id| list[id as usize].is(h, key, strings)) {
-            return Ok(id);
-        }
-        let id = u32::try_from(self.list.len()).map_err(|_| TooLarge)?;
-        let [tenant, app, user_agent, device_id] = key.map(|s| strings.intern(s));
-        self.list.push(Context {
-            hash: h,
-            tenant,
-            app,
-            user_agent,
-            device_id,
-        });
-        let list = &self.list;
-        self.ids.insert(h, id, |id| list[id as usize].hash);
-        Ok(id)
-    }
-
-    /// The context `h`'s probe names first, for [`Batch::push`] to fetch ahead.
-    fn candidate(&self, h: u64) -> Option<(u32, &Context)> {
-        let id = self.ids.candidate(h)?;
-        Some((id, &self.list[id as usize]))
     }
 }
 
@@ -291,41 +262,66 @@ impl Place {
     }
 }
 
-/// A set of places (the batch's sources), each stored once: the table holds 4-byte
-/// indices compared by the places they name.
-#[derive(Debug, Default)]
-struct Places {
+/// Entries that repeat across events (places, contexts), each stored once: the table
+/// holds 4-byte indices compared by the entries they name, each entry keeping its own
+/// hash, so growing the table and most mismatches read no strings.
+#[derive(Debug)]
+struct Stored<T> {
     ids: Slots,
-    places: Vec<Place>,
+    list: Vec<T>,
 }
 
-impl Places {
-    /// The index of the place `key` (of hash `h`), added if new (its strings interned in
-    /// `strings`), and whether it was new.
+impl<T> Default for Stored<T> {
+    fn default() -> Self {
+        Stored {
+            ids: Slots::default(),
+            list: Vec::new(),
+        }
+    }
+}
+
+/// An entry of a [`Stored`] table, which knows its hash.
+trait Hashed {
+    fn hash(&self) -> u64;
+}
+
+impl Hashed for Place {
+    fn hash(&self) -> u64 {
+        self.hash
+    }
+}
+
+impl Hashed for Context {
+    fn hash(&self) -> u64 {
+        self.hash
+    }
+}
+
+impl<T: Hashed> Stored<T> {
+    /// The index of the entry stored under `h` for which `is` holds, else of the entry
+    /// `make` builds, added (`is` and `make` given `strings`); and whether it was added.
     fn intern(
         &mut self,
-        key: &PlaceKey<'_>,
         h: u64,
         strings: &mut Interner,
+        is: impl Fn(&T, &Interner) -> bool,
+        make: impl FnOnce(&mut Interner) -> T,
     ) -> Result<(u32, bool), TooLarge> {
-        let places = &self.places;
-        if let Some(id) = self
-            .ids
-            .find(h, |id| places[id as usize].is(h, key, strings))
-        {
+        let list = &self.list;
+        if let Some(id) = self.ids.find(h, |id| is(&list[id as usize], strings)) {
             return Ok((id, false));
         }
-        let id = u32::try_from(self.places.len()).map_err(|_| TooLarge)?;
-        self.places.push(Place::new(key, h, strings));
-        let places = &self.places;
-        self.ids.insert(h, id, |id| places[id as usize].hash);
+        let id = u32::try_from(self.list.len()).map_err(|_| TooLarge)?;
+        self.list.push(make(strings));
+        let list = &self.list;
+        self.ids.insert(h, id, |id| list[id as usize].hash());
         Ok((id, true))
     }
 
-    /// The place `h`'s probe names first, for [`Batch::push`] to fetch ahead.
-    fn candidate(&self, h: u64) -> Option<(u32, &Place)> {
+    /// The entry `h`'s probe names first, for [`Batch::push`] to fetch ahead.
+    fn candidate(&self, h: u64) -> Option<(u32, &T)> {
         let id = self.ids.candidate(h)?;
-        Some((id, &self.places[id as usize]))
+        Some((id, &self.list[id as usize]))
     }
 }
 
@@ -335,7 +331,7 @@ impl Places {
 /// event (the scan bench's million sign-ins come from 120,000 IPs).
 #[derive(Debug, Default)]
 struct Sources {
-    read: Places,
+    read: Stored<Place>,
     /// The one event enrichment is run on, holding only a source's fields.
     scratch: Option<SignIn>,
 }
@@ -442,7 +438,7 @@ impl Interner {
 pub(super) struct Batch {
     chunks: Vec<Chunk>,
     strings: Interner,
-    contexts: Contexts,
+    contexts: Stored<Context>,
     /// Where events came from, with all enrichment said of it: one per [`Sources`] entry.
     places: Vec<Place>,
     /// Only while events are pushed: [`Batch::end_of_input`] drops it.
@@ -571,11 +567,16 @@ impl Batch {
         let key = PlaceKey::of(ev);
         let h = ahead.source_hash;
         if let Some(source) = ahead.source
-            && self.sources.read.places[source as usize].is(h, &key, &self.strings)
+            && self.sources.read.list[source as usize].is(h, &key, &self.strings)
         {
             return Ok(source);
         }
-        let (source, new) = self.sources.read.intern(&key, h, &mut self.strings)?;
+        let (source, new) = self.sources.read.intern(
+            h,
+            &mut self.strings,
+            |p, strings| p.is(h, &key, strings),
+            |strings| Place::new(&key, h, strings),
+        )?;
         if new {
             let e = self.sources.scratch.get_or_insert_with(scratch);
             e.ip = ev.ip;
@@ -629,9 +630,16 @@ impl Batch {
             {
                 i
             }
-            _ => self
-                .contexts
-                .intern(&context, ahead.context_hash, &mut self.strings)?,
+            _ => {
+                let h = ahead.context_hash;
+                let (i, _) = self.contexts.intern(
+                    h,
+                    &mut self.strings,
+                    |c, strings| c.is(h, &context, strings),
+                    |strings| Context::new(&context, h, strings),
+                )?;
+                i
+            }
         };
         Ok(Row {
             second: ev.time.as_second(),
@@ -1184,7 +1192,7 @@ mod tests {
                 .unwrap();
         }
         batch.end_of_input();
-        assert!(batch.sources.read.places.is_empty());
+        assert!(batch.sources.read.list.is_empty());
         let distinct = distinct_sources(&evs);
         assert_eq!(calls, distinct);
         assert!(calls < evs.len() / 2, "{calls} of {}", evs.len());
