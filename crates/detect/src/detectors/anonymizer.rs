@@ -230,10 +230,10 @@ impl Detector for Anonymizer {
             detector: NAME.to_string(),
             severity: Severity::from_score(score),
             score,
-            user: Some(ev.user.to_string()),
-            users: vec![ev.user.to_string()],
+            user: Some(ev.user.as_str().to_owned()),
+            users: vec![ev.user.as_str().to_owned()],
             time: ev.time,
-            event_ids: vec![ev.event_id.to_string()],
+            event_ids: vec![ev.event_id.as_str().to_owned()],
             summary,
             evidence,
         });

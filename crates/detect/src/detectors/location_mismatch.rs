@@ -269,7 +269,7 @@ impl Detector for LocationMismatch {
 
         let mut event_ids: Vec<String> = p.events.iter().map(|e| e.to_string()).collect();
         if !p.events.iter().any(|e| e.is(&ev.event_id)) {
-            event_ids.push(ev.event_id.to_string());
+            event_ids.push(ev.event_id.as_str().to_owned());
         }
         let claimed = match (&emp.work_city, emp.work_region.as_deref(), emp.work_country) {
             (Some(city), _, Some(c)) => format!("{city}, {c}"),
@@ -291,7 +291,7 @@ impl Detector for LocationMismatch {
                 ev.user
             )
         } else {
-            ev.user.to_string()
+            ev.user.as_str().to_owned()
         };
         let far = far_km.map_or(String::new(), |d| {
             format!(", {d:.0} km from the work location")
@@ -349,8 +349,8 @@ impl Detector for LocationMismatch {
             detector: NAME.into(),
             severity,
             score,
-            user: Some(ev.user.to_string()),
-            users: vec![ev.user.to_string()],
+            user: Some(ev.user.as_str().to_owned()),
+            users: vec![ev.user.as_str().to_owned()],
             time: ev.time,
             event_ids,
             summary,

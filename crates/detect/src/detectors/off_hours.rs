@@ -313,7 +313,7 @@ impl Detector for OffHours {
         let who = if recent {
             format!("{} (a recent hire)", ev.user)
         } else {
-            ev.user.to_string()
+            ev.user.as_str().to_owned()
         };
         let summary = format!(
             "{who} made {off_total} of {total} successful sign-ins ({pct}%) outside {:02}:00–{:02}:00 {tz_name} over {days} days; the hours fit a working day at about UTC{fits:+03} — check where this person really works",
@@ -349,8 +349,8 @@ impl Detector for OffHours {
             detector: NAME.into(),
             severity,
             score,
-            user: Some(ev.user.to_string()),
-            users: vec![ev.user.to_string()],
+            user: Some(ev.user.as_str().to_owned()),
+            users: vec![ev.user.as_str().to_owned()],
             time: ev.time,
             event_ids,
             summary,

@@ -177,9 +177,9 @@ impl PasswordSpray {
             Trigger::Success(ev, user) => {
                 let was_target = by_name.iter().any(|t| t.user == user.0);
                 let score = if was_target { 95 } else { 90 };
-                event_ids.push(ev.event_id.to_string());
+                event_ids.push(ev.event_id.as_str().to_owned());
                 if !was_target {
-                    users.push(ev.user.to_string());
+                    users.push(ev.user.as_str().to_owned());
                 }
                 let summary = format!(
                     "{} signed in successfully from {ip_text} right after it sprayed passwords at {n} accounts — treat the account as compromised: reset its password and revoke its sessions",
@@ -189,7 +189,7 @@ impl PasswordSpray {
                     Severity::Critical,
                     score,
                     ev.time.as_second(),
-                    Some(ev.user.to_string()),
+                    Some(ev.user.as_str().to_owned()),
                     summary,
                 )
             }

@@ -545,7 +545,7 @@ impl Detector for SessionAnomaly {
 
         let mut users = vec![first_user.to_string()];
         if other_user {
-            users.push(ev.user.to_string());
+            users.push(ev.user.as_str().to_owned());
         }
         let what = if new_country {
             format!(
@@ -597,7 +597,7 @@ impl Detector for SessionAnomaly {
             user: Some(first_user.to_string()),
             users,
             time: ev.time,
-            event_ids: vec![first_event, ev.event_id.to_string()],
+            event_ids: vec![first_event, ev.event_id.as_str().to_owned()],
             summary,
             evidence,
         });

@@ -810,10 +810,10 @@ impl UnfamiliarSignin {
             detector: NAME.to_string(),
             severity: Severity::from_score(score_0_100),
             score: score_0_100,
-            user: Some(ev.user.to_string()),
-            users: vec![ev.user.to_string()],
+            user: Some(ev.user.as_str().to_owned()),
+            users: vec![ev.user.as_str().to_owned()],
             time: ev.time,
-            event_ids: vec![ev.event_id.to_string()],
+            event_ids: vec![ev.event_id.as_str().to_owned()],
             summary,
             evidence: json!({
                 "log10_likelihood_ratio": (score * 100.0).round() / 100.0,
