@@ -226,14 +226,16 @@ fn read_and_enrich(
     progress: &ProgressBar,
 ) -> anyhow::Result<(Batch, jetlag_normalize::Stats)> {
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SignIn>>(4);
-        let (give_back, spare) = std::sync::mpsc::sync_channel::<Vec<SignIn>>(8);
+        // A chunk of events and their context indices.
+        type Chunk = (Vec<SignIn>, Vec<u32>);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
+        let (give_back, spare) = std::sync::mpsc::sync_channel::<Chunk>(8);
         let worker = std::thread::Builder::new()
             .name("enrich".into())
             .spawn_scoped(scope, move || -> anyhow::Result<Batch> {
                 let mut batch = Batch::default();
                 for chunk in rx {
-                    batch.push(&chunk, |ev| enricher.enrich(ev))?;
+                    batch.push(&chunk.0, &chunk.1, |ev| enricher.enrich(ev))?;
                     // The reader may have gone; then the buffer is simply dropped.
                     let _ = give_back.try_send(chunk);
                     progress.set_position(batch.len() as u64);
@@ -245,18 +247,24 @@ fn read_and_enrich(
         // A chunk that comes back still holds its events: each new one is swapped into
         // the next slot, which hands the slot's old event (and its strings' buffers) to
         // the normalizer for the next record, so reading allocates nothing in steady state.
-        let mut chunk: Vec<SignIn> = Vec::with_capacity(CHUNK);
+        // Each event's context (tenant, app, user agent, device) is interned here, while
+        // its strings are still in this core's cache; the batch's thread never reads them.
+        let mut chunk: Chunk = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
+        let mut contexts = batch::Contexts::default();
         let mut filled = 0;
         let read = input::for_each_event(input, |ev| {
-            match chunk.get_mut(filled) {
+            let (events, ids) = &mut chunk;
+            match events.get_mut(filled) {
                 Some(slot) => std::mem::swap(slot, ev),
-                None => chunk.push(std::mem::replace(ev, batch::scratch())),
+                None => events.push(std::mem::replace(ev, batch::scratch())),
             }
+            ids.push(contexts.intern(&events[filled])?);
             filled += 1;
             if filled == CHUNK {
-                let next = spare
+                let mut next = spare
                     .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+                    .unwrap_or_else(|_| (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK)));
+                next.1.clear();
                 tx.send(std::mem::replace(&mut chunk, next))
                     .map_err(|_| anyhow::anyhow!("the enrichment thread stopped"))?;
                 filled = 0;
@@ -264,14 +272,16 @@ fn read_and_enrich(
             Ok(())
         });
         if read.is_ok() && filled > 0 {
-            chunk.truncate(filled);
+            chunk.0.truncate(filled);
+            chunk.1.truncate(filled);
             // A failed send means the worker stopped: reported by join below.
             let _ = tx.send(chunk);
         }
         drop(tx);
-        let batch = worker
+        let mut batch = worker
             .join()
             .map_err(|_| anyhow::anyhow!("the enrichment thread panicked"))??;
+        batch.set_contexts(contexts);
         Ok((batch, read?))
     })
 }

@@ -5,11 +5,11 @@
 //! (a third of a scan's CPU time went to the kernel clearing pages). Here each event is a
 //! fixed-size [`Row`] of 40 bytes in chunks that never grow: the strings that repeat
 //! (user, tenant, app, user agent, device) are interned once per batch, the last four
-//! together as one [`Context`], and so is where the event came from — its IP with
-//! everything enrichment said of it (location, AS, network classes), a [`Place`], shared by
-//! every sign-in from that IP and enriched once (the [`Sources`] table finds it by the
-//! fields as read); the strings that do not repeat (event and session ids) sit in the
-//! chunk's own text.
+//! together as one [`Context`] (by the reading thread: see [`Contexts`]), and so is where
+//! the event came from — its IP with everything enrichment said of it (location, AS,
+//! network classes), a [`Place`], shared by every sign-in from that IP and enriched once
+//! (the [`Sources`] table finds it by the fields as read); the strings that do not repeat
+//! (event and session ids) sit in the chunk's own text.
 //! [`Batch::order`] computes the detection order on indices, with exactly the semantics of
 //! `jetlag_detect::order`, and [`Batch::fill`] writes an event back into one reused
 //! `SignIn` for the engine: every field round-trips, so the alerts cannot change.
@@ -120,6 +120,30 @@ impl Context {
                 .into_iter()
                 .zip(key)
                 .all(|(sym, s)| strings.get(sym) == *s)
+    }
+}
+
+/// The contexts of a batch's events with their strings, interned by whoever reads the
+/// events (`scan`'s reading thread, whose cache still holds an event's strings as it hands
+/// the event over): the batch's own thread then never reads a user agent.
+#[derive(Debug, Default)]
+pub(super) struct Contexts {
+    strings: Interner,
+    stored: Stored<Context>,
+}
+
+impl Contexts {
+    /// The index of `ev`'s context, added if new; for [`Batch::push`].
+    pub(super) fn intern(&mut self, ev: &SignIn) -> Result<u32, TooLarge> {
+        let key = Context::key_of(ev);
+        let h = Context::hash_of(&key);
+        let (i, _) = self.stored.intern(
+            h,
+            &mut self.strings,
+            |c, strings| c.is(h, &key, strings),
+            |strings| Context::new(&key, h, strings),
+        )?;
+        Ok(i)
     }
 }
 
@@ -438,7 +462,8 @@ impl Interner {
 pub(super) struct Batch {
     chunks: Vec<Chunk>,
     strings: Interner,
-    contexts: Stored<Context>,
+    /// Given by [`Batch::set_contexts`] once every event is pushed.
+    contexts: Contexts,
     /// Where events came from, with all enrichment said of it: one per [`Sources`] entry.
     places: Vec<Place>,
     /// Only while events are pushed: [`Batch::end_of_input`] drops it.
@@ -453,17 +478,15 @@ const AHEAD: usize = 8;
 /// The look-ahead's ring of [`Ahead`]s: a power of two above `2 * AHEAD`.
 const RING: usize = 4 * AHEAD;
 
-/// What [`Batch::push`] learnt of one event ahead of pushing it: the hashes of its user,
-/// context and source, and the symbol and indices their probes named first. Those are only
+/// What [`Batch::push`] learnt of one event ahead of pushing it: the hashes of its user
+/// and source, and the symbol and index their probes named first. Those are only
 /// candidates, checked as the event is pushed (a tag can match another key, and an event
 /// in between may have added the key), so the look-ahead changes nothing but speed.
 #[derive(Debug, Clone, Copy, Default)]
 struct Ahead {
     user_hash: u64,
-    context_hash: u64,
     source_hash: u64,
     user: Option<Sym>,
-    context: Option<u32>,
     source: Option<u32>,
 }
 
@@ -487,14 +510,17 @@ impl Batch {
 
     /// Copies events into the batch (the next ones in input order), each as `enrich` makes
     /// it; `events` stay as they are, so the reader can reuse them and their strings'
-    /// buffers. `enrich` must read and write nothing but an event's `ip`, `geo`, `asn`,
-    /// `as_org` and `network`, as `jetlag_enrich::Enricher::enrich` does: it is called
-    /// once per distinct set of them.
+    /// buffers. `contexts` are the events' context indices, from the [`Contexts`] that
+    /// [`set_contexts`](Batch::set_contexts) gives the batch at the end. `enrich` must read
+    /// and write nothing but an event's `ip`, `geo`, `asn`, `as_org` and `network`, as
+    /// `jetlag_enrich::Enricher::enrich` does: it is called once per distinct set of them.
     pub(super) fn push(
         &mut self,
         events: &[SignIn],
+        contexts: &[u32],
         mut enrich: impl FnMut(&mut SignIn),
     ) -> Result<(), TooLarge> {
+        debug_assert_eq!(events.len(), contexts.len());
         if events.is_empty() {
             return Ok(());
         }
@@ -517,7 +543,14 @@ impl Batch {
                         return Err(TooLarge);
                     }
                 }
-                let row = self.row(&events[i], ahead[i % RING], &mut chunk.text, &mut enrich)?;
+                let context = contexts.get(i).copied().unwrap_or_default();
+                let row = self.row(
+                    &events[i],
+                    context,
+                    ahead[i % RING],
+                    &mut chunk.text,
+                    &mut enrich,
+                )?;
                 chunk.rows.push(row);
             }
             if let Some(k) = j.checked_sub(AHEAD)
@@ -528,10 +561,6 @@ impl Batch {
                     jetlag_event::hint::prefetch(s);
                     sym
                 });
-                a.context = self.contexts.candidate(a.context_hash).map(|(i, c)| {
-                    jetlag_event::hint::prefetch(c);
-                    i
-                });
                 a.source = self.sources.read.candidate(a.source_hash).map(|(i, p)| {
                     jetlag_event::hint::prefetch(p);
                     i
@@ -540,10 +569,8 @@ impl Batch {
             if let Some(ev) = events.get(j) {
                 let a = &mut ahead[j % RING];
                 a.user_hash = hash(&ev.user);
-                a.context_hash = Context::hash_of(&Context::key_of(ev));
                 a.source_hash = PlaceKey::of(ev).hash();
                 self.strings.ids.prefetch(a.user_hash);
-                self.contexts.ids.prefetch(a.context_hash);
                 self.sources.read.ids.prefetch(a.source_hash);
             }
         }
@@ -554,6 +581,11 @@ impl Batch {
     /// No more [`push`](Batch::push)es: frees what only they needed.
     pub(super) fn end_of_input(&mut self) {
         self.sources = Sources::default();
+    }
+
+    /// The contexts the pushed events' indices name.
+    pub(super) fn set_contexts(&mut self, contexts: Contexts) {
+        self.contexts = contexts;
     }
 
     /// The enriched place of `ev`, which is as read: enriched only if its source is new.
@@ -598,6 +630,7 @@ impl Batch {
     fn row(
         &mut self,
         ev: &SignIn,
+        context: u32,
         ahead: Ahead,
         text: &mut String,
         enrich: &mut impl FnMut(&mut SignIn),
@@ -618,28 +651,6 @@ impl Batch {
             )
         } else {
             (NONE, 0, NONE)
-        };
-        let context = Context::key_of(ev);
-        let context = match ahead.context {
-            Some(i)
-                if self.contexts.list[i as usize].is(
-                    ahead.context_hash,
-                    &context,
-                    &self.strings,
-                ) =>
-            {
-                i
-            }
-            _ => {
-                let h = ahead.context_hash;
-                let (i, _) = self.contexts.intern(
-                    h,
-                    &mut self.strings,
-                    |c, strings| c.is(h, &context, strings),
-                    |strings| Context::new(&context, h, strings),
-                )?;
-                i
-            }
         };
         Ok(Row {
             second: ev.time.as_second(),
@@ -686,7 +697,7 @@ impl Batch {
         if let Some(place) = self.places.get(row.place as usize) {
             jetlag_event::hint::prefetch(place);
         }
-        if let Some(context) = self.contexts.list.get(row.context as usize) {
+        if let Some(context) = self.contexts.stored.list.get(row.context as usize) {
             jetlag_event::hint::prefetch(context);
         }
     }
@@ -854,12 +865,13 @@ impl Batch {
         out.time = row.time();
         out.source = row.source;
         put(&mut out.user, s(row.user).unwrap_or_default());
-        let context = &self.contexts.list[row.context as usize];
-        put_opt(&mut out.tenant, s(context.tenant));
+        let context = &self.contexts.stored.list[row.context as usize];
+        let c = |sym| self.contexts.strings.get(sym);
+        put_opt(&mut out.tenant, c(context.tenant));
         out.outcome = row.outcome;
-        put_opt(&mut out.app, s(context.app));
-        put_opt(&mut out.user_agent, s(context.user_agent));
-        put_opt(&mut out.device_id, s(context.device_id));
+        put_opt(&mut out.app, c(context.app));
+        put_opt(&mut out.user_agent, c(context.user_agent));
+        put_opt(&mut out.device_id, c(context.device_id));
         put_opt(&mut out.session_id, chunk.session_id(row));
         out.mfa = row.mfa;
         let place = self.place(row);
@@ -1061,15 +1073,28 @@ mod tests {
             .len()
     }
 
+    /// Pushes `events` as `scan` does: their contexts interned in `contexts` first.
+    fn push(
+        batch: &mut Batch,
+        contexts: &mut Contexts,
+        events: &[SignIn],
+        enrich: impl FnMut(&mut SignIn),
+    ) {
+        let ids: Vec<u32> = events.iter().map(|e| contexts.intern(e).unwrap()).collect();
+        batch.push(events, &ids, enrich).unwrap();
+    }
+
     fn batch_of(events: &[SignIn], rng: &mut Rng) -> Batch {
         let mut batch = Batch::default();
+        let mut contexts = Contexts::default();
         let mut rest = events;
         while !rest.is_empty() {
             // Chunks of random sizes: many chunks, some of one event.
             let n = (rng.below(9) as usize + 1).min(rest.len());
-            batch.push(&rest[..n], |_| {}).unwrap();
+            push(&mut batch, &mut contexts, &rest[..n], |_| {});
             rest = &rest[n..];
         }
+        batch.set_contexts(contexts);
         batch
     }
 
@@ -1182,16 +1207,16 @@ mod tests {
             }
         }
         let mut batch = Batch::default();
+        let mut contexts = Contexts::default();
         let mut calls = 0;
         for chunk in evs.chunks(7) {
-            batch
-                .push(chunk, |ev| {
-                    calls += 1;
-                    enrich(ev);
-                })
-                .unwrap();
+            push(&mut batch, &mut contexts, chunk, |ev| {
+                calls += 1;
+                enrich(ev);
+            });
         }
         batch.end_of_input();
+        batch.set_contexts(contexts);
         assert!(batch.sources.read.list.is_empty());
         let distinct = distinct_sources(&evs);
         assert_eq!(calls, distinct);
@@ -1230,7 +1255,9 @@ mod tests {
         let mut rng = Rng(0x5eed_0003);
         let evs = events(&mut rng, CHUNK + 3);
         let mut batch = Batch::default();
-        batch.push(&evs, |_| {}).unwrap();
+        let mut contexts = Contexts::default();
+        push(&mut batch, &mut contexts, &evs, |_| {});
+        batch.set_contexts(contexts);
         assert_eq!(batch.chunks.len(), 2);
         assert_eq!(batch.len(), CHUNK + 3);
         let mut out = scratch();
