@@ -93,10 +93,23 @@ pub(crate) fn required_time(value: Option<&str>, field: &'static str) -> Result<
     time(value.ok_or(Error::Missing(field))?, field)
 }
 
+/// `s.trim()`, at once when both ends are ASCII and not whitespace, as nearly every value
+/// is (Unicode's white space in ASCII is at most 0x20): `str::trim` decodes a character at
+/// each end to ask Unicode, a few times per record.
+#[inline]
+pub(crate) fn trim(s: &str) -> &str {
+    let plain = |b: &u8| (0x21..0x80).contains(b);
+    let b = s.as_bytes();
+    if b.first().is_some_and(plain) && b.last().is_some_and(plain) {
+        return s;
+    }
+    s.trim()
+}
+
 /// The trimmed user name (lower-cased when written out by [`Draft::write`]); `Missing`
 /// when empty.
 pub(crate) fn user<'a>(value: Option<&'a str>, field: &'static str) -> Result<&'a str, Error> {
-    let v = value.map(str::trim).unwrap_or_default();
+    let v = value.map(trim).unwrap_or_default();
     if v.is_empty() {
         return Err(Error::Missing(field));
     }
@@ -105,13 +118,13 @@ pub(crate) fn user<'a>(value: Option<&'a str>, field: &'static str) -> Result<&'
 
 /// A non-empty string, trimmed.
 pub(crate) fn text(value: Option<&str>) -> Option<&str> {
-    let v = value?.trim();
+    let v = trim(value?);
     (!v.is_empty()).then_some(v)
 }
 
 /// A non-empty string, kept as written (not trimmed).
 pub(crate) fn nonempty(value: Option<&str>) -> Option<&str> {
-    value.filter(|v| !v.trim().is_empty())
+    value.filter(|v| !trim(v).is_empty())
 }
 
 /// Text of the event that is either borrowed from the record or made by the parser (a
@@ -247,7 +260,7 @@ pub(crate) fn ip(
     field: &'static str,
     warnings: &mut Vec<Warning>,
 ) -> Option<IpAddr> {
-    let v = value?.trim();
+    let v = trim(value?);
     if v.is_empty() {
         return None;
     }
@@ -361,7 +374,7 @@ pub(crate) fn geo(
     }
     let country = place
         .country
-        .map(str::trim)
+        .map(trim)
         .filter(|c| !c.is_empty())
         .and_then(|c| {
             let found = country(c);
@@ -532,7 +545,7 @@ pub(crate) fn ascii_lower<'b, const N: usize>(v: &str, buf: &'b mut [u8; N]) -> 
 
 /// `true/yes/1/y` and `false/no/0/n`, any case.
 pub(crate) fn parse_bool(v: &str) -> Option<bool> {
-    match ascii_lower(v.trim(), &mut [0; 16]).unwrap_or_default() {
+    match ascii_lower(trim(v), &mut [0; 16]).unwrap_or_default() {
         "true" | "yes" | "y" | "1" => Some(true),
         "false" | "no" | "n" | "0" => Some(false),
         _ => None,
@@ -677,6 +690,49 @@ pub(crate) fn s<'b>(v: &'b Option<Str<'_>>) -> Option<&'b str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_is_str_trim() {
+        // Every string of up to three characters from ASCII edges, ASCII and Unicode white
+        // space (NEL, NBSP, ideographic space, line separator) and other non-ASCII text.
+        let chars = [
+            'a',
+            '~',
+            '!',
+            ' ',
+            '\t',
+            '\n',
+            '\u{b}',
+            '\u{c}',
+            '\r',
+            '\u{7f}',
+            '\u{85}',
+            '\u{a0}',
+            '\u{3000}',
+            '\u{2028}',
+            'é',
+            '日',
+            '\u{1f600}',
+        ];
+        let mut n = 0;
+        for a in chars {
+            for b in chars {
+                for c in chars {
+                    for s in [
+                        String::new(),
+                        a.to_string(),
+                        format!("{a}{b}"),
+                        format!("{a}{b}{c}"),
+                        format!("{a}user@example.com{c}"),
+                    ] {
+                        assert_eq!(trim(&s), s.trim(), "{s:?}");
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 20_000);
+    }
 
     #[test]
     fn times_in_every_vendor_spelling() {
