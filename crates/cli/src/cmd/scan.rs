@@ -215,11 +215,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Reads and normalizes every input on this thread; a second one moves the events, in
-/// chunks of [`CHUNK`], into the compact [`Batch`], which enriches each distinct source
-/// once. Chunk buffers go back to the reader for reuse, so the reading path allocates no
-/// more memory as it goes. The batch is put in order afterwards, so the split never shows
-/// in the results.
+/// Reads and normalizes every input on this thread, interning each event's context here
+/// ([`batch::Contexts`]); a second one moves the events, in chunks of [`CHUNK`] with their
+/// context indices, into the compact [`Batch`], which enriches each distinct source once.
+/// Chunk buffers go back to the reader for reuse, so the reading path allocates no more
+/// memory as it goes. The batch is put in order afterwards, so the split never shows in
+/// the results.
 fn read_and_enrich(
     input: &InputArgs,
     enricher: &jetlag_enrich::Enricher,
