@@ -235,9 +235,10 @@ struct Run {
     wall_s: f64,
     /// User + system CPU seconds of the process and its threads.
     cpu_s: f64,
-    /// The system part of `cpu_s`: mostly the kernel clearing fresh pages, which on a VM
-    /// that hands freed memory back to its host costs several times more than on bare
-    /// metal (see README.md, "Throughput").
+    /// The system part of `cpu_s`: the kernel copying the input and clearing fresh pages,
+    /// which on a VM that hands freed memory back to its host can cost several times more
+    /// than on bare metal (docs/DESIGN.md, "Why do the batch commands ask for small
+    /// pages?").
     sys_s: f64,
     max_rss_mb: f64,
     stderr: String,
