@@ -273,8 +273,8 @@ fn read_and_enrich(
             Ok(())
         });
         if read.is_ok() && filled > 0 {
+            // The ids were cleared with the chunk and hold one per event already.
             chunk.0.truncate(filled);
-            chunk.1.truncate(filled);
             // A failed send means the worker stopped: reported by join below.
             let _ = tx.send(chunk);
         }

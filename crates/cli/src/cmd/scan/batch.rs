@@ -510,17 +510,18 @@ impl Batch {
 
     /// Copies events into the batch (the next ones in input order), each as `enrich` makes
     /// it; `events` stay as they are, so the reader can reuse them and their strings'
-    /// buffers. `contexts` are the events' context indices, from the [`Contexts`] that
-    /// [`set_contexts`](Batch::set_contexts) gives the batch at the end. `enrich` must read
-    /// and write nothing but an event's `ip`, `geo`, `asn`, `as_org` and `network`, as
-    /// `jetlag_enrich::Enricher::enrich` does: it is called once per distinct set of them.
+    /// buffers. `contexts` holds one context index per event (anything else is a caller's
+    /// bug, and panics), from the [`Contexts`] that [`set_contexts`](Batch::set_contexts)
+    /// gives the batch at the end. `enrich` must read and write nothing but an event's `ip`,
+    /// `geo`, `asn`, `as_org` and `network`, as `jetlag_enrich::Enricher::enrich` does: it
+    /// is called once per distinct set of them.
     pub(super) fn push(
         &mut self,
         events: &[SignIn],
         contexts: &[u32],
         mut enrich: impl FnMut(&mut SignIn),
     ) -> Result<(), TooLarge> {
-        debug_assert_eq!(events.len(), contexts.len());
+        assert_eq!(events.len(), contexts.len(), "one context index per event");
         if events.is_empty() {
             return Ok(());
         }
@@ -543,10 +544,9 @@ impl Batch {
                         return Err(TooLarge);
                     }
                 }
-                let context = contexts.get(i).copied().unwrap_or_default();
                 let row = self.row(
                     &events[i],
-                    context,
+                    contexts[i],
                     ahead[i % RING],
                     &mut chunk.text,
                     &mut enrich,
