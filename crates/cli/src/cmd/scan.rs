@@ -108,7 +108,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 )
             })?
         }
-        _ => Engine::new(&config.detect, Arc::clone(&roster)),
+        Some(_) => Engine::new(&config.detect, Arc::clone(&roster)),
+        // No state is kept and the batch drops repeated events itself (`Batch::order`):
+        // the engine's redelivery filter would only cost a hash and a memory access each.
+        None => Engine::new(&config.detect, Arc::clone(&roster)).without_redelivery_filter(),
     };
 
     // Read, normalize, enrich: the whole batch.
