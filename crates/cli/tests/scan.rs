@@ -319,6 +319,11 @@ fn state_carries_history_between_runs() {
         with_state.contains("\"impossible_travel\""),
         "{with_state}\n{stderr}"
     );
+    // The same file again: the state remembers its event (the redelivery filter, and the
+    // travel window itself), so it is not new travel.
+    let (again, stderr, code) = scan(&[second.as_os_str(), "--state".as_ref(), state.as_os_str()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(again.is_empty(), "{again}\n{stderr}");
 
     std::fs::write(&state, b"not a snapshot").unwrap();
     let (_, stderr, code) = scan(&[second.as_os_str(), "--state".as_ref(), state.as_os_str()]);
