@@ -96,9 +96,9 @@ pub enum StateKey {
 /// A detector: sees sign-ins in time order and raises alerts.
 ///
 /// **Invariant:** detectors do no I/O and never panic on any event; they receive events in
-/// non-decreasing `time` order (ties broken by `event_id`), each `event_id` once. A late
-/// event (earlier than one already seen) may still arrive from a stream: it must not panic
-/// or divide by a negative time.
+/// non-decreasing `time` order (ties broken by `event_id`), each event once
+/// ([`same_event`](crate::same_event)). A late event (earlier than one already seen) may
+/// still arrive from a stream: it must not panic or divide by a negative time.
 pub trait Detector: Send {
     /// The detector's name as written in alerts and config (`impossible_travel`, ...).
     fn name(&self) -> &'static str;

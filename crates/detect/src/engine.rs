@@ -4,12 +4,13 @@
 //! hashing strings), looks each user's roster entry up once per event, drops events it has
 //! just seen (redelivery), and saves / restores all detector state as one snapshot.
 
+use std::cmp::Ordering;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use compact_str::CompactString;
 use hashbrown::HashTable;
-use jetlag_event::{Alert, SignIn, Timestamp};
+use jetlag_event::{Alert, Geo, SignIn, Source, Timestamp};
 use jetlag_roster::Roster;
 use rustc_hash::{FxBuildHasher, FxHashMap, FxHasher};
 use serde::{Deserialize, Serialize};
@@ -129,15 +130,17 @@ impl Default for Recent {
 impl Recent {
     /// The event's key.
     fn key(ev: &SignIn) -> u64 {
-        Recent::key_of(&ev.event_id, ev.time)
+        Recent::key_of(&ev.event_id, ev.time, &ev.user)
     }
 
-    /// The key of the event with `event_id` and `time`.
-    fn key_of(event_id: &str, time: Timestamp) -> u64 {
+    /// The key of the event with `event_id` and `time` of `user`: a vendor's id is unique
+    /// only within its own log (see [`order`]), so two users' events may share one.
+    fn key_of(event_id: &str, time: Timestamp, user: &str) -> u64 {
         let mut h = FxHasher::default();
         event_id.hash(&mut h);
         time.as_second().hash(&mut h);
         time.subsec_nanosecond().hash(&mut h);
+        user.hash(&mut h);
         h.finish().max(1) // 0 marks an empty slot
     }
 
@@ -245,7 +248,7 @@ impl Engine {
 
     /// This engine without its redelivery filter, for a caller that never hands it the same
     /// event twice and keeps no state for a later run: a batch scan without `--state`, whose
-    /// batch [`order`] already keeps each `event_id` once. Each event then costs a hash of
+    /// batch [`order`] already keeps each event once. Each event then costs a hash of
     /// its id and a memory access less; the alerts of such input are the same. A
     /// [`snapshot`](Engine::snapshot) of it remembers no recent events, so an event it saw
     /// would not be dropped as a redelivery by an engine restored from it.
@@ -353,14 +356,14 @@ impl Engine {
     }
 
     /// Asks the CPU for what an [`observe_as`](Engine::observe_as) of the event with
-    /// `event_id` and `time` a few events later will read first: its slot in the
-    /// redelivery filter and, given its user's id, that user's state in every detector. The
-    /// cache misses of several events then overlap.
+    /// `event_id` and `time` of `user` a few events later will read first: its slot in the
+    /// redelivery filter and that user's state in every detector (nothing for a user the
+    /// engine has not met yet). The cache misses of several events then overlap.
     pub fn prefetch(&self, event_id: &str, time: Timestamp, user: Option<UserId>) {
-        if let Some(recent) = &self.recent {
-            recent.prefetch(Recent::key_of(event_id, time));
-        }
         if let Some(user) = user {
+            if let (Some(recent), Some(name)) = (&self.recent, self.users.names.get(user.index())) {
+                recent.prefetch(Recent::key_of(event_id, time, name));
+            }
             for d in &self.detectors {
                 d.prefetch(user);
             }
@@ -549,39 +552,43 @@ impl Engine {
     }
 }
 
-/// Puts a batch in the order the engine expects: by `(time, event_id)`, each `event_id`
-/// once (the earliest occurrence is kept). Results then do not depend on the input order.
+/// Puts a batch in the order the engine expects: by `(time, event_id)`, then by user, source
+/// and tenant, each event once. Results then do not depend on the input order.
+///
+/// **The same event** is the same `event_id` of the same user from the same source and
+/// tenant ([`same_event`]): a vendor's id is unique only within its own log, so two CSV
+/// exports numbering their rows 1, 2, … or two AWS accounts' trails hold different sign-ins
+/// under one id. Of the copies of one event the earliest is kept, and among copies of one
+/// time the least by their whole content ([`cmp_copies`]), so which one survives never
+/// depends on which came first.
 ///
 /// # Example
 /// ```
 /// use jetlag_event::{Outcome, SignIn, Source};
-/// let ev = |id: &str, t: &str| SignIn::new(id, t.parse().unwrap(), Source::Csv, "a", Outcome::Success);
-/// let mut batch = vec![ev("b", "2025-01-01T00:00:02Z"), ev("a", "2025-01-01T00:00:01Z"),
-///                      ev("b", "2025-01-01T00:00:02Z")];
+/// let ev = |id: &str, t: &str, user: &str| {
+///     SignIn::new(id, t.parse().unwrap(), Source::Csv, user, Outcome::Success)
+/// };
+/// let mut batch = vec![ev("b", "2025-01-01T00:00:02Z", "amy"), ev("a", "2025-01-01T00:00:01Z", "amy"),
+///                      ev("b", "2025-01-01T00:00:02Z", "amy"), ev("b", "2025-01-01T00:00:02Z", "kim")];
 /// jetlag_detect::order(&mut batch);
-/// let ids: Vec<&str> = batch.iter().map(|e| e.event_id.as_str()).collect();
-/// assert_eq!(ids, ["a", "b"]);
+/// let ids: Vec<(&str, &str)> = batch.iter().map(|e| (e.event_id.as_str(), e.user.as_str())).collect();
+/// assert_eq!(ids, [("a", "amy"), ("b", "amy"), ("b", "kim")]);
 /// ```
 pub fn order(events: &mut Vec<SignIn>) {
-    // Which copy of a repeated event_id survives: the least by (time, user, ip, outcome),
-    // the first in the input on a full tie, so that it does not depend on the input order
-    // either. Works on indices (one hash lookup per event, then a sort of 16-byte keys and
-    // one in-place permutation) rather than sorting the events themselves.
-    fn rank(e: &SignIn) -> (Timestamp, &str, Option<std::net::IpAddr>, u8) {
-        (e.time, e.user.as_str(), e.ip, e.outcome as u8)
-    }
     let n = events.len();
     let Ok(n32) = u32::try_from(n) else {
         // More than 4 billion events in one batch cannot be held in memory anyway.
         return order_by_sorting(events);
     };
-    let mut first: FxHashMap<&str, u32> = FxHashMap::default();
+    // Works on indices (one hash lookup per event, then a sort of 16-byte keys and one
+    // in-place permutation) rather than sorting the events themselves.
+    let mut first: FxHashMap<Identity<'_>, u32> = FxHashMap::default();
     first.reserve(n);
     for (i, e) in (0..n32).zip(events.iter()) {
         first
-            .entry(e.event_id.as_str())
+            .entry(identity(e))
             .and_modify(|j| {
-                if rank(e) < rank(&events[*j as usize]) {
+                if cmp_copies(e, &events[*j as usize]).is_lt() {
                     *j = i;
                 }
             })
@@ -592,11 +599,8 @@ pub fn order(events: &mut Vec<SignIn>) {
         .map(|i| (events[i as usize].time, i))
         .collect();
     keep.sort_unstable_by(|(ta, a), (tb, b)| {
-        ta.cmp(tb).then_with(|| {
-            events[*a as usize]
-                .event_id
-                .cmp(&events[*b as usize].event_id)
-        })
+        ta.cmp(tb)
+            .then_with(|| identity(&events[*a as usize]).cmp(&identity(&events[*b as usize])))
     });
     // The permutation: position k takes the event at perm[k]; the dropped ones go last.
     let kept = keep.len();
@@ -625,20 +629,70 @@ pub fn order(events: &mut Vec<SignIn>) {
     events.truncate(kept);
 }
 
+/// What makes an event itself, in the order [`order`] sorts events of one time by:
+/// `event_id`, user, source, tenant.
+type Identity<'a> = (&'a str, &'a str, Source, Option<&'a str>);
+
+fn identity(e: &SignIn) -> Identity<'_> {
+    (
+        e.event_id.as_str(),
+        e.user.as_str(),
+        e.source,
+        e.tenant.as_deref(),
+    )
+}
+
+/// Whether `a` and `b` are copies of one event: the same `event_id` of the same user, from
+/// the same source and tenant (see [`order`]).
+pub fn same_event(a: &SignIn, b: &SignIn) -> bool {
+    identity(a) == identity(b)
+}
+
+/// The order of two copies of one event ([`same_event`]) that decides which one [`order`]
+/// keeps (the least): the earlier, then by every other field, so the choice never depends
+/// on the input order. `Equal` only for copies equal in every field.
+pub fn cmp_copies(a: &SignIn, b: &SignIn) -> Ordering {
+    fn opt_f64(a: Option<f64>, b: Option<f64>) -> Ordering {
+        match (a, b) {
+            (Some(a), Some(b)) => a.total_cmp(&b),
+            _ => a.is_some().cmp(&b.is_some()),
+        }
+    }
+    fn geo(a: &Geo, b: &Geo) -> Ordering {
+        opt_f64(a.lat, b.lat)
+            .then_with(|| opt_f64(a.lon, b.lon))
+            .then_with(|| opt_f64(a.radius_km, b.radius_km))
+            .then_with(|| a.country.cmp(&b.country))
+            .then_with(|| a.region.cmp(&b.region))
+            .then_with(|| a.city.cmp(&b.city))
+            .then_with(|| (a.source as u8).cmp(&(b.source as u8)))
+    }
+    a.time
+        .cmp(&b.time)
+        .then_with(|| identity(a).cmp(&identity(b)))
+        .then_with(|| a.ip.cmp(&b.ip))
+        .then_with(|| (a.outcome as u8).cmp(&(b.outcome as u8)))
+        .then_with(|| match (&a.geo, &b.geo) {
+            (Some(x), Some(y)) => geo(x, y),
+            (x, y) => x.is_some().cmp(&y.is_some()),
+        })
+        .then_with(|| a.asn.cmp(&b.asn))
+        .then_with(|| a.as_org.cmp(&b.as_org))
+        .then_with(|| a.network.bits().cmp(&b.network.bits()))
+        .then_with(|| a.app.cmp(&b.app))
+        .then_with(|| a.user_agent.cmp(&b.user_agent))
+        .then_with(|| a.device_id.cmp(&b.device_id))
+        .then_with(|| a.session_id.cmp(&b.session_id))
+        .then_with(|| a.mfa.cmp(&b.mfa))
+}
+
 /// [`order`] by sorting the events themselves (batches too large for `u32` indices).
 #[cold]
 fn order_by_sorting(events: &mut Vec<SignIn>) {
-    fn tiebreak(e: &SignIn) -> (&str, Option<std::net::IpAddr>, u8) {
-        (e.user.as_str(), e.ip, e.outcome as u8)
-    }
-    events.sort_by(|a, b| {
-        (a.event_id.as_str(), a.time)
-            .cmp(&(b.event_id.as_str(), b.time))
-            .then_with(|| tiebreak(a).cmp(&tiebreak(b)))
-    });
-    events.dedup_by(|later, first| later.event_id == first.event_id);
-    events
-        .sort_unstable_by(|a, b| (a.time, a.event_id.as_str()).cmp(&(b.time, b.event_id.as_str())));
+    // Copies of one event next to each other, the one to keep first.
+    events.sort_by(|a, b| identity(a).cmp(&identity(b)).then_with(|| cmp_copies(a, b)));
+    events.dedup_by(|later, first| same_event(later, first));
+    events.sort_unstable_by(|a, b| (a.time, identity(a)).cmp(&(b.time, identity(b))));
 }
 
 #[cfg(test)]
@@ -744,19 +798,26 @@ mod tests {
                     );
                     e.ip = (next(3) > 0).then(|| std::net::IpAddr::from([10, 0, 0, next(2) as u8]));
                     e.app = Some(i.to_string().into());
+                    e.tenant = (next(4) == 0).then(|| "t2".into());
+                    if next(5) == 0 {
+                        e.source = Source::Okta;
+                    }
                     e
                 })
                 .collect();
             let mut fast = batch.clone();
             super::order(&mut fast);
-            let mut slow = batch;
+            let mut slow = batch.clone();
             super::order_by_sorting(&mut slow);
-            let view = |v: &[SignIn]| {
-                v.iter()
-                    .map(|e| (e.event_id.clone(), e.time, e.app.clone()))
-                    .collect::<Vec<_>>()
-            };
-            assert_eq!(view(&fast), view(&slow), "round {round}");
+            assert_eq!(fast, slow, "round {round}");
+            // Which copy survives depends on the content only, never on the input order.
+            let mut reversed: Vec<SignIn> = batch.into_iter().rev().collect();
+            super::order(&mut reversed);
+            assert_eq!(reversed, fast, "round {round}, reversed");
+            // Each event once, and events of one id but another user, source or tenant kept.
+            for (i, a) in fast.iter().enumerate() {
+                assert!(fast[i + 1..].iter().all(|b| !super::same_event(a, b)));
+            }
         }
     }
 }

@@ -23,6 +23,6 @@ pub mod population;
 
 pub use config::{DetectConfig, Problems};
 pub use detector::{Context, Detector, Names, StateKey, UserId, alert_id};
-pub use engine::{Engine, Stages, order};
+pub use engine::{Engine, Stages, cmp_copies, order, same_event};
 pub use error::Error;
 pub use id::CompactId;

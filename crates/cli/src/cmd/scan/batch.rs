@@ -747,26 +747,20 @@ impl Batch {
 
     /// The events to detect on, in order: `jetlag_detect::order`'s result as indices.
     ///
-    /// Sorted by `(time, event_id)`; of a repeated `event_id` only the least copy by
-    /// `(time, user, ip, outcome)` is kept, the first in the input on a full tie, so the
+    /// Sorted by `(time, event_id)`, then user, source and tenant; of the copies of one
+    /// event (`jetlag_detect::same_event`: one id of one user, source and tenant) only the
+    /// least by `jetlag_detect::cmp_copies` is kept (the earliest, then by content), so the
     /// result depends on the input order in no way.
     pub(super) fn order(&self) -> Vec<u32> {
-        let rank = |i: u32| {
-            let (_, row) = self.at(i);
-            (
-                row.time(),
-                self.strings.get(row.user).unwrap_or_default(),
-                self.place(row).ip,
-                row.outcome as u8,
-            )
-        };
-        // Per event id, the index of the copy kept: a table of 4-byte indices compared by
-        // their event ids (an 8-byte slot with its tag, at most half full: 16 bytes an id;
-        // a map of `&str` keys took 25 a bucket).
+        // Per event, the index of the copy kept: a table of 4-byte indices hashed by their
+        // event ids and compared by their identity (an 8-byte slot with its tag, at most
+        // half full: 16 bytes an id; a map of `&str` keys took 25 a bucket).
         // Each chunk's ids are hashed first (their text is read in order), so that the
         // table slot of each is fetched sixteen ids before it is looked up.
         let mut first = Slots::with_capacity(self.len);
         let mut hashes: Vec<u64> = Vec::with_capacity(CHUNK);
+        // Two events to compare copies that differ in more than their time by.
+        let mut scratch = (scratch(), scratch());
         // The first and last second of the batch, for the sort keys below.
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for (c, chunk) in self.chunks.iter().enumerate() {
@@ -781,10 +775,9 @@ impl Batch {
                     first.prefetch(next);
                 }
                 let i = (c as u32) << SLOT_BITS | s as u32;
-                let id = self.event_id(i);
-                match first.position(h, |j| self.event_id(j) == id) {
+                match first.position(h, |j| self.same_event(i, j)) {
                     Some(at) => {
-                        if rank(i) < rank(first.value(at)) {
+                        if self.cmp_copies(i, first.value(at), &mut scratch).is_lt() {
                             first.replace(at, i);
                         }
                     }
@@ -810,8 +803,11 @@ impl Batch {
                 kept,
                 |row, i| ((row.second - lo) as u64) << 32 | u64::from(i),
                 |a, b| {
-                    (self.at(a).1.nanosecond, self.event_id(a))
-                        .cmp(&(self.at(b).1.nanosecond, self.event_id(b)))
+                    self.at(a)
+                        .1
+                        .nanosecond
+                        .cmp(&self.at(b).1.nanosecond)
+                        .then_with(|| self.identity(a).cmp(&self.identity(b)))
                 },
             )
         } else {
@@ -819,9 +815,60 @@ impl Batch {
                 &bits,
                 kept,
                 |row, i| time_key(row.time()) << 32 | u128::from(i),
-                |a, b| self.event_id(a).cmp(self.event_id(b)),
+                |a, b| self.identity(a).cmp(&self.identity(b)),
             )
         }
+    }
+
+    /// What makes the event at `index` itself, as `jetlag_detect::order` sorts the events
+    /// of one time: event id, user, source, tenant.
+    fn identity(&self, index: u32) -> (&str, &str, Source, Option<&str>) {
+        let (chunk, row) = self.at(index);
+        (
+            chunk.event_id(row),
+            self.strings.get(row.user).unwrap_or_default(),
+            row.source,
+            self.tenant(row),
+        )
+    }
+
+    fn tenant(&self, row: &Row) -> Option<&str> {
+        let context = &self.contexts.stored.list[row.context as usize];
+        self.contexts.strings.get(context.tenant)
+    }
+
+    /// Whether the events at `a` and `b` are copies of one event
+    /// (`jetlag_detect::same_event`). Users and tenants are interned: equal symbols, equal
+    /// strings.
+    fn same_event(&self, a: u32, b: u32) -> bool {
+        let ((ca, ra), (cb, rb)) = (self.at(a), self.at(b));
+        let tenant = |row: &Row| self.contexts.stored.list[row.context as usize].tenant;
+        ca.event_id(ra) == cb.event_id(rb)
+            && ra.user == rb.user
+            && ra.source == rb.source
+            && tenant(ra) == tenant(rb)
+    }
+
+    /// `jetlag_detect::cmp_copies` of the copies at `a` and `b` (of one event): their times,
+    /// then, only when they differ in more than that, the whole events, written into
+    /// `scratch`. Places and contexts are interned, so equal indices are equal content.
+    fn cmp_copies(&self, a: u32, b: u32, scratch: &mut (SignIn, SignIn)) -> std::cmp::Ordering {
+        let ((ca, ra), (cb, rb)) = (self.at(a), self.at(b));
+        let by_time = (ra.second, ra.nanosecond).cmp(&(rb.second, rb.nanosecond));
+        if by_time.is_ne() {
+            return by_time;
+        }
+        if ra.place == rb.place
+            && ra.context == rb.context
+            && ra.outcome == rb.outcome
+            && ra.mfa == rb.mfa
+            && ca.session_id(ra) == cb.session_id(rb)
+        {
+            return std::cmp::Ordering::Equal;
+        }
+        self.fill(a, &mut scratch.0);
+        self.fill(b, &mut scratch.1);
+        jetlag_detect::cmp_copies(&scratch.0, &scratch.1)
     }
 
     /// The kept events (`bits`, `kept` of them; their rows read in input order) sorted by
