@@ -44,7 +44,11 @@ fn main() -> ExitCode {
     match cmd::run(cli.command) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("jetlag: error: {}", report(&err));
+            // The message may quote input (a header, a line of a list): shown as text.
+            eprintln!(
+                "jetlag: error: {}",
+                jetlag_output::terminal_safe(&report(&err))
+            );
             ExitCode::from(2)
         }
     }

@@ -456,3 +456,35 @@ fn config_enrich_lists_then_flags() {
         "{stderr}"
     );
 }
+
+#[test]
+fn escape_sequences_in_rejected_input_never_reach_the_terminal() {
+    // A CSV header (quoted in the reject reason) and an --intel list line (quoted in the
+    // fatal error) holding terminal escapes: shown as text on stderr, never as bytes.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("evil.csv");
+    std::fs::write(
+        &csv,
+        "wh\u{1b}[31mo,when\u{1b}]0;OWNED\u{7}\nkim,2025-03-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let out = jetlag().args(["normalize"]).arg(&csv).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("rejected:"), "{stderr}");
+    assert!(stderr.contains("wh\\u{1b}[31mo"), "{stderr}");
+    assert!(!stderr.contains(['\u{1b}', '\u{7}']), "{stderr:?}");
+
+    let list = dir.path().join("vpn.txt");
+    std::fs::write(&list, "\u{1b}[2Knot an address\n").unwrap();
+    let out = jetlag()
+        .args(["normalize", "--intel"])
+        .arg(format!("vpn={}", list.display()))
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("jetlag: error:"), "{stderr}");
+    assert!(stderr.contains("\\u{1b}[2Knot"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+}

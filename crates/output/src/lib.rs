@@ -13,6 +13,7 @@
 mod jsonl;
 mod ocsf;
 mod table;
+mod text;
 
 use std::fmt;
 use std::io::Write;
@@ -20,6 +21,7 @@ use std::io::Write;
 use jetlag_event::{Alert, Severity};
 
 pub use ocsf::{DetectionFinding, OCSF_VERSION};
+pub use text::terminal_safe;
 
 /// Why alerts could not be written.
 #[derive(Debug, thiserror::Error)]

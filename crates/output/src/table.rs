@@ -10,7 +10,7 @@ use std::io::Write;
 use jetlag_event::{Alert, Severity};
 use owo_colors::OwoColorize;
 
-use crate::{Error, Options};
+use crate::{Error, Options, terminal_safe};
 
 /// How many users the "top users" section lists.
 const TOP_USERS: usize = 20;
@@ -37,10 +37,11 @@ fn bold(text: &str, color: bool) -> String {
     }
 }
 
-/// Cuts `s` to `width` characters, ending with `…` when cut.
+/// Cuts `s` (made [`terminal_safe`]) to `width` characters, ending with `…` when cut.
 fn fit(s: &str, width: usize) -> String {
+    let s = terminal_safe(s);
     if s.chars().count() <= width {
-        s.to_owned()
+        s.into_owned()
     } else {
         let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
         t.push('…');
@@ -77,7 +78,7 @@ pub(crate) fn write(
         )?;
         let uw = options.user_risks[..shown]
             .iter()
-            .map(|r| r.user.chars().count().min(USER_WIDTH_MAX))
+            .map(|r| terminal_safe(&r.user).chars().count().min(USER_WIDTH_MAX))
             .max()
             .unwrap_or(4)
             .max(4);
@@ -96,7 +97,7 @@ pub(crate) fn write(
                 r.risk,
                 paint(&format!("{:<8}", r.level.as_str()), r.level, color),
                 fit(&r.user, uw),
-                r.explanation
+                terminal_safe(&r.explanation)
             )?;
         }
         writeln!(out)?;
@@ -152,9 +153,7 @@ pub(crate) fn write(
     let uw = alerts
         .iter()
         .map(|a| {
-            a.user
-                .as_deref()
-                .unwrap_or("-")
+            terminal_safe(a.user.as_deref().unwrap_or("-"))
                 .chars()
                 .count()
                 .min(USER_WIDTH_MAX)
@@ -187,7 +186,7 @@ pub(crate) fn write(
             a.time.strftime("%Y-%m-%d %H:%M:%S").to_string(),
             a.detector,
             user,
-            a.summary
+            terminal_safe(&a.summary)
         )?;
     }
     Ok(())
@@ -265,6 +264,38 @@ mod tests {
             alerts[0].alert_id, "lee-low",
             "the riskier user's alert first"
         );
+    }
+
+    #[test]
+    fn escape_sequences_from_the_logs_never_reach_the_terminal() {
+        // A spray's user names are whatever the attacker typed: a title change, an
+        // erase-line and a bidi override must show as text, in the alert rows and the
+        // top-users rows alike.
+        let evil = "mallory\u{1b}]0;OWNED\u{7}@x.com";
+        let mut a = alert("evil", Some(evil), Severity::High, 70);
+        a.summary = "from New\u{1b}[2KYork \u{202e}moc.live".into();
+        let options = Options {
+            color: false,
+            user_risks: vec![UserRisk {
+                user: evil.into(),
+                risk: 70,
+                level: Severity::High,
+                explanation: "spray\u{9b}31m".into(),
+            }],
+        };
+        let text = render(&mut [a], &options);
+        for bad in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}'] {
+            assert!(!text.contains(bad), "{bad:?} in {text:?}");
+        }
+        assert!(
+            text.contains("mallory\\u{1b}]0;OWNED\\u{7}@x.com"),
+            "{text}"
+        );
+        assert!(
+            text.contains("New\\u{1b}[2KYork \\u{202e}moc.live"),
+            "{text}"
+        );
+        assert!(text.contains("spray\\u{9b}31m"), "{text}");
     }
 
     #[test]

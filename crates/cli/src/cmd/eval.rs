@@ -32,7 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "jetlag eval: {}:{}: not an alert: {}",
             args.alerts.display(),
             r.line,
-            r.reason
+            jetlag_output::terminal_safe(&r.reason)
         );
     }
     if rejects.len() > 5 {

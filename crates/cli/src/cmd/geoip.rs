@@ -97,7 +97,10 @@ fn lookup(args: LookupArgs) -> anyhow::Result<ExitCode> {
     let mut rows = Vec::new();
     for input in &inputs {
         let Ok(ip) = input.parse::<IpAddr>() else {
-            eprintln!("jetlag geoip: '{input}' is not an IP address");
+            eprintln!(
+                "jetlag geoip: '{}' is not an IP address",
+                jetlag_output::terminal_safe(input)
+            );
             bad += 1;
             continue;
         };

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use jetlag_event::SignIn;
 use jetlag_normalize::csv::{CsvMap, Field};
 use jetlag_normalize::{Format, Normalizer, Stats};
+use jetlag_output::terminal_safe;
 use jetlag_read::Input;
 
 /// Where sign-ins come from: paths, the record format, CSV column overrides.
@@ -149,7 +150,7 @@ pub fn print_summary(stats: &Stats, out: &mut impl Write) -> std::io::Result<()>
         let more = t.rejected.saturating_sub(stats.first_rejects.len() as u64);
         writeln!(out, "rejected:")?;
         for r in &stats.first_rejects {
-            writeln!(out, "  {r}")?;
+            writeln!(out, "  {}", terminal_safe(&r.to_string()))?;
         }
         if more > 0 {
             writeln!(out, "  … and {more} more")?;
@@ -159,14 +160,14 @@ pub fn print_summary(stats: &Stats, out: &mut impl Write) -> std::io::Result<()>
         let more = t.warnings.saturating_sub(stats.first_warnings.len() as u64);
         writeln!(out, "warnings (optional parts dropped, events kept):")?;
         for w in &stats.first_warnings {
-            writeln!(out, "  {w}")?;
+            writeln!(out, "  {}", terminal_safe(&w.to_string()))?;
         }
         if more > 0 {
             writeln!(out, "  … and {more} more")?;
         }
     }
     for failed in &stats.failed_inputs {
-        writeln!(out, "error: {failed}")?;
+        writeln!(out, "error: {}", terminal_safe(&failed.to_string()))?;
     }
     Ok(())
 }

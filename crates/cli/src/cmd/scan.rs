@@ -304,7 +304,7 @@ fn load_roster(path: Option<&Path>) -> anyhow::Result<Roster> {
             rejected.len()
         );
         for r in rejected.iter().take(5) {
-            eprintln!("  {r}");
+            eprintln!("  {}", jetlag_output::terminal_safe(&r.to_string()));
         }
         if rejected.len() > 5 {
             eprintln!("  … and {} more", rejected.len() - 5);
