@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jetlag_detect::{DetectConfig, Engine};
-use jetlag_event::{Alert, SignIn};
+use jetlag_event::{Alert, SignIn, Source};
 use jetlag_roster::Roster;
 use serde::{Deserialize, Serialize};
 
@@ -75,11 +75,62 @@ impl Share {
     }
 }
 
+/// A buffered event's place in the buffer: its time (ns) and what makes it itself
+/// (`jetlag_detect::same_event`: event id, user, source, tenant), in the order
+/// `jetlag_detect::order` puts events.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    time: i128,
+    event_id: String,
+    user: String,
+    source: Source,
+    tenant: Option<String>,
+}
+
+impl Key {
+    fn of(ev: &SignIn) -> Key {
+        Key {
+            time: ev.time.as_nanosecond(),
+            event_id: ev.event_id.to_string(),
+            user: ev.user.to_string(),
+            source: ev.source,
+            tenant: ev.tenant.as_ref().map(ToString::to_string),
+        }
+    }
+
+    /// The least key of time `time` (every key of that time or later is not less).
+    fn first_at(time: i128) -> Key {
+        Key {
+            time,
+            event_id: String::new(),
+            user: String::new(),
+            source: Source::Entra,
+            tenant: None,
+        }
+    }
+}
+
+/// Buffers `ev`; of two copies of one event, the one `jetlag_detect::cmp_copies` puts first
+/// stays, whichever arrived first (as `scan` chooses).
+fn keep_one(buffer: &mut BTreeMap<Key, SignIn>, ev: SignIn) {
+    match buffer.entry(Key::of(&ev)) {
+        std::collections::btree_map::Entry::Vacant(slot) => {
+            slot.insert(ev);
+        }
+        std::collections::btree_map::Entry::Occupied(mut slot) => {
+            if jetlag_detect::cmp_copies(&ev, slot.get()).is_lt() {
+                slot.insert(ev);
+            }
+        }
+    }
+}
+
 /// The detection state of one partition.
 pub struct Partition {
     engine: Engine,
-    /// Events waiting for the watermark, by `(time ns, event_id)`.
-    buffer: BTreeMap<(i128, String), SignIn>,
+    /// Events waiting for the watermark, by time and identity (`jetlag_detect::order`'s
+    /// order), one copy of each event.
+    buffer: BTreeMap<Key, SignIn>,
     /// Per input partition, the event time (ns) it has announced it is past.
     watermarks: Vec<i64>,
     /// Events before this time (ns) have been released.
@@ -168,7 +219,7 @@ impl Partition {
             self.buffer
                 .keys()
                 .next()
-                .is_some_and(|(t, _)| *t >= s.gate())
+                .is_some_and(|k| k.time >= s.gate())
         })
     }
 
@@ -232,9 +283,7 @@ impl Partition {
             self.engine.observe(&ev, out);
             return;
         }
-        self.buffer
-            .entry((t, ev.event_id.to_string()))
-            .or_insert(ev);
+        keep_one(&mut self.buffer, ev);
     }
 
     /// A watermark arrives; events it lets through go to the engine in order. In drain
@@ -278,7 +327,7 @@ impl Partition {
         {
             // Every event before `seen` is observed: events arrive at or after the
             // watermark, and the buffer holds the rest.
-            let first = self.buffer.keys().next().map_or(i128::MAX, |(t, _)| *t);
+            let first = self.buffer.keys().next().map_or(i128::MAX, |k| k.time);
             let frontier = share.epoch(until.min(first));
             if frontier > share.published {
                 self.engine.close_population(frontier);
@@ -301,7 +350,7 @@ impl Partition {
     fn release(&mut self, until: i128, out: &mut Vec<Alert>) {
         let keep = match until {
             i128::MAX => BTreeMap::new(),
-            _ => self.buffer.split_off(&(until, String::new())),
+            _ => self.buffer.split_off(&Key::first_at(until)),
         };
         for ev in std::mem::replace(&mut self.buffer, keep).into_values() {
             self.engine.observe(&ev, out);
@@ -366,7 +415,7 @@ impl Partition {
         for json in &cp.buffer {
             let ev: SignIn = serde_json::from_slice(json)
                 .map_err(|e| Error::Checkpoint(format!("buffered event: {e}")))?;
-            buffer.insert((ev.time.as_nanosecond(), ev.event_id.to_string()), ev);
+            keep_one(&mut buffer, ev);
         }
         Ok(Partition {
             engine,
@@ -414,6 +463,42 @@ mod tests {
         for &i in order {
             p.event(evs[i].clone(), out);
         }
+    }
+
+    /// One id of five users is five sign-ins (regression: the buffer, keyed on time and id,
+    /// kept one); two copies of one event that disagree keep the same one in either order.
+    #[test]
+    fn the_buffer_keeps_each_event_once_by_its_identity() {
+        let config = DetectConfig::default();
+        let roster = Arc::new(Roster::empty());
+        let users: Vec<SignIn> = (0..5)
+            .map(|i| {
+                ev(
+                    "1",
+                    "2025-03-01T10:00:00Z",
+                    &format!("u{i}@x.com"),
+                    "203.0.113.9",
+                )
+            })
+            .collect();
+        let mut p = Partition::new(&config, Arc::clone(&roster));
+        let mut out = Vec::new();
+        for e in &users {
+            p.event(e.clone(), &mut out);
+        }
+        assert_eq!(p.buffered(), 5);
+        let a = ev("2", "2025-03-01T10:00:00Z", "kim@x.com", "203.0.113.9");
+        let b = ev("2", "2025-03-01T10:00:00Z", "kim@x.com", "198.51.100.1");
+        let mut kept = Vec::new();
+        for pair in [[a.clone(), b.clone()], [b, a]] {
+            let mut p = Partition::new(&config, Arc::clone(&roster));
+            for e in pair {
+                p.event(e, &mut out);
+            }
+            assert_eq!(p.buffered(), 1);
+            kept.push(p.buffer.values().next().unwrap().clone());
+        }
+        assert_eq!(kept[0], kept[1]);
     }
 
     /// The buffer makes the result independent of arrival order, as `scan` is.
