@@ -37,7 +37,8 @@ use crate::{Error, ServerConfig};
 
 /// Work for the core.
 pub(crate) enum Job {
-    /// A parsed, enriched batch from `/v1/events` or the HEC endpoint.
+    /// A parsed, enriched batch from `/v1/events` or the HEC endpoint, in `(time,
+    /// event_id)` order.
     Ingest {
         events: Vec<SignIn>,
         reply: oneshot::Sender<Result<IngestReport, Error>>,
