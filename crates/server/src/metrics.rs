@@ -40,6 +40,8 @@ pub struct Metrics {
     pub events_late: Counter,
     /// Events whose `event_id` was already stored (shipper retries).
     pub events_duplicate: Counter,
+    /// Records of a known source that are not sign-ins (skipped, as `scan` skips them).
+    pub events_skipped: Counter,
     /// New alerts by detector.
     pub alerts: Family<DetectorLabel, Counter>,
     /// Events waiting for the core (queued, not yet durable).
@@ -74,6 +76,7 @@ impl Metrics {
             events_rejected: Counter::default(),
             events_late: Counter::default(),
             events_duplicate: Counter::default(),
+            events_skipped: Counter::default(),
             alerts: Family::default(),
             queue_depth: Gauge::default(),
             reorder_buffered: Gauge::default(),
@@ -104,6 +107,11 @@ impl Metrics {
             "events_duplicate",
             "Events whose id was already stored",
             m.events_duplicate.clone(),
+        );
+        registry.register(
+            "events_skipped",
+            "Records of a known source that are not sign-ins",
+            m.events_skipped.clone(),
         );
         registry.register("alerts", "New alerts by detector", m.alerts.clone());
         registry.register(

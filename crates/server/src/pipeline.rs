@@ -36,6 +36,20 @@ pub struct Parsed {
     pub events: Vec<SignIn>,
     /// Refused records.
     pub rejects: Vec<Reject>,
+    /// Records of a known source that are not sign-ins (an Okta `user.lifecycle.create`, a
+    /// CloudTrail `PutObject`): valid input, skipped and counted as `scan` does.
+    pub skipped: usize,
+}
+
+/// The normalizer's reasons speak to the command line; over HTTP there is no `--format`.
+fn http_reason(reason: String) -> String {
+    const CLI_HINT: &str = " (try --format)";
+    match reason.strip_suffix(CLI_HINT) {
+        Some(r) => {
+            format!("{r} (entra, okta, google, cloudtrail, ocsf, ecs, or csv with a header row)")
+        }
+        None => reason,
+    }
 }
 
 /// Why a body was refused as a whole.
@@ -107,9 +121,10 @@ impl Pipeline {
                 .map(|r| Reject {
                     line: Some(r.line),
                     event: None,
-                    reason: r.reason,
+                    reason: http_reason(r.reason),
                 })
                 .collect(),
+            skipped: usize::try_from(out.stats.total().skipped).unwrap_or(usize::MAX),
         };
         self.enrich(&mut parsed.events);
         Ok(parsed)
@@ -132,14 +147,15 @@ impl Pipeline {
                 }
                 return Ok(Parsed {
                     events: vec![ev],
-                    rejects: Vec::new(),
+                    ..Parsed::default()
                 });
             }
         }
         self.parse(body)
     }
 
-    /// Parses one vendor record (a Splunk HEC `event`), numbered `n` in its request.
+    /// Parses one vendor record (a Splunk HEC `event`), numbered `n` in its request: an
+    /// event, a reject, or a skipped record of a known source that is not a sign-in.
     pub fn parse_record(&self, n: usize, record: &[u8], out: &mut Parsed) {
         let mut warnings = Vec::new();
         match jetlag_normalize::parse_json(record, Format::Auto, &mut warnings) {
@@ -149,15 +165,11 @@ impl Pipeline {
                 }
                 out.events.push(ev);
             }
-            Ok(jetlag_normalize::Parsed::Skipped(skip)) => out.rejects.push(Reject {
-                line: None,
-                event: Some(n),
-                reason: format!("{}: skipped, {}", skip.source, skip.reason),
-            }),
+            Ok(jetlag_normalize::Parsed::Skipped(_)) => out.skipped += 1,
             Err(e) => out.rejects.push(Reject {
                 line: None,
                 event: Some(n),
-                reason: e.to_string(),
+                reason: http_reason(e.to_string()),
             }),
         }
     }

@@ -62,3 +62,105 @@ async fn a_newest_first_graph_page_is_evaluated_in_time_order() {
     }
     server.shutdown().await.unwrap();
 }
+
+/// An Okta System Log record that is not a sign-in.
+fn okta_user_created(uuid: &str) -> String {
+    json!({
+        "uuid": uuid, "published": "2025-03-07T10:06:00Z", "eventType": "user.lifecycle.create",
+        "actor": { "alternateId": "admin@example.com", "type": "User" },
+        "outcome": { "result": "SUCCESS" }
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_that_are_not_sign_ins_are_skipped_and_counted_not_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path())).await;
+    let url = server.url();
+    let c = client();
+
+    // Only a non-sign-in record: valid input.
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/events",
+        Some(INGEST),
+        okta_user_created("k-0"),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["accepted"], &v["rejected"], &v["skipped"]),
+        (&json!(0), &json!(0), &json!(1)),
+        "{v}"
+    );
+    // Mixed with a sign-in and a broken record: every record is accounted for.
+    let body = format!(
+        "{}\n{}\n{{\"uuid\": broken\n",
+        okta_user_created("k-1"),
+        paris("k-2", "lena@example.com", "2025-03-07T10:07:00Z").json()
+    );
+    let (s, v) = post(&c, &url, "/v1/events", Some(INGEST), body).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["accepted"], &v["rejected"], &v["skipped"]),
+        (&json!(1), &json!(1), &json!(1)),
+        "{v}"
+    );
+
+    // Splunk HEC: a non-sign-in is not "Invalid data format".
+    let hec = format!(
+        "{{\"event\":{}}}\n{{\"event\":{}}}\n",
+        okta_user_created("k-3"),
+        paris("k-4", "lena@example.com", "2025-03-07T10:08:00Z").json()
+    );
+    let resp = c
+        .post(format!("{url}/services/collector/event"))
+        .bearer_auth(INGEST)
+        .body(hec)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let h = |n: &str| resp.headers()[n].to_str().unwrap().to_owned();
+    assert_eq!(
+        (
+            h("x-jetlag-accepted"),
+            h("x-jetlag-rejected"),
+            h("x-jetlag-skipped")
+        ),
+        ("1".into(), "0".into(), "1".into())
+    );
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v, json!({"text": "Success", "code": 0}));
+    let (s, v) = post(
+        &c,
+        &url,
+        "/services/collector/event",
+        Some(INGEST),
+        format!("{{\"event\":{}}}", okta_user_created("k-5")),
+    )
+    .await;
+    assert_eq!((s, &v["code"]), (200, &json!(0)), "{v}");
+    assert!(server.store().has_event("k-2").unwrap() && server.store().has_event("k-4").unwrap());
+    assert_eq!(server.store().event_count().unwrap(), 2);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reject_reasons_name_no_command_line_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path())).await;
+    let url = server.url();
+    let c = client();
+    let (s, v) = post(&c, &url, "/v1/events", Some(INGEST), "{\"a\":1}").await;
+    assert_eq!(s, 400, "{v}");
+    let reason = v["rejects"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("unrecognized"), "{v}");
+    assert!(!reason.contains("--"), "{v}");
+    let (s, v) = post(&c, &url, "/v1/evaluate", Some(INGEST), "{\"a\":1}").await;
+    assert_eq!(s, 400, "{v}");
+    assert!(!v["error"].as_str().unwrap().contains("--"), "{v}");
+    server.shutdown().await.unwrap();
+}

@@ -62,6 +62,7 @@ async fn prepare(
                 .metrics
                 .events_rejected
                 .inc_by(parsed.rejects.len() as u64);
+            state.metrics.events_skipped.inc_by(parsed.skipped as u64);
             Ok(parsed)
         }
         Err(BodyError::TooLarge(limit)) => Err(error(
@@ -94,6 +95,8 @@ struct IngestResponse {
     accepted: usize,
     /// Records refused by the parser.
     rejected: usize,
+    /// Records of a known source that are not sign-ins: valid input, skipped.
+    skipped: usize,
     /// Ids of events stored beyond the lateness bound (not run through detection).
     late: Vec<compact_str::CompactString>,
     /// Ids already stored (not stored again).
@@ -119,24 +122,37 @@ pub(crate) async fn events(
 }
 
 async fn store(state: &Shared, parsed: Parsed) -> Response {
-    let Parsed { events, rejects } = parsed;
-    if events.is_empty() && rejects.is_empty() {
+    let Parsed {
+        events,
+        rejects,
+        skipped,
+    } = parsed;
+    if events.is_empty() && rejects.is_empty() && skipped == 0 {
         return error(StatusCode::BAD_REQUEST, "no sign-in records in the body");
     }
     if events.is_empty() {
+        // Only skipped records is valid input (200); anything refused and nothing stored
+        // is not (400, each reject listed).
+        let status = if rejects.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
         let body = IngestResponse {
             accepted: 0,
             rejected: rejects.len(),
+            skipped,
             late: Vec::new(),
             duplicates: Vec::new(),
             rejects,
         };
-        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        return (status, Json(body)).into_response();
     }
     match state.ingest(events).await {
         Ok(report) => Json(IngestResponse {
             accepted: report.accepted,
             rejected: rejects.len(),
+            skipped,
             late: report.late,
             duplicates: report.duplicates,
             rejects,
@@ -213,7 +229,9 @@ fn hec_record(h: HecEvent<'_>) -> Result<Vec<u8>, String> {
     }
 }
 
-/// `POST /services/collector/event`: Splunk HEC, answering in Splunk's shape.
+/// `POST /services/collector/event`: Splunk HEC, answering in Splunk's shape. Records of a
+/// known source that are not sign-ins are skipped (counted in `x-jetlag-skipped`), not bad
+/// data: only a refused record makes the answer Splunk's code 6.
 pub(crate) async fn hec(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     if body.is_empty() {
         return hec_reply(StatusCode::BAD_REQUEST, "No data", 5, None);
@@ -223,23 +241,26 @@ pub(crate) async fn hec(State(state): State<Shared>, headers: HeaderMap, body: B
         Err(resp) => return resp,
     };
     let first_bad = parsed.rejects.first().and_then(|r| r.event);
-    let rejects = parsed.rejects.clone();
+    let rejects = parsed.rejects.len();
+    let skipped = parsed.skipped;
+    let reply = |accepted: usize| {
+        let mut resp = match first_bad {
+            // Splunk's code 6 tells the shipper which event was bad; the good ones around
+            // it are stored.
+            Some(n) => hec_reply(StatusCode::BAD_REQUEST, "Invalid data format", 6, Some(n)),
+            None => hec_reply(StatusCode::OK, "Success", 0, None),
+        };
+        attach(&mut resp, accepted, rejects, skipped);
+        resp
+    };
     if parsed.events.is_empty() {
-        let mut resp = hec_reply(StatusCode::BAD_REQUEST, "Invalid data format", 6, first_bad);
-        attach(&mut resp, 0, &rejects);
-        return resp;
+        if rejects == 0 && skipped == 0 {
+            return hec_reply(StatusCode::BAD_REQUEST, "No data", 5, None);
+        }
+        return reply(0);
     }
     match state.ingest(parsed.events).await {
-        Ok(report) => {
-            let mut resp = match first_bad {
-                // Splunk's code 6 tells the shipper which event was bad; the good ones
-                // around it are stored.
-                Some(n) => hec_reply(StatusCode::BAD_REQUEST, "Invalid data format", 6, Some(n)),
-                None => hec_reply(StatusCode::OK, "Success", 0, None),
-            };
-            attach(&mut resp, report.accepted, &rejects);
-            resp
-        }
+        Ok(report) => reply(report.accepted),
         Err(e) => e.into_response(),
     }
 }
@@ -253,11 +274,11 @@ fn hec_reply(status: StatusCode, text: &str, code: u32, invalid: Option<usize>) 
     (status, Json(body)).into_response()
 }
 
-fn attach(resp: &mut Response, accepted: usize, rejects: &[Reject]) {
-    resp.headers_mut()
-        .insert("x-jetlag-accepted", accepted.into());
-    resp.headers_mut()
-        .insert("x-jetlag-rejected", rejects.len().into());
+fn attach(resp: &mut Response, accepted: usize, rejected: usize, skipped: usize) {
+    let headers = resp.headers_mut();
+    headers.insert("x-jetlag-accepted", accepted.into());
+    headers.insert("x-jetlag-rejected", rejected.into());
+    headers.insert("x-jetlag-skipped", skipped.into());
 }
 
 /// One reason behind a decision.
@@ -305,6 +326,9 @@ pub(crate) async fn evaluate(
     if parsed.events.len() != 1 || !parsed.rejects.is_empty() {
         let msg = match (parsed.events.len(), parsed.rejects.first()) {
             (_, Some(r)) => format!("not a sign-in: {}", r.reason),
+            (0, None) if parsed.skipped > 0 => "not a sign-in: a record of a known source \
+                that is not a sign-in (skipped, as scan skips it)"
+                .to_owned(),
             (0, None) => "no sign-in in the body".to_owned(),
             (n, None) => format!("evaluate takes one sign-in, got {n}"),
         };
