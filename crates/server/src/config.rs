@@ -50,9 +50,10 @@ pub struct ServerConfig {
     /// `Retry-After` seconds sent with a 429. Default 1.
     pub retry_after_secs: u32,
     /// How far (seconds of event time) an event may arrive behind the newest event seen and
-    /// still be put in time order before detection. Later events are stored and reported as
-    /// `late` but not run through detection. Default 300 (5 minutes: typical shipper batching
-    /// and Event Hub delivery delays are seconds to a few minutes).
+    /// still be run through detection: in time order while it can be, otherwise at once and
+    /// reported `out_of_order`. Older events are stored and reported as `late` but not run
+    /// through detection. Default 300 (5 minutes: typical shipper batching and Event Hub
+    /// delivery delays are seconds to a few minutes).
     pub lateness_secs: u64,
     /// Longest wall-clock time (milliseconds) an event waits in the reorder buffer for
     /// stragglers before it is released to detection anyway; once released, anything older

@@ -38,6 +38,9 @@ pub struct Metrics {
     pub events_rejected: Counter,
     /// Events that arrived after the lateness bound (stored, not run through detection).
     pub events_late: Counter,
+    /// Events that arrived behind newer ones already released to detection (within the
+    /// lateness bound) and were run through detection at once, out of order.
+    pub events_out_of_order: Counter,
     /// Events whose `event_id` was already stored (shipper retries).
     pub events_duplicate: Counter,
     /// Records of a known source that are not sign-ins (skipped, as `scan` skips them).
@@ -75,6 +78,7 @@ impl Metrics {
             events_accepted: Counter::default(),
             events_rejected: Counter::default(),
             events_late: Counter::default(),
+            events_out_of_order: Counter::default(),
             events_duplicate: Counter::default(),
             events_skipped: Counter::default(),
             alerts: Family::default(),
@@ -102,6 +106,11 @@ impl Metrics {
             "events_late",
             "Events beyond the lateness bound",
             m.events_late.clone(),
+        );
+        registry.register(
+            "events_out_of_order",
+            "Events run through detection behind newer ones, within the lateness bound",
+            m.events_out_of_order.clone(),
         );
         registry.register(
             "events_duplicate",

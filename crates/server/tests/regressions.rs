@@ -29,6 +29,25 @@ fn ids(v: &Value) -> Vec<String> {
         .collect()
 }
 
+fn reason_alert_ids(decision: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = decision["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["alert_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn has_travel(decision: &Value) -> bool {
+    decision["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["detector"] == "impossible_travel")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newest_first_graph_page_is_evaluated_in_time_order() {
     let dir = tempfile::tempdir().unwrap();
@@ -51,6 +70,7 @@ async fn a_newest_first_graph_page_is_evaluated_in_time_order() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["accepted"], 5, "{v}");
     assert_eq!(v["late"], json!([]), "the page is present in full: {v}");
+    assert_eq!(v["out_of_order"], json!([]), "{v}");
 
     let alerts = wait_alerts(&c, &url, "detector=impossible_travel", |a| a.len() == 2).await;
     let mut pairs: Vec<Vec<String>> = alerts.iter().map(|a| ids(&a["event_ids"])).collect();
@@ -162,5 +182,159 @@ async fn reject_reasons_name_no_command_line_flag() {
     let (s, v) = post(&c, &url, "/v1/evaluate", Some(INGEST), "{\"a\":1}").await;
     assert_eq!(s, 400, "{v}");
     assert!(!v["error"].as_str().unwrap().contains("--"), "{v}");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluate_never_allows_without_evaluating() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path()); // lateness_secs = 3600
+    cfg.max_hold_ms = 60_000; // ingested events stay buffered for this test's length
+    let server = start(cfg).await;
+    let url = server.url();
+    let c = client();
+    let evaluate = |body: String| {
+        let (c, url) = (c.clone(), url.clone());
+        async move { post(&c, &url, "/v1/evaluate", Some(INGEST), body).await }
+    };
+
+    let (s, v) = evaluate(paris("v-1", "ivan@example.com", "2025-03-01T10:00:00Z").json()).await;
+    assert_eq!((s, &v["evaluated"]), (200, &json!(true)), "{v}");
+    // Another user's sign-in, one second newer, decided first (concurrent logins).
+    let (s, v) = evaluate(paris("v-2", "judy@example.com", "2025-03-01T11:00:01Z").json()).await;
+    assert_eq!(s, 200, "{v}");
+
+    // Ivan from Tokyo an hour after Paris, one second behind Judy: still evaluated.
+    let tokyo_1 = tokyo("v-3", "ivan@example.com", "2025-03-01T11:00:00Z").json();
+    let (s, first) = evaluate(tokyo_1.clone()).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["evaluated"], true, "{first}");
+    assert_eq!(first["late"], false, "{first}");
+    assert_eq!(first["out_of_order"], true, "{first}");
+    assert!(
+        has_travel(&first),
+        "impossible travel not evaluated: {first}"
+    );
+    assert_ne!(first["action"], "allow", "{first}");
+    assert!(first["risk"].as_u64().unwrap() >= 40, "{first}");
+
+    // A client retry of the same event: the decision recorded for it, not "allow".
+    let (s, retry) = evaluate(tokyo_1).await;
+    assert_eq!(s, 200, "{retry}");
+    assert_eq!(retry["duplicate"], true, "{retry}");
+    assert_eq!(retry["evaluated"], true, "{retry}");
+    assert_eq!(retry["action"], first["action"], "{retry}");
+    assert_eq!(retry["risk"], first["risk"], "{retry}");
+    assert_eq!(reason_alert_ids(&retry), reason_alert_ids(&first));
+    assert!(!reason_alert_ids(&first).is_empty());
+
+    // Ingested and still waiting in the reorder buffer, then evaluated (a retry through
+    // the decision endpoint): decided now, with its own reasons.
+    let body = format!(
+        "{}\n{}\n",
+        paris("v-4", "kim@example.com", "2025-03-01T12:00:00Z").json(),
+        tokyo("v-5", "kim@example.com", "2025-03-01T12:30:00Z").json()
+    );
+    let (s, v) = post(&c, &url, "/v1/events", Some(INGEST), body).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["late"], json!([]), "{v}");
+    let (s, v) = evaluate(tokyo("v-5", "kim@example.com", "2025-03-01T12:30:00Z").json()).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["duplicate"], &v["evaluated"]),
+        (&json!(true), &json!(true))
+    );
+    assert!(has_travel(&v), "{v}");
+    assert_ne!(v["action"], "allow", "{v}");
+
+    // Beyond the lateness bound (3600 s behind the newest event): it cannot be evaluated,
+    // and the answer says so explicitly, with a status a client cannot take for success.
+    for attempt in 0..2 {
+        let (s, v) =
+            evaluate(tokyo("v-0", "ivan@example.com", "2025-03-01T09:00:00Z").json()).await;
+        assert_eq!(s, 409, "{v}");
+        assert_eq!(v["action"], "not_evaluated", "{v}");
+        assert_eq!(v["evaluated"], false, "{v}");
+        assert_eq!(v["risk"], Value::Null, "{v}");
+        assert_eq!(v["late"], true, "{v}");
+        assert_eq!(v["duplicate"], attempt == 1, "{v}");
+        assert!(v["error"].as_str().unwrap().contains("lateness"), "{v}");
+    }
+
+    // Concurrent logins of many users a few milliseconds apart: every one is evaluated.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let body = paris(
+            &format!("w-{i}"),
+            &format!("conc{i}@example.com"),
+            &format!("2025-03-01T13:00:00.{:03}Z", i * 10),
+        )
+        .json();
+        tasks.push(tokio::spawn(evaluate(body)));
+    }
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["evaluated"], true, "{v}");
+        assert_eq!(v["late"], false, "{v}");
+    }
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_out_of_order_decision_survives_a_restart_without_repeating_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path())).await;
+    let c = client();
+    let url = server.url();
+    for body in [
+        paris("o-1", "olga@example.com", "2025-03-01T10:00:00Z").json(),
+        paris("o-2", "pia@example.com", "2025-03-01T11:00:01Z").json(),
+    ] {
+        let (s, v) = post(&c, &url, "/v1/evaluate", Some(INGEST), body).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let late_tokyo = tokyo("o-3", "olga@example.com", "2025-03-01T11:00:00Z").json();
+    let (s, first) = post(&c, &url, "/v1/evaluate", Some(INGEST), late_tokyo.clone()).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["out_of_order"], true, "{first}");
+    assert!(has_travel(&first), "{first}");
+    let before = wait_alerts(&c, &url, "", |a| !a.is_empty()).await;
+    server.shutdown().await.unwrap();
+
+    // The write-ahead log says the event was evaluated out of order: a replay repeats it,
+    // and the stored alerts are neither lost nor doubled.
+    let server = start(config(dir.path())).await;
+    let url = server.url();
+    let (s, retry) = post(&c, &url, "/v1/evaluate", Some(INGEST), late_tokyo).await;
+    assert_eq!(s, 200, "{retry}");
+    assert_eq!(retry["duplicate"], true, "{retry}");
+    assert_eq!(retry["out_of_order"], true, "{retry}");
+    assert_eq!(reason_alert_ids(&retry), reason_alert_ids(&first));
+    let (_, after) = get(&c, &url, "/v1/alerts?limit=1000", Some(READ)).await;
+    assert_eq!(after["alerts"].as_array().unwrap().len(), before.len());
+    // The engine remembers Tokyo: back in Paris an hour later is impossible.
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/evaluate",
+        Some(INGEST),
+        paris("o-4", "olga@example.com", "2025-03-01T12:00:00Z").json(),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(has_travel(&v), "{v}");
+    let (_, user) = get(&c, &url, "/v1/users/olga@example.com", Some(READ)).await;
+    let o3 = user["sign_ins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_id"] == "o-3")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&o3["out_of_order"], &o3["late"]),
+        (&json!(true), &json!(false))
+    );
     server.shutdown().await.unwrap();
 }

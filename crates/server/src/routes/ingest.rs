@@ -99,6 +99,9 @@ struct IngestResponse {
     skipped: usize,
     /// Ids of events stored beyond the lateness bound (not run through detection).
     late: Vec<compact_str::CompactString>,
+    /// Ids of events that arrived behind newer ones already released to detection, within
+    /// the lateness bound: run through detection at once, out of order.
+    out_of_order: Vec<compact_str::CompactString>,
     /// Ids already stored (not stored again).
     duplicates: Vec<compact_str::CompactString>,
     /// Why each refused record was refused.
@@ -143,6 +146,7 @@ async fn store(state: &Shared, parsed: Parsed) -> Response {
             rejected: rejects.len(),
             skipped,
             late: Vec::new(),
+            out_of_order: Vec::new(),
             duplicates: Vec::new(),
             rejects,
         };
@@ -154,6 +158,7 @@ async fn store(state: &Shared, parsed: Parsed) -> Response {
             rejected: rejects.len(),
             skipped,
             late: report.late,
+            out_of_order: report.out_of_order,
             duplicates: report.duplicates,
             rejects,
         })
@@ -296,18 +301,28 @@ struct Reason<'a> {
 struct Decision<'a> {
     event_id: &'a str,
     user: &'a str,
-    /// 0–100: the highest score among the alerts this sign-in raised.
-    risk: u8,
-    /// The band of `risk`; `null` when nothing was raised.
+    /// 0–100: the highest score among the alerts this sign-in raised; `null` when it was
+    /// not evaluated.
+    risk: Option<u8>,
+    /// The band of `risk`; `null` when nothing was raised (or nothing evaluated).
     severity: Option<Severity>,
-    /// `allow` (risk < 40), `challenge` (step up MFA; risk < 85) or `block`.
+    /// `allow` (risk < 40), `challenge` (step up MFA; risk < 85), `block`, or
+    /// `not_evaluated` (with HTTP 409: decide by your own policy, never as an allow).
     action: &'static str,
+    /// The sign-in was run through detection and `risk` is its decision.
+    evaluated: bool,
     /// Arrived beyond the lateness bound: stored but not evaluated.
     late: bool,
-    /// Already stored before: not evaluated again.
+    /// Arrived behind newer events already released to detection (within the lateness
+    /// bound): evaluated at once, out of order.
+    out_of_order: bool,
+    /// Already stored before: the decision is the one recorded for it, not evaluated again.
     duplicate: bool,
     reasons: Vec<Reason<'a>>,
     alerts: &'a [Alert],
+    /// Why it was not evaluated (only then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
 }
 
 /// `POST /v1/evaluate`: one sign-in, decided and recorded synchronously.
@@ -341,12 +356,16 @@ pub(crate) async fn evaluate(
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
-    let risk = verdict.alerts.iter().map(|a| a.score).max().unwrap_or(0);
+    let risk = verdict
+        .evaluated
+        .then(|| verdict.alerts.iter().map(|a| a.score).max().unwrap_or(0));
     let severity = verdict.alerts.iter().map(|a| a.severity).max();
-    let action = match risk {
-        0..40 => "allow",
-        40..85 => "challenge",
-        _ => "block",
+    // Never "allow" for a sign-in that was not run through detection.
+    let (status, action) = match risk {
+        None => (StatusCode::CONFLICT, "not_evaluated"),
+        Some(0..40) => (StatusCode::OK, "allow"),
+        Some(40..85) => (StatusCode::OK, "challenge"),
+        Some(_) => (StatusCode::OK, "block"),
     };
     let decision = Decision {
         event_id: &event_id,
@@ -354,7 +373,9 @@ pub(crate) async fn evaluate(
         risk,
         severity,
         action,
+        evaluated: verdict.evaluated,
         late: verdict.late,
+        out_of_order: verdict.out_of_order,
         duplicate: verdict.duplicate,
         reasons: verdict
             .alerts
@@ -368,6 +389,7 @@ pub(crate) async fn evaluate(
             })
             .collect(),
         alerts: &verdict.alerts,
+        error: verdict.not_evaluated,
     };
-    Json(decision).into_response()
+    (status, Json(decision)).into_response()
 }

@@ -104,6 +104,7 @@ pub(crate) async fn user(State(state): State<Shared>, Path(user): Path<String>) 
                 "as_org": e.event.as_org,
                 "network": e.event.network,
                 "late": e.late,
+                "out_of_order": e.out_of_order,
             })
         })
         .collect();
