@@ -55,6 +55,12 @@ pub struct ServerConfig {
     /// through detection. Default 300 (5 minutes: typical shipper batching and Event Hub
     /// delivery delays are seconds to a few minutes).
     pub lateness_secs: u64,
+    /// How far (seconds) an event's time may be ahead of this server's clock. Records dated
+    /// further ahead are refused with a reason (a bad clock or a forged record would
+    /// otherwise move the newest event time ahead and make every real event late). Default
+    /// 300 (5 minutes: the clock skew Kerberos tolerates by default, MIT krb5's `clockskew`;
+    /// NTP keeps identity providers and servers within a second of each other).
+    pub max_future_secs: u64,
     /// Longest wall-clock time (milliseconds) an event waits in the reorder buffer for
     /// stragglers before it is released to detection anyway; once released, anything older
     /// arriving afterwards is `late`. The delay before an ingested event's alerts appear
@@ -92,6 +98,7 @@ impl Default for ServerConfig {
             queue_events: 50_000,
             retry_after_secs: 1,
             lateness_secs: 300,
+            max_future_secs: 300,
             max_hold_ms: 5000,
             snapshot_every_secs: 30,
             snapshot_every_events: 10_000,

@@ -145,6 +145,7 @@ pub(crate) struct Core {
     next_seq: u64,
     next_alert_seq: u64,
     lateness: jiff::SignedDuration,
+    max_future: jiff::SignedDuration,
     max_hold: Duration,
     snapshot_every: Duration,
     snapshot_every_events: u64,
@@ -293,6 +294,9 @@ impl Core {
             lateness: jiff::SignedDuration::from_secs(
                 i64::try_from(config.lateness_secs).unwrap_or(i64::MAX),
             ),
+            max_future: jiff::SignedDuration::from_secs(
+                i64::try_from(config.max_future_secs).unwrap_or(i64::MAX),
+            ),
             max_hold: Duration::from_millis(config.max_hold_ms),
             snapshot_every: Duration::from_secs(config.snapshot_every_secs),
             snapshot_every_events: config.snapshot_every_events,
@@ -346,6 +350,7 @@ impl Core {
             // Alerts first raised during replay were never streamed nor queued: they are
             // new (their events were acknowledged, their release was not yet committed).
             core.publish_later(produced.new);
+            core.forget_the_future(&mut t)?;
         }
         core.write_snapshot(&txn)?;
         txn.commit().map_err(|e| core.store.err(e))?;
@@ -747,6 +752,59 @@ impl Core {
             .insert(seq, rec.as_slice())
             .map_err(|e| self.store.err(e))?;
         self.next_seq += 1;
+        Ok(())
+    }
+
+    /// After recovery: a state that an event dated more than `max_future_secs` ahead of the
+    /// wall clock moved forward (accepted before such events were refused) would make every
+    /// later event late. Such events still buffered are dropped (their WAL records marked
+    /// late, so `/v1/users` says they were not evaluated), and the newest event time and
+    /// the release point forget them. The result is committed with the recovery snapshot.
+    fn forget_the_future(&mut self, t: &mut Tables<'_>) -> Result<(), Error> {
+        let Ok(limit) = Timestamp::now().checked_add(self.max_future) else {
+            return Ok(());
+        };
+        let poisoned = self.max_time.is_some_and(|m| m > limit)
+            || self.released.as_ref().is_some_and(|r| r.0 > limit);
+        if !poisoned {
+            return Ok(());
+        }
+        let future: Vec<Key> = self
+            .buffer
+            .range((limit, CompactString::default())..)
+            .filter(|(k, _)| k.0 > limit)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &future {
+            if let Some(b) = self.buffer.remove(key) {
+                let rec = serde_json::to_vec(&WalRef::Event {
+                    event: &b.event,
+                    evaluate: false,
+                    late: true,
+                    out_of_order: false,
+                })
+                .map_err(|e| self.store.err(e))?;
+                t.wal
+                    .insert(b.seq, rec.as_slice())
+                    .map_err(|e| self.store.err(e))?;
+            }
+        }
+        let released = self.released.take().filter(|r| r.0 <= limit);
+        self.released = released;
+        self.max_time = self
+            .buffer
+            .keys()
+            .next_back()
+            .map(|k| k.0)
+            .into_iter()
+            .chain(self.released.as_ref().map(|r| r.0))
+            .max();
+        tracing::warn!(
+            dropped = future.len(),
+            limit = %limit,
+            "the saved state was ahead of the clock (an event dated in the future was accepted \
+             before such events were refused); its newest event time and release point were reset"
+        );
         Ok(())
     }
 

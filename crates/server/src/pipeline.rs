@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use jetlag_detect::DetectConfig;
 use jetlag_enrich::Enricher;
-use jetlag_event::SignIn;
+use jetlag_event::{SignIn, Timestamp};
 use jetlag_normalize::Format;
 use jetlag_roster::Roster;
 use serde::Serialize;
@@ -25,6 +25,10 @@ pub struct Reject {
     /// 1-based number of the Splunk HEC event, for the HEC endpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<usize>,
+    /// The event id, for a record that parsed but was refused as a whole (dated too far
+    /// ahead of the server's clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
     /// Why it was refused, naming the field at fault.
     pub reason: String,
 }
@@ -39,6 +43,37 @@ pub struct Parsed {
     /// Records of a known source that are not sign-ins (an Okta `user.lifecycle.create`, a
     /// CloudTrail `PutObject`): valid input, skipped and counted as `scan` does.
     pub skipped: usize,
+}
+
+impl Parsed {
+    /// Moves every event dated after `not_after` to the rejects (see
+    /// [`future_reason`]). `max_future_secs` is only quoted in the reason.
+    pub fn refuse_after(&mut self, not_after: Timestamp, max_future_secs: u64) {
+        if self.events.iter().all(|e| e.time <= not_after) {
+            return;
+        }
+        let (keep, refuse): (Vec<SignIn>, Vec<SignIn>) = std::mem::take(&mut self.events)
+            .into_iter()
+            .partition(|e| e.time <= not_after);
+        self.events = keep;
+        for ev in refuse {
+            self.rejects.push(Reject {
+                line: None,
+                event: None,
+                event_id: Some(ev.event_id.to_string()),
+                reason: future_reason(ev.time, max_future_secs),
+            });
+        }
+    }
+}
+
+/// Why an event dated `time`, ahead of the server's clock by more than `max_future_secs`,
+/// is refused.
+pub fn future_reason(time: Timestamp, max_future_secs: u64) -> String {
+    format!(
+        "time {time} is more than {max_future_secs} s ahead of the server's clock \
+         (server.max_future_secs): refused, as it would make every real sign-in late"
+    )
 }
 
 /// The normalizer's reasons speak to the command line; over HTTP there is no `--format`.
@@ -121,6 +156,7 @@ impl Pipeline {
                 .map(|r| Reject {
                     line: Some(r.line),
                     event: None,
+                    event_id: None,
                     reason: http_reason(r.reason),
                 })
                 .collect(),
@@ -169,6 +205,7 @@ impl Pipeline {
             Err(e) => out.rejects.push(Reject {
                 line: None,
                 event: Some(n),
+                event_id: None,
                 reason: http_reason(e.to_string()),
             }),
         }

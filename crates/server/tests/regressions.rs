@@ -338,3 +338,141 @@ async fn an_out_of_order_decision_survives_a_restart_without_repeating_alerts() 
     );
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_far_future_event_cannot_switch_detection_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.lateness_secs = 300;
+    let server = start(cfg).await;
+    let url = server.url();
+    let c = client();
+
+    let future = graph(
+        "f-1",
+        "2099-12-31T00:00:00Z",
+        "mallory@example.com",
+        NEW_YORK,
+    );
+    let (s, v) = post(&c, &url, "/v1/events", Some(INGEST), future.to_string()).await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!((&v["accepted"], &v["rejected"]), (&json!(0), &json!(1)));
+    assert_eq!(v["rejects"][0]["event_id"], "f-1", "{v}");
+    assert!(
+        v["rejects"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("max_future_secs"),
+        "{v}"
+    );
+    assert!(!server.store().has_event("f-1").unwrap());
+    // Through Splunk HEC, among a good event: Splunk's code 6 names it; the good one is kept.
+    let hec = format!(
+        "{{\"event\":{}}}\n{{\"event\":{future}}}\n",
+        graph("f-0", "2025-03-01T09:00:00Z", "erin@example.com", NEW_YORK)
+    );
+    let (s, v) = post(&c, &url, "/services/collector/event", Some(INGEST), hec).await;
+    assert_eq!(
+        (s, &v["code"], &v["invalid-event-number"]),
+        (400, &json!(6), &json!(1))
+    );
+    assert!(server.store().has_event("f-0").unwrap());
+    // And to the decision endpoint.
+    let (s, v) = post(&c, &url, "/v1/evaluate", Some(INGEST), future.to_string()).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("ahead"), "{v}");
+
+    // Detection is on: the travel pair is evaluated, not late.
+    let page = json!({ "value": [
+        graph("f-3", "2025-03-01T12:00:00Z", "alice@example.com", TOKYO),
+        graph("f-2", "2025-03-01T10:00:00Z", "alice@example.com", NEW_YORK),
+    ]});
+    let (s, v) = post(&c, &url, "/v1/events", Some(INGEST), page.to_string()).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["late"], json!([]), "{v}");
+    wait_alerts(&c, &url, "detector=impossible_travel", |a| a.len() == 1).await;
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/evaluate",
+        Some(INGEST),
+        graph("f-4", "2025-03-01T12:10:00Z", "alice@example.com", NEW_YORK).to_string(),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(has_travel(&v), "{v}");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_poisoned_by_a_future_event_is_repaired_on_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    // A server that accepted far-future events (as every server did before they were
+    // refused), with the 2099 event still in its reorder buffer at shutdown.
+    let mut cfg = config(dir.path());
+    cfg.max_future_secs = 100 * 365 * 86_400;
+    cfg.max_hold_ms = 60_000;
+    let server = start(cfg).await;
+    let url = server.url();
+    let c = client();
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/events",
+        Some(INGEST),
+        paris("p-0", "mallory@example.com", "2099-12-31T00:00:00Z").json(),
+    )
+    .await;
+    assert_eq!((s, &v["accepted"]), (200, &json!(1)), "{v}");
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/events",
+        Some(INGEST),
+        paris("p-1", "nina@example.com", "2025-03-01T10:00:00Z").json(),
+    )
+    .await;
+    assert_eq!(v["late"], json!(["p-1"]), "poisoned: {v}");
+    assert_eq!(s, 200);
+    server.shutdown().await.unwrap();
+
+    // Restarted with the default bound: the saved state forgets the future.
+    let server = start(config(dir.path())).await;
+    let url = server.url();
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/evaluate",
+        Some(INGEST),
+        tokyo("p-2", "nina@example.com", "2025-03-01T11:00:00Z").json(),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!((&v["evaluated"], &v["late"]), (&json!(true), &json!(false)));
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/evaluate",
+        Some(INGEST),
+        paris("p-3", "nina@example.com", "2025-03-01T12:00:00Z").json(),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(has_travel(&v), "detection is back on: {v}");
+    // The buffered 2099 event was dropped and is reported as not evaluated.
+    let (_, user) = get(&c, &url, "/v1/users/mallory@example.com", Some(READ)).await;
+    assert_eq!(user["sign_ins"][0]["late"], true, "{user}");
+    server.shutdown().await.unwrap();
+    // And the repair is durable: a second restart is not poisoned again by a replay.
+    let server = start(config(dir.path())).await;
+    let (s, v) = post(
+        &c,
+        &server.url(),
+        "/v1/events",
+        Some(INGEST),
+        paris("p-4", "nina@example.com", "2025-03-01T12:05:00Z").json(),
+    )
+    .await;
+    assert_eq!((s, &v["late"]), (200, &json!([])), "{v}");
+    server.shutdown().await.unwrap();
+}

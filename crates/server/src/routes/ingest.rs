@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use jetlag_event::{Alert, Severity};
+use jetlag_event::{Alert, Severity, Timestamp};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -38,15 +38,24 @@ async fn prepare(
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").to_owned());
     let limit = state.config.max_decoded_bytes;
+    let max_future = state.config.max_future_secs;
+    // Records dated further ahead of the clock than this are refused.
+    let not_after = Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(
+            i64::try_from(max_future).unwrap_or(i64::MAX),
+        ))
+        .unwrap_or(Timestamp::MAX);
     let work = {
         let state = state.clone();
         move || -> Result<Parsed, BodyError> {
             let decoded = pipeline::decode_body(&body, encoding.as_deref(), limit)?;
-            match kind {
-                Kind::Hec => Ok(parse_hec(&state.pipeline, &decoded)),
-                Kind::Batch => state.pipeline.parse(&decoded),
-                Kind::One => state.pipeline.parse_one(&decoded),
-            }
+            let mut parsed = match kind {
+                Kind::Hec => parse_hec(&state.pipeline, &decoded, not_after, max_future),
+                Kind::Batch => state.pipeline.parse(&decoded)?,
+                Kind::One => state.pipeline.parse_one(&decoded)?,
+            };
+            parsed.refuse_after(not_after, max_future);
+            Ok(parsed)
         }
     };
     let result = if state_len_hint(headers) > INLINE_PARSE_BYTES {
@@ -93,7 +102,7 @@ fn state_len_hint(headers: &HeaderMap) -> usize {
 struct IngestResponse {
     /// Events stored (including late ones).
     accepted: usize,
-    /// Records refused by the parser.
+    /// Records refused (by the parser, or dated too far ahead of the server's clock).
     rejected: usize,
     /// Records of a known source that are not sign-ins: valid input, skipped.
     skipped: usize,
@@ -175,8 +184,9 @@ struct HecEvent<'a> {
 }
 
 /// Splunk HEC bodies: JSON objects one after another (newlines optional), each with the
-/// vendor record in `event` (an object, or a string holding one).
-fn parse_hec(pipeline: &Pipeline, body: &[u8]) -> Parsed {
+/// vendor record in `event` (an object, or a string holding one). An event dated after
+/// `not_after` is refused with its HEC number.
+fn parse_hec(pipeline: &Pipeline, body: &[u8], not_after: Timestamp, max_future: u64) -> Parsed {
     let mut records: Vec<(usize, Result<Vec<u8>, String>)> = Vec::new();
     let stream = serde_json::Deserializer::from_slice(body).into_iter::<HecEvent<'_>>();
     let mut broken = false;
@@ -208,10 +218,23 @@ fn parse_hec(pipeline: &Pipeline, body: &[u8]) -> Parsed {
     let mut out = Parsed::default();
     for (n, r) in records {
         match r {
-            Ok(raw) => pipeline.parse_record(n, &raw, &mut out),
+            Ok(raw) => {
+                pipeline.parse_record(n, &raw, &mut out);
+                if out.events.last().is_some_and(|ev| ev.time > not_after)
+                    && let Some(ev) = out.events.pop()
+                {
+                    out.rejects.push(Reject {
+                        line: None,
+                        event: Some(n),
+                        event_id: Some(ev.event_id.to_string()),
+                        reason: pipeline::future_reason(ev.time, max_future),
+                    });
+                }
+            }
             Err(reason) => out.rejects.push(Reject {
                 line: None,
                 event: Some(n),
+                event_id: None,
                 reason,
             }),
         }
@@ -340,6 +363,8 @@ pub(crate) async fn evaluate(
     };
     if parsed.events.len() != 1 || !parsed.rejects.is_empty() {
         let msg = match (parsed.events.len(), parsed.rejects.first()) {
+            // Parsed, but dated too far ahead of the clock.
+            (_, Some(r)) if r.event_id.is_some() => format!("refused: {}", r.reason),
             (_, Some(r)) => format!("not a sign-in: {}", r.reason),
             (0, None) if parsed.skipped > 0 => "not a sign-in: a record of a known source \
                 that is not a sign-in (skipped, as scan skips it)"
