@@ -276,6 +276,19 @@ impl Store {
         Ok((events, alerts))
     }
 
+    /// The sequence of the newest stored alert (0 when there is none).
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub fn last_alert_seq(&self) -> Result<u64, Error> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let alerts = txn.open_table(ALERTS).map_err(|e| self.err(e))?;
+        Ok(alerts
+            .last()
+            .map_err(|e| self.err(e))?
+            .map_or(0, |(k, _)| k.value()))
+    }
+
     /// Number of stored events (WAL records of kind `event`) — for tests and `/readyz`.
     ///
     /// # Errors
