@@ -44,8 +44,9 @@ pub struct ServerConfig {
     /// Largest body after gzip decoding, in bytes; larger → 413 (a gzip bomb never fills
     /// memory). Default 64 MiB.
     pub max_decoded_bytes: usize,
-    /// Events accepted but not yet durable and processed; a batch that does not fit → 429
-    /// with `Retry-After`. Bounds the server's memory. Default 50 000.
+    /// Events accepted but not yet durable and processed. A batch that does not fit in what
+    /// is left now → 429 with `Retry-After`; a batch larger than the whole queue → 413 (it
+    /// never fits: send smaller batches). Bounds the server's memory. Default 50 000.
     pub queue_events: usize,
     /// `Retry-After` seconds sent with a 429. Default 1.
     pub retry_after_secs: u32,

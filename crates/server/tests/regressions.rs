@@ -538,3 +538,42 @@ async fn the_stream_replays_a_backlog_of_more_than_a_thousand_alerts() {
     drop(stream);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_states_the_statuses_the_server_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.queue_events = 1;
+    let server = start(cfg).await;
+    let url = server.url();
+    let c = client();
+    let (s, doc) = get(&c, &url, "/v1/openapi.json", Some(READ)).await;
+    assert_eq!(s, 200);
+    let events = &doc["paths"]["/v1/events"]["post"]["responses"];
+    assert!(
+        events["413"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("queue_events"),
+        "{events}"
+    );
+    assert!(events["415"].is_object(), "{events}");
+    assert!(doc["paths"]["/v1/evaluate"]["post"]["responses"]["409"].is_object());
+    // Routes any valid token may call never answer 403.
+    for path in ["/readyz", "/v1/openapi.json"] {
+        assert!(
+            doc["paths"][path]["get"]["responses"]["403"].is_null(),
+            "{path}"
+        );
+    }
+    // A batch larger than the whole queue: 413, as documented (429 is for a full queue).
+    let two = format!(
+        "{}\n{}\n",
+        paris("q-1", "quinn@example.com", "2025-03-01T10:00:00Z").json(),
+        paris("q-2", "quinn@example.com", "2025-03-01T10:01:00Z").json()
+    );
+    let (s, v) = post(&c, &url, "/v1/events", Some(INGEST), two).await;
+    assert_eq!(s, 413, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("queue"), "{v}");
+    server.shutdown().await.unwrap();
+}
