@@ -117,7 +117,17 @@ impl AppState {
     }
 
     /// Hands a batch to the core; resolves once it is durable.
-    pub(crate) async fn ingest(&self, events: Vec<SignIn>) -> Result<IngestReport, SubmitError> {
+    ///
+    /// The batch is present in full, so it is first put in `(time, event_id)` order (on the
+    /// request's task, not the core's): the order of records in a body (a Graph page is
+    /// newest first) never decides which of them are late.
+    pub(crate) async fn ingest(
+        &self,
+        mut events: Vec<SignIn>,
+    ) -> Result<IngestReport, SubmitError> {
+        if !events.is_sorted_by(|a, b| (a.time, &a.event_id) <= (b.time, &b.event_id)) {
+            events.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+        }
         let n = events.len();
         let permit = self.permit(n.max(1))?;
         let (reply, rx) = oneshot::channel();

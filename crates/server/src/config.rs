@@ -44,16 +44,24 @@ pub struct ServerConfig {
     /// Largest body after gzip decoding, in bytes; larger → 413 (a gzip bomb never fills
     /// memory). Default 64 MiB.
     pub max_decoded_bytes: usize,
-    /// Events accepted but not yet durable and processed; a batch that does not fit → 429
-    /// with `Retry-After`. Bounds the server's memory. Default 50 000.
+    /// Events accepted but not yet durable and processed. A batch that does not fit in what
+    /// is left now → 429 with `Retry-After`; a batch larger than the whole queue → 413 (it
+    /// never fits: send smaller batches). Bounds the server's memory. Default 50 000.
     pub queue_events: usize,
     /// `Retry-After` seconds sent with a 429. Default 1.
     pub retry_after_secs: u32,
     /// How far (seconds of event time) an event may arrive behind the newest event seen and
-    /// still be put in time order before detection. Later events are stored and reported as
-    /// `late` but not run through detection. Default 300 (5 minutes: typical shipper batching
-    /// and Event Hub delivery delays are seconds to a few minutes).
+    /// still be run through detection: in time order while it can be, otherwise at once and
+    /// reported `out_of_order`. Older events are stored and reported as `late` but not run
+    /// through detection. Default 300 (5 minutes: typical shipper batching and Event Hub
+    /// delivery delays are seconds to a few minutes).
     pub lateness_secs: u64,
+    /// How far (seconds) an event's time may be ahead of this server's clock. Records dated
+    /// further ahead are refused with a reason (a bad clock or a forged record would
+    /// otherwise move the newest event time ahead and make every real event late). Default
+    /// 300 (5 minutes: the clock skew Kerberos tolerates by default, MIT krb5's `clockskew`;
+    /// NTP keeps identity providers and servers within a second of each other).
+    pub max_future_secs: u64,
     /// Longest wall-clock time (milliseconds) an event waits in the reorder buffer for
     /// stragglers before it is released to detection anyway; once released, anything older
     /// arriving afterwards is `late`. The delay before an ingested event's alerts appear
@@ -91,6 +99,7 @@ impl Default for ServerConfig {
             queue_events: 50_000,
             retry_after_secs: 1,
             lateness_secs: 300,
+            max_future_secs: 300,
             max_hold_ms: 5000,
             snapshot_every_secs: 30,
             snapshot_every_events: 10_000,

@@ -8,9 +8,11 @@
 //! the same transaction. Only after the commit (fsync) are the callers answered, the new
 //! alerts streamed and the webhook deliverer woken: group commit, one fsync for many requests.
 //!
-//! **Invariant:** the engine sees events in non-decreasing `(time, event_id)` order. An event
-//! that would break it (behind the last released event, or more than `lateness_secs` behind
-//! the newest event) is stored and reported `late`, never run through detection.
+//! **Invariant:** an event within `lateness_secs` of the newest event is run through
+//! detection exactly once: in `(time, event_id)` order through the reorder buffer, or, when
+//! an event after it was already released, at once and out of order (the engine tolerates
+//! late events: see the `Detector` contract). Only an event more than `lateness_secs` behind
+//! the newest event is stored and reported `late` without detection.
 //!
 //! **Invariant:** replaying the write-ahead log from the last snapshot repeats exactly what
 //! the core did before a crash (timer-driven releases are themselves logged).
@@ -30,14 +32,15 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, broadcast, oneshot};
 
 use crate::metrics::{DetectorLabel, Metrics};
 use crate::store::{
-    ALERT_IDS, ALERTS, CoreSnapshot, EVENT_IDS, META, OUTBOX, Store, StoredAlert, USER_ALERTS,
-    USER_EVENTS, WAL, WalRecord, decode_wal,
+    ALERT_IDS, ALERTS, CoreSnapshot, EVENT_ALERTS, EVENT_IDS, META, OUTBOX, Store, StoredAlert,
+    USER_ALERTS, USER_EVENTS, WAL, WalRecord, decode_alert, decode_wal,
 };
 use crate::{Error, ServerConfig};
 
 /// Work for the core.
 pub(crate) enum Job {
-    /// A parsed, enriched batch from `/v1/events` or the HEC endpoint.
+    /// A parsed, enriched batch from `/v1/events` or the HEC endpoint, in `(time,
+    /// event_id)` order.
     Ingest {
         events: Vec<SignIn>,
         reply: oneshot::Sender<Result<IngestReport, Error>>,
@@ -60,6 +63,9 @@ pub struct IngestReport {
     pub accepted: usize,
     /// Ids of events stored beyond the lateness bound (not run through detection).
     pub late: Vec<CompactString>,
+    /// Ids of events that arrived behind newer ones already released to detection, within
+    /// the lateness bound: run through detection at once, out of order.
+    pub out_of_order: Vec<CompactString>,
     /// Ids already stored before (not stored again).
     pub duplicates: Vec<CompactString>,
 }
@@ -67,13 +73,50 @@ pub struct IngestReport {
 /// The core's answer to `/v1/evaluate`.
 #[derive(Debug, Clone)]
 pub struct Verdict {
-    /// The event arrived beyond the lateness bound: stored, not evaluated.
+    /// The event was run through detection (now, or before for a duplicate) and `alerts`
+    /// is its decision. False only when it was not, and cannot be: never read as "allow".
+    pub evaluated: bool,
+    /// The event is (or, for a duplicate, was) beyond the lateness bound: stored, not
+    /// evaluated.
     pub late: bool,
-    /// The event id was already stored: nothing was done.
+    /// The event was run through detection behind newer events already released, at once
+    /// rather than in time order (within the lateness bound).
+    pub out_of_order: bool,
+    /// The event id was already stored: the decision is the one recorded for it.
     pub duplicate: bool,
-    /// Alerts the event itself triggered.
+    /// Alerts the event itself triggered (that name it).
     pub alerts: Vec<Alert>,
+    /// Why the event was not evaluated, when it was not.
+    pub not_evaluated: Option<&'static str>,
 }
+
+impl Verdict {
+    fn decided(alerts: Vec<Alert>, out_of_order: bool, duplicate: bool) -> Verdict {
+        Verdict {
+            evaluated: true,
+            late: false,
+            out_of_order,
+            duplicate,
+            alerts,
+            not_evaluated: None,
+        }
+    }
+
+    fn refused(late: bool, duplicate: bool, why: &'static str) -> Verdict {
+        Verdict {
+            evaluated: false,
+            late,
+            out_of_order: false,
+            duplicate,
+            alerts: Vec::new(),
+            not_evaluated: Some(why),
+        }
+    }
+}
+
+/// Why a late event is not evaluated.
+const LATE_REASON: &str = "the sign-in is more than lateness_secs older than the newest event \
+    the server has seen: it is stored but cannot be run through detection";
 
 /// What the core shares with the rest of the server.
 #[derive(Debug, Default)]
@@ -97,9 +140,12 @@ pub(crate) struct Core {
     buffer: BTreeMap<Key, Buffered>,
     max_time: Option<Timestamp>,
     released: Option<Key>,
+    /// The first WAL sequence whose decision `EVENT_ALERTS` records.
+    decisions_from: u64,
     next_seq: u64,
     next_alert_seq: u64,
     lateness: jiff::SignedDuration,
+    max_future: jiff::SignedDuration,
     max_hold: Duration,
     snapshot_every: Duration,
     snapshot_every_events: u64,
@@ -120,6 +166,7 @@ struct Tables<'t> {
     alerts: Table<'t, u64, &'static [u8]>,
     alert_ids: Table<'t, &'static str, u64>,
     user_alerts: Table<'t, (&'static str, u64), ()>,
+    event_alerts: Table<'t, (&'static str, u64), ()>,
     outbox: Table<'t, (u64, u32), (u32, u64)>,
 }
 
@@ -132,6 +179,7 @@ impl<'t> Tables<'t> {
             alerts: txn.open_table(ALERTS).map_err(|e| store.err(e))?,
             alert_ids: txn.open_table(ALERT_IDS).map_err(|e| store.err(e))?,
             user_alerts: txn.open_table(USER_ALERTS).map_err(|e| store.err(e))?,
+            event_alerts: txn.open_table(EVENT_ALERTS).map_err(|e| store.err(e))?,
             outbox: txn.open_table(OUTBOX).map_err(|e| store.err(e))?,
         })
     }
@@ -147,6 +195,8 @@ enum WalRef<'a> {
         evaluate: bool,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         late: bool,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        out_of_order: bool,
     },
     Release {
         time: Timestamp,
@@ -159,6 +209,7 @@ enum WalRef<'a> {
 struct Produced {
     /// Newly stored alerts (to stream and deliver).
     new: Vec<Arc<StoredAlert>>,
+    /// The alerts of the event being evaluated (that name it), new or stored before.
     scratch: Vec<Alert>,
 }
 
@@ -188,12 +239,23 @@ impl Core {
             status,
         } = parts;
         let txn = store.db.begin_write().map_err(|e| store.err(e))?;
-        let (engine, snap) = {
+        let (engine, snap, decisions_from) = {
             let meta = txn.open_table(META).map_err(|e| store.err(e))?;
             let engine = match meta.get("engine").map_err(|e| store.err(e))? {
                 Some(bytes) => Engine::restore(&detect, roster, bytes.value())
                     .map_err(|e| Error::Engine(e.to_string()))?,
                 None => Engine::new(&detect, roster),
+            };
+            let decisions_from = match meta.get("decisions_from").map_err(|e| store.err(e))? {
+                Some(bytes) => bytes
+                    .value()
+                    .try_into()
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| Error::Corrupt {
+                        what: "decisions_from".into(),
+                        reason: "not 8 bytes".into(),
+                    })?,
+                None => 1,
             };
             let snap: CoreSnapshot = match meta.get("core").map_err(|e| store.err(e))? {
                 Some(bytes) => {
@@ -204,7 +266,7 @@ impl Core {
                 }
                 None => CoreSnapshot::default(),
             };
-            (engine, snap)
+            (engine, snap, decisions_from)
         };
         let now = Instant::now();
         let mut core = Core {
@@ -226,10 +288,14 @@ impl Core {
                 .collect(),
             max_time: snap.max_time,
             released: snap.released.map(|(t, id)| (t, CompactString::from(id))),
+            decisions_from,
             next_seq: 1,
             next_alert_seq: 1,
             lateness: jiff::SignedDuration::from_secs(
                 i64::try_from(config.lateness_secs).unwrap_or(i64::MAX),
+            ),
+            max_future: jiff::SignedDuration::from_secs(
+                i64::try_from(config.max_future_secs).unwrap_or(i64::MAX),
             ),
             max_hold: Duration::from_millis(config.max_hold_ms),
             snapshot_every: Duration::from_secs(config.snapshot_every_secs),
@@ -266,8 +332,13 @@ impl Core {
                     WalRecord::Event { late: true, .. } => {}
                     WalRecord::Event {
                         event,
-                        evaluate,
-                        late: false,
+                        out_of_order: true,
+                        ..
+                    } => {
+                        core.observe_now(&mut t, &event, false, &mut produced)?;
+                    }
+                    WalRecord::Event {
+                        event, evaluate, ..
                     } => {
                         core.apply(&mut t, seq, event, evaluate, &mut produced)?;
                     }
@@ -279,6 +350,7 @@ impl Core {
             // Alerts first raised during replay were never streamed nor queued: they are
             // new (their events were acknowledged, their release was not yet committed).
             core.publish_later(produced.new);
+            core.forget_the_future(&mut t)?;
         }
         core.write_snapshot(&txn)?;
         txn.commit().map_err(|e| core.store.err(e))?;
@@ -378,11 +450,15 @@ impl Core {
                             for ev in events {
                                 match self.accept(&mut t, ev, false, &mut produced)? {
                                     Accepted::Fresh => report.accepted += 1,
+                                    Accepted::OutOfOrder(id) => {
+                                        report.accepted += 1;
+                                        report.out_of_order.push(id);
+                                    }
                                     Accepted::Late(id) => {
                                         report.accepted += 1;
                                         report.late.push(id);
                                     }
-                                    Accepted::Duplicate(id) => report.duplicates.push(id),
+                                    Accepted::Duplicate(id, _) => report.duplicates.push(id),
                                 }
                             }
                             replies.push(Reply::Ingest(reply, report));
@@ -393,28 +469,22 @@ impl Core {
                             _permit,
                         } => {
                             queued_events += 1;
-                            let id = event.event_id.clone();
-                            let before = produced.scratch.len();
+                            produced.scratch.clear();
                             let verdict = match self.accept(&mut t, *event, true, &mut produced)? {
-                                Accepted::Fresh => Verdict {
-                                    late: false,
-                                    duplicate: false,
-                                    alerts: produced.scratch[before..]
-                                        .iter()
-                                        .filter(|a| a.event_ids.iter().any(|e| *e == id))
-                                        .cloned()
-                                        .collect(),
-                                },
-                                Accepted::Late(_) => Verdict {
-                                    late: true,
-                                    duplicate: false,
-                                    alerts: Vec::new(),
-                                },
-                                Accepted::Duplicate(_) => Verdict {
-                                    late: false,
-                                    duplicate: true,
-                                    alerts: Vec::new(),
-                                },
+                                Accepted::Fresh => Verdict::decided(
+                                    std::mem::take(&mut produced.scratch),
+                                    false,
+                                    false,
+                                ),
+                                Accepted::OutOfOrder(_) => Verdict::decided(
+                                    std::mem::take(&mut produced.scratch),
+                                    true,
+                                    false,
+                                ),
+                                Accepted::Late(_) => Verdict::refused(true, false, LATE_REASON),
+                                Accepted::Duplicate(id, seq) => {
+                                    self.recall(&mut t, seq, &id, &mut produced)?
+                                }
                             };
                             replies.push(Reply::Evaluate(reply, verdict));
                         }
@@ -423,16 +493,7 @@ impl Core {
                 }
                 if let Some(key) = due {
                     // Log the timer's decision so a replay releases at the same point.
-                    let seq = self.next_seq;
-                    let rec = serde_json::to_vec(&WalRef::Release {
-                        time: key.0,
-                        event_id: &key.1,
-                    })
-                    .map_err(|e| self.store.err(e))?;
-                    t.wal
-                        .insert(seq, rec.as_slice())
-                        .map_err(|e| self.store.err(e))?;
-                    self.next_seq += 1;
+                    self.log_release(&mut t, &key)?;
                     self.release_upto(&mut t, &key, None, &mut produced)?;
                 }
             }
@@ -459,16 +520,24 @@ impl Core {
                             self.metrics.events_accepted.inc_by(report.accepted as u64);
                             self.metrics.events_late.inc_by(report.late.len() as u64);
                             self.metrics
+                                .events_out_of_order
+                                .inc_by(report.out_of_order.len() as u64);
+                            self.metrics
                                 .events_duplicate
                                 .inc_by(report.duplicates.len() as u64);
                             let _ = tx.send(Ok(report));
                         }
                         Reply::Evaluate(tx, verdict) => {
-                            if !verdict.duplicate {
+                            if verdict.duplicate {
+                                self.metrics.events_duplicate.inc();
+                            } else {
                                 self.metrics.events_accepted.inc();
-                            }
-                            if verdict.late {
-                                self.metrics.events_late.inc();
+                                if verdict.late {
+                                    self.metrics.events_late.inc();
+                                }
+                                if verdict.out_of_order {
+                                    self.metrics.events_out_of_order.inc();
+                                }
                             }
                             let _ = tx.send(Ok(verdict));
                         }
@@ -503,7 +572,8 @@ impl Core {
         }
     }
 
-    /// Stores one new event and runs it through ordering and detection.
+    /// Stores one new event and runs it through ordering and detection. When `evaluate`,
+    /// the alerts the event raised are left in `produced.scratch`.
     fn accept(
         &mut self,
         t: &mut Tables<'_>,
@@ -512,24 +582,25 @@ impl Core {
         produced: &mut Produced,
     ) -> Result<Accepted, Error> {
         let id = event.event_id.clone();
-        if t.event_ids
+        if let Some(seq) = t
+            .event_ids
             .get(id.as_str())
             .map_err(|e| self.store.err(e))?
-            .is_some()
         {
-            return Ok(Accepted::Duplicate(id));
+            return Ok(Accepted::Duplicate(id, seq.value()));
         }
         let key: Key = (event.time, id.clone());
         let watermark = self
             .max_time
             .map(|m| m.checked_sub(self.lateness).unwrap_or(Timestamp::MIN));
-        let late = self.released.as_ref().is_some_and(|r| key <= *r)
-            || watermark.is_some_and(|w| event.time < w);
+        let late = watermark.is_some_and(|w| event.time < w);
+        let out_of_order = !late && self.released.as_ref().is_some_and(|r| key <= *r);
         let seq = self.next_seq;
         let rec = serde_json::to_vec(&WalRef::Event {
             event: &event,
             evaluate,
             late,
+            out_of_order,
         })
         .map_err(|e| self.store.err(e))?;
         t.wal
@@ -547,8 +618,194 @@ impl Core {
             tracing::debug!(event_id = %id, time = %event.time, "late event stored, not evaluated");
             return Ok(Accepted::Late(id));
         }
+        if out_of_order {
+            tracing::debug!(event_id = %id, time = %event.time, "event behind the release point, evaluated out of order");
+            self.observe_now(t, &event, evaluate, produced)?;
+            return Ok(Accepted::OutOfOrder(id));
+        }
         self.apply(t, seq, event, evaluate, produced)?;
         Ok(Accepted::Fresh)
+    }
+
+    /// Runs an event that arrived behind the release point (within the lateness bound)
+    /// through the engine at once, out of order. When `collect`, the alerts it raised are
+    /// left in `produced.scratch`.
+    fn observe_now(
+        &mut self,
+        t: &mut Tables<'_>,
+        event: &SignIn,
+        collect: bool,
+        produced: &mut Produced,
+    ) -> Result<(), Error> {
+        let mut out = Vec::new();
+        self.engine.observe(event, &mut out);
+        for alert in out {
+            self.record_raised(t, &event.event_id, alert, collect, produced)?;
+        }
+        Ok(())
+    }
+
+    /// Stores an alert that observing event `id` raised and, when it names the event,
+    /// records it as (part of) the event's decision.
+    fn record_raised(
+        &mut self,
+        t: &mut Tables<'_>,
+        id: &str,
+        alert: Alert,
+        collect: bool,
+        produced: &mut Produced,
+    ) -> Result<(), Error> {
+        let seq = self.record_alert(t, &alert, produced)?;
+        if alert.event_ids.iter().any(|e| e == id) {
+            t.event_alerts
+                .insert((id, seq), ())
+                .map_err(|e| self.store.err(e))?;
+            if collect {
+                produced.scratch.push(alert);
+            }
+        }
+        Ok(())
+    }
+
+    /// The decision for an event already stored (WAL sequence `seq`), for a retried
+    /// `/v1/evaluate`: the alerts recorded for it; or, when it still waits in the reorder
+    /// buffer (ingested before), the buffer released up to it now, as for a new event.
+    fn recall(
+        &mut self,
+        t: &mut Tables<'_>,
+        seq: u64,
+        id: &str,
+        produced: &mut Produced,
+    ) -> Result<Verdict, Error> {
+        let record = match t.wal.get(seq).map_err(|e| self.store.err(e))? {
+            Some(v) => decode_wal(seq, v.value())?,
+            None => {
+                return Ok(Verdict::refused(
+                    false,
+                    true,
+                    "the event id is stored but its record is missing",
+                ));
+            }
+        };
+        let WalRecord::Event {
+            event,
+            late,
+            out_of_order,
+            ..
+        } = record
+        else {
+            return Ok(Verdict::refused(
+                false,
+                true,
+                "the event id is stored but its record is not an event",
+            ));
+        };
+        if late {
+            return Ok(Verdict::refused(true, true, LATE_REASON));
+        }
+        let key: Key = (event.time, event.event_id);
+        if self.buffer.contains_key(&key) {
+            // Ingested earlier, still waiting for stragglers: decide it now. Logged like a
+            // timer's release so that a replay releases at the same point.
+            self.log_release(t, &key)?;
+            produced.scratch.clear();
+            self.release_upto(t, &key, Some(&key), produced)?;
+            return Ok(Verdict::decided(
+                std::mem::take(&mut produced.scratch),
+                false,
+                true,
+            ));
+        }
+        if seq < self.decisions_from {
+            return Ok(Verdict::refused(
+                false,
+                true,
+                "the event was decided before this server recorded decisions; its alerts \
+                 are in /v1/alerts",
+            ));
+        }
+        let mut alerts = Vec::new();
+        for entry in t
+            .event_alerts
+            .range((id, 0)..=(id, u64::MAX))
+            .map_err(|e| self.store.err(e))?
+        {
+            let (k, _) = entry.map_err(|e| self.store.err(e))?;
+            let alert_seq = k.value().1;
+            if let Some(v) = t.alerts.get(alert_seq).map_err(|e| self.store.err(e))? {
+                alerts.push(decode_alert(v.value())?.alert);
+            }
+        }
+        Ok(Verdict::decided(alerts, out_of_order, true))
+    }
+
+    /// Writes a `release` record: the buffer is released up to `key` by a decision that a
+    /// replay of the event records alone would not repeat (a timer, a retried evaluate).
+    fn log_release(&mut self, t: &mut Tables<'_>, key: &Key) -> Result<(), Error> {
+        let seq = self.next_seq;
+        let rec = serde_json::to_vec(&WalRef::Release {
+            time: key.0,
+            event_id: &key.1,
+        })
+        .map_err(|e| self.store.err(e))?;
+        t.wal
+            .insert(seq, rec.as_slice())
+            .map_err(|e| self.store.err(e))?;
+        self.next_seq += 1;
+        Ok(())
+    }
+
+    /// After recovery: a state that an event dated more than `max_future_secs` ahead of the
+    /// wall clock moved forward (accepted before such events were refused) would make every
+    /// later event late. Such events still buffered are dropped (their WAL records marked
+    /// late, so `/v1/users` says they were not evaluated), and the newest event time and
+    /// the release point forget them. The result is committed with the recovery snapshot.
+    fn forget_the_future(&mut self, t: &mut Tables<'_>) -> Result<(), Error> {
+        let Ok(limit) = Timestamp::now().checked_add(self.max_future) else {
+            return Ok(());
+        };
+        let poisoned = self.max_time.is_some_and(|m| m > limit)
+            || self.released.as_ref().is_some_and(|r| r.0 > limit);
+        if !poisoned {
+            return Ok(());
+        }
+        let future: Vec<Key> = self
+            .buffer
+            .range((limit, CompactString::default())..)
+            .filter(|(k, _)| k.0 > limit)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &future {
+            if let Some(b) = self.buffer.remove(key) {
+                let rec = serde_json::to_vec(&WalRef::Event {
+                    event: &b.event,
+                    evaluate: false,
+                    late: true,
+                    out_of_order: false,
+                })
+                .map_err(|e| self.store.err(e))?;
+                t.wal
+                    .insert(b.seq, rec.as_slice())
+                    .map_err(|e| self.store.err(e))?;
+            }
+        }
+        let released = self.released.take().filter(|r| r.0 <= limit);
+        self.released = released;
+        self.max_time = self
+            .buffer
+            .keys()
+            .next_back()
+            .map(|k| k.0)
+            .into_iter()
+            .chain(self.released.as_ref().map(|r| r.0))
+            .max();
+        tracing::warn!(
+            dropped = future.len(),
+            limit = %limit,
+            "the saved state was ahead of the clock (an event dated in the future was accepted \
+             before such events were refused); its newest event time and release point were reset"
+        );
+        Ok(())
     }
 
     /// Puts an in-order event into the buffer and releases what the watermark allows
@@ -590,7 +847,8 @@ impl Core {
     }
 
     /// Runs every buffered event up to `bound` (inclusive) through the engine, in order.
-    /// Alerts raised by the event `collect_for` are also left in `produced.scratch`.
+    /// Alerts raised by the event `collect_for` (and naming it) are also left in
+    /// `produced.scratch`.
     fn release_upto(
         &mut self,
         t: &mut Tables<'_>,
@@ -606,11 +864,9 @@ impl Core {
             let (key, b) = entry.remove_entry();
             out.clear();
             self.engine.observe(&b.event, &mut out);
+            let collect = collect_for == Some(&key);
             for alert in out.drain(..) {
-                self.record_alert(t, &alert, produced)?;
-                if collect_for == Some(&key) {
-                    produced.scratch.push(alert);
-                }
+                self.record_raised(t, &key.1, alert, collect, produced)?;
             }
             self.released = Some(key);
         }
@@ -620,19 +876,19 @@ impl Core {
         Ok(())
     }
 
-    /// Stores an alert unless its id is already stored.
+    /// Stores an alert unless its id is already stored; its alert sequence either way.
     fn record_alert(
         &mut self,
         t: &mut Tables<'_>,
         alert: &Alert,
         produced: &mut Produced,
-    ) -> Result<(), Error> {
-        if t.alert_ids
+    ) -> Result<u64, Error> {
+        if let Some(seq) = t
+            .alert_ids
             .get(alert.alert_id.as_str())
             .map_err(|e| self.store.err(e))?
-            .is_some()
         {
-            return Ok(());
+            return Ok(seq.value());
         }
         let seq = self.next_alert_seq;
         self.next_alert_seq += 1;
@@ -666,7 +922,7 @@ impl Core {
             "alert"
         );
         produced.new.push(Arc::new(stored));
-        Ok(())
+        Ok(seq)
     }
 
     fn write_snapshot(&mut self, txn: &WriteTransaction) -> Result<(), Error> {
@@ -702,9 +958,14 @@ impl Core {
 }
 
 enum Accepted {
+    /// In order: buffered (and, when evaluated, released up to it).
     Fresh,
+    /// Behind the release point, within the lateness bound: run through detection at once.
+    OutOfOrder(CompactString),
+    /// Beyond the lateness bound: stored only.
     Late(CompactString),
-    Duplicate(CompactString),
+    /// Already stored, at this WAL sequence.
+    Duplicate(CompactString, u64),
 }
 
 enum Reply {

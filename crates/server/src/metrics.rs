@@ -38,8 +38,13 @@ pub struct Metrics {
     pub events_rejected: Counter,
     /// Events that arrived after the lateness bound (stored, not run through detection).
     pub events_late: Counter,
+    /// Events that arrived behind newer ones already released to detection (within the
+    /// lateness bound) and were run through detection at once, out of order.
+    pub events_out_of_order: Counter,
     /// Events whose `event_id` was already stored (shipper retries).
     pub events_duplicate: Counter,
+    /// Records of a known source that are not sign-ins (skipped, as `scan` skips them).
+    pub events_skipped: Counter,
     /// New alerts by detector.
     pub alerts: Family<DetectorLabel, Counter>,
     /// Events waiting for the core (queued, not yet durable).
@@ -73,7 +78,9 @@ impl Metrics {
             events_accepted: Counter::default(),
             events_rejected: Counter::default(),
             events_late: Counter::default(),
+            events_out_of_order: Counter::default(),
             events_duplicate: Counter::default(),
+            events_skipped: Counter::default(),
             alerts: Family::default(),
             queue_depth: Gauge::default(),
             reorder_buffered: Gauge::default(),
@@ -101,9 +108,19 @@ impl Metrics {
             m.events_late.clone(),
         );
         registry.register(
+            "events_out_of_order",
+            "Events run through detection behind newer ones, within the lateness bound",
+            m.events_out_of_order.clone(),
+        );
+        registry.register(
             "events_duplicate",
             "Events whose id was already stored",
             m.events_duplicate.clone(),
+        );
+        registry.register(
+            "events_skipped",
+            "Records of a known source that are not sign-ins",
+            m.events_skipped.clone(),
         );
         registry.register("alerts", "New alerts by detector", m.alerts.clone());
         registry.register(

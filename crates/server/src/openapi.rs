@@ -15,7 +15,10 @@ fn op(summary: &str, role: Option<&str>, extra: Value) -> Value {
             o["security"] = json!([{ "bearer": [] }]);
             o["x-jetlag-role"] = json!(role);
             o["responses"]["401"] = json!({ "description": "missing or unknown token" });
-            o["responses"]["403"] = json!({ "description": "the token's role may not do this" });
+            if role != "any" {
+                o["responses"]["403"] =
+                    json!({ "description": "the token's role may not do this" });
+            }
         }
         None => o["security"] = json!([]),
     }
@@ -43,9 +46,14 @@ fn ingest_body(what: &str) -> Value {
         "parameters": [{ "name": "Content-Encoding", "in": "header", "required": false,
             "schema": { "type": "string", "enum": ["gzip", "identity"] } }],
         "responses": {
-            "400": { "description": "no usable record (each reject is listed)" },
-            "413": { "description": "body over max_body_bytes (or max_decoded_bytes once decoded)" },
-            "429": { "description": "ingest queue full; see Retry-After" },
+            "400": { "description": "nothing stored and something refused (each reject is \
+                listed with its reason), or no record at all" },
+            "413": { "description": "body over max_body_bytes (or max_decoded_bytes once \
+                decoded), or a batch of more events than the whole ingest queue \
+                (queue_events): it never fits, send smaller batches" },
+            "415": { "description": "a Content-Encoding other than gzip or identity" },
+            "429": { "description": "the ingest queue (queue_events) has no room for the \
+                batch now; retry after Retry-After" },
             "503": { "description": "draining or store failure" },
         }
     })
@@ -78,19 +86,40 @@ pub(crate) fn document(_routes: &[RouteInfo]) -> Value {
             "/metrics": { "get": op("Prometheus/OpenMetrics metrics", Some("read"), json!({})) },
             "/v1/openapi.json": { "get": op("this document", Some("any"), json!({})) },
             "/v1/events": { "post": op(
-                "ingest sign-ins in any format `jetlag scan` reads; answers once durable, \
-                 with accepted/late/duplicate ids and each reject's reason",
+                "ingest sign-ins in any format `jetlag scan` reads, put in (time, event_id) \
+                 order; answers once durable: {accepted, rejected, skipped (records of a \
+                 known source that are not sign-ins), late (ids stored beyond lateness_secs, \
+                 not run through detection), out_of_order (ids run through detection at \
+                 once, behind newer events), duplicates, rejects (line or event_id, and \
+                 reason)}. Only skipped records is a 200; records dated more than \
+                 max_future_secs ahead of the server's clock are rejected",
                 Some("ingest"), ingest_body("NDJSON, one JSON document, a JSON array, or a \
                  {\"records\":[...]} / {\"value\":[...]} wrapper")) },
             "/services/collector/event": { "post": op(
-                "Splunk HEC-compatible ingest: concatenated {\"event\": <record>} objects",
+                "Splunk HEC-compatible ingest: concatenated {\"event\": <record>} objects; \
+                 Splunk's answer shape (code 6 names the first refused event; records that \
+                 are not sign-ins are skipped, not refused), with x-jetlag-accepted, \
+                 x-jetlag-rejected and x-jetlag-skipped headers",
                 Some("ingest"), ingest_body("Splunk HEC event objects")) },
             "/services/collector": { "post": op(
                 "Splunk HEC-compatible ingest (alias of /services/collector/event)",
                 Some("ingest"), ingest_body("Splunk HEC event objects")) },
             "/v1/evaluate": { "post": op(
-                "decide one sign-in now (risk 0-100, severity, action allow|challenge|block, \
-                 reasons) and record it", Some("ingest"), ingest_body("one sign-in record")) },
+                "decide one sign-in now and record it: {event_id, user, risk 0-100, severity, \
+                 action allow|challenge|block, evaluated, late, out_of_order, duplicate, \
+                 reasons, alerts}. A sign-in behind newer ones already decided is still \
+                 evaluated (out_of_order: true); a retry of a stored event gets the decision \
+                 recorded for it (duplicate: true)", Some("ingest"), {
+                    let mut body = ingest_body("one sign-in record");
+                    body["responses"]["400"] = json!({ "description": "not exactly one \
+                        sign-in, or dated more than max_future_secs ahead of the server's clock" });
+                    body["responses"]["409"] = json!({ "description": "stored but not \
+                        evaluated (action not_evaluated, risk null, evaluated false, the \
+                        reason in error): the sign-in is more than lateness_secs older than \
+                        the newest event the server has; decide by your own policy, never \
+                        as an allow" });
+                    body
+                }) },
             "/v1/alerts": { "get": op("stored alerts, oldest first, cursor-paged", Some("read"), json!({
                 "parameters": [
                     query("since", "string", "RFC 3339; alerts at or after"),
@@ -111,7 +140,9 @@ pub(crate) fn document(_routes: &[RouteInfo]) -> Value {
                 })) },
             "/v1/stream": { "get": op(
                 "new alerts as Server-Sent Events (event: alert, id: alert sequence); \
-                 Last-Event-ID replays what was missed", Some("read"), json!({
+                 Last-Event-ID replays every alert stored after it, however many, before \
+                 the new ones (event: lagged, only if the store cannot be read, says where \
+                 to resume from /v1/alerts)", Some("read"), json!({
                     "parameters": [{ "name": "Last-Event-ID", "in": "header", "required": false,
                         "schema": { "type": "integer" } }],
                     "responses": { "200": { "description": "an event stream",

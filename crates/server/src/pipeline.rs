@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use jetlag_detect::DetectConfig;
 use jetlag_enrich::Enricher;
-use jetlag_event::SignIn;
+use jetlag_event::{SignIn, Timestamp};
 use jetlag_normalize::Format;
 use jetlag_roster::Roster;
 use serde::Serialize;
@@ -25,6 +25,10 @@ pub struct Reject {
     /// 1-based number of the Splunk HEC event, for the HEC endpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<usize>,
+    /// The event id, for a record that parsed but was refused as a whole (dated too far
+    /// ahead of the server's clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
     /// Why it was refused, naming the field at fault.
     pub reason: String,
 }
@@ -36,6 +40,51 @@ pub struct Parsed {
     pub events: Vec<SignIn>,
     /// Refused records.
     pub rejects: Vec<Reject>,
+    /// Records of a known source that are not sign-ins (an Okta `user.lifecycle.create`, a
+    /// CloudTrail `PutObject`): valid input, skipped and counted as `scan` does.
+    pub skipped: usize,
+}
+
+impl Parsed {
+    /// Moves every event dated after `not_after` to the rejects (see
+    /// [`future_reason`]). `max_future_secs` is only quoted in the reason.
+    pub fn refuse_after(&mut self, not_after: Timestamp, max_future_secs: u64) {
+        if self.events.iter().all(|e| e.time <= not_after) {
+            return;
+        }
+        let (keep, refuse): (Vec<SignIn>, Vec<SignIn>) = std::mem::take(&mut self.events)
+            .into_iter()
+            .partition(|e| e.time <= not_after);
+        self.events = keep;
+        for ev in refuse {
+            self.rejects.push(Reject {
+                line: None,
+                event: None,
+                event_id: Some(ev.event_id.to_string()),
+                reason: future_reason(ev.time, max_future_secs),
+            });
+        }
+    }
+}
+
+/// Why an event dated `time`, ahead of the server's clock by more than `max_future_secs`,
+/// is refused.
+pub fn future_reason(time: Timestamp, max_future_secs: u64) -> String {
+    format!(
+        "time {time} is more than {max_future_secs} s ahead of the server's clock \
+         (server.max_future_secs): refused, as it would make every real sign-in late"
+    )
+}
+
+/// The normalizer's reasons speak to the command line; over HTTP there is no `--format`.
+fn http_reason(reason: String) -> String {
+    const CLI_HINT: &str = " (try --format)";
+    match reason.strip_suffix(CLI_HINT) {
+        Some(r) => {
+            format!("{r} (entra, okta, google, cloudtrail, ocsf, ecs, or csv with a header row)")
+        }
+        None => reason,
+    }
 }
 
 /// Why a body was refused as a whole.
@@ -107,9 +156,11 @@ impl Pipeline {
                 .map(|r| Reject {
                     line: Some(r.line),
                     event: None,
-                    reason: r.reason,
+                    event_id: None,
+                    reason: http_reason(r.reason),
                 })
                 .collect(),
+            skipped: usize::try_from(out.stats.total().skipped).unwrap_or(usize::MAX),
         };
         self.enrich(&mut parsed.events);
         Ok(parsed)
@@ -132,14 +183,15 @@ impl Pipeline {
                 }
                 return Ok(Parsed {
                     events: vec![ev],
-                    rejects: Vec::new(),
+                    ..Parsed::default()
                 });
             }
         }
         self.parse(body)
     }
 
-    /// Parses one vendor record (a Splunk HEC `event`), numbered `n` in its request.
+    /// Parses one vendor record (a Splunk HEC `event`), numbered `n` in its request: an
+    /// event, a reject, or a skipped record of a known source that is not a sign-in.
     pub fn parse_record(&self, n: usize, record: &[u8], out: &mut Parsed) {
         let mut warnings = Vec::new();
         match jetlag_normalize::parse_json(record, Format::Auto, &mut warnings) {
@@ -149,15 +201,12 @@ impl Pipeline {
                 }
                 out.events.push(ev);
             }
-            Ok(jetlag_normalize::Parsed::Skipped(skip)) => out.rejects.push(Reject {
-                line: None,
-                event: Some(n),
-                reason: format!("{}: skipped, {}", skip.source, skip.reason),
-            }),
+            Ok(jetlag_normalize::Parsed::Skipped(_)) => out.skipped += 1,
             Err(e) => out.rejects.push(Reject {
                 line: None,
                 event: Some(n),
-                reason: e.to_string(),
+                event_id: None,
+                reason: http_reason(e.to_string()),
             }),
         }
     }

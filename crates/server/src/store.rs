@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jetlag_event::{Alert, SignIn, Timestamp};
-use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -31,9 +31,16 @@ pub(crate) const ALERT_IDS: TableDefinition<&str, u64> = TableDefinition::new("a
 /// (user, alert sequence) for every user an alert involves.
 pub(crate) const USER_ALERTS: TableDefinition<(&str, u64), ()> =
     TableDefinition::new("user_alerts");
+/// (event id, alert sequence) of each alert an event raised when it was run through
+/// detection (and that names it): the decision recorded for the event, which a retried
+/// `/v1/evaluate` of the same event answers with.
+pub(crate) const EVENT_ALERTS: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("event_alerts");
 /// Webhook outbox: (alert sequence, webhook index) → (attempts so far, next attempt, unix ms).
 pub(crate) const OUTBOX: TableDefinition<(u64, u32), (u32, u64)> = TableDefinition::new("outbox");
-/// Snapshots: `"engine"` → detector state, `"core"` → [`CoreSnapshot`] (JSON).
+/// Snapshots: `"engine"` → detector state, `"core"` → [`CoreSnapshot`] (JSON);
+/// `"decisions_from"` → the first WAL sequence whose decision [`EVENT_ALERTS`] records
+/// (big-endian `u64`; a store older than that table has events decided before it).
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// One write-ahead log record. Replaying the records in sequence order repeats exactly what
@@ -53,6 +60,10 @@ pub enum WalRecord {
         /// Arrived beyond the lateness bound: stored, not run through detection.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         late: bool,
+        /// Arrived behind an event already released to detection, within the lateness
+        /// bound: run through detection at once, out of order (never buffered).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        out_of_order: bool,
     },
     /// The reorder buffer released every event up to this (time, event id) because it had
     /// waited `max_hold_ms`.
@@ -128,7 +139,22 @@ impl Store {
             txn.open_table(ALERT_IDS).map_err(|e| store.err(e))?;
             txn.open_table(USER_ALERTS).map_err(|e| store.err(e))?;
             txn.open_table(OUTBOX).map_err(|e| store.err(e))?;
-            txn.open_table(META).map_err(|e| store.err(e))?;
+            txn.open_table(EVENT_ALERTS).map_err(|e| store.err(e))?;
+            let mut meta = txn.open_table(META).map_err(|e| store.err(e))?;
+            if meta
+                .get("decisions_from")
+                .map_err(|e| store.err(e))?
+                .is_none()
+            {
+                // From the next event on, decisions are recorded in EVENT_ALERTS.
+                let wal = txn.open_table(WAL).map_err(|e| store.err(e))?;
+                let next = wal
+                    .last()
+                    .map_err(|e| store.err(e))?
+                    .map_or(1, |(k, _)| k.value() + 1);
+                meta.insert("decisions_from", next.to_be_bytes().as_slice())
+                    .map_err(|e| store.err(e))?;
+            }
         }
         txn.commit().map_err(|e| store.err(e))?;
         Ok(store)
@@ -220,9 +246,19 @@ impl Store {
             let (key, _) = entry.map_err(|e| self.err(e))?;
             let seq = key.value().1;
             if let Some(v) = wal.get(seq).map_err(|e| self.err(e))?
-                && let WalRecord::Event { event, late, .. } = decode_wal(seq, v.value())?
+                && let WalRecord::Event {
+                    event,
+                    late,
+                    out_of_order,
+                    ..
+                } = decode_wal(seq, v.value())?
             {
-                events.push(StoredEvent { seq, late, event });
+                events.push(StoredEvent {
+                    seq,
+                    late,
+                    out_of_order,
+                    event,
+                });
             }
         }
         let alerts_t = txn.open_table(ALERTS).map_err(|e| self.err(e))?;
@@ -238,6 +274,19 @@ impl Store {
             }
         }
         Ok((events, alerts))
+    }
+
+    /// The sequence of the newest stored alert (0 when there is none).
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub fn last_alert_seq(&self) -> Result<u64, Error> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let alerts = txn.open_table(ALERTS).map_err(|e| self.err(e))?;
+        Ok(alerts
+            .last()
+            .map_err(|e| self.err(e))?
+            .map_or(0, |(k, _)| k.value()))
     }
 
     /// Number of stored events (WAL records of kind `event`) — for tests and `/readyz`.
@@ -268,6 +317,9 @@ pub struct StoredEvent {
     pub seq: u64,
     /// Arrived beyond the lateness bound (not run through detection).
     pub late: bool,
+    /// Arrived behind newer events, within the lateness bound: run through detection
+    /// at once, out of order.
+    pub out_of_order: bool,
     /// The event.
     #[serde(flatten)]
     pub event: SignIn,

@@ -356,7 +356,9 @@ async fn evaluate_decides_synchronously_and_records() {
     .await;
     assert_eq!(alerts[0]["alert_id"], travel["alert_id"]);
 
-    // The same event again: a duplicate, not evaluated twice.
+    // The same event again (a client retry): a duplicate, not evaluated twice, answered
+    // with the decision recorded for it.
+    let first = v;
     let (s, v) = post(
         &c,
         &url,
@@ -367,7 +369,8 @@ async fn evaluate_decides_synchronously_and_records() {
     .await;
     assert_eq!(s, 200);
     assert_eq!(v["duplicate"], true);
-    assert_eq!(v["reasons"], serde_json::json!([]));
+    assert_eq!(v["reasons"], first["reasons"]);
+    assert_eq!(v["action"], first["action"]);
 
     // Not exactly one sign-in.
     let two = format!(

@@ -278,6 +278,66 @@ async fn kill_9_mid_ingest_loses_nothing_acknowledged_and_repeats_no_alert() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_after_an_out_of_order_decision_replays_it_once() {
+    let bin = tokio::task::spawn_blocking(jetlag).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = write_config(dir.path());
+    let (mut child, url) = spawn(&bin, &config_path);
+    let c = client();
+    for body in [
+        paris("x-1", "olga@example.com", "2025-03-01T10:00:00Z").json(),
+        // Another user's newer sign-in is decided first.
+        paris("x-2", "pia@example.com", "2025-03-01T11:00:01Z").json(),
+    ] {
+        let (s, v) = post(&c, &url, "/v1/evaluate", Some(INGEST), body).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let tokyo_1 = tokyo("x-3", "olga@example.com", "2025-03-01T11:00:00Z").json();
+    let (s, first) = post(&c, &url, "/v1/evaluate", Some(INGEST), tokyo_1.clone()).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["out_of_order"], true, "{first}");
+    let travel = |v: &serde_json::Value| {
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["detector"] == "impossible_travel")
+            .map(|r| r["alert_id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(travel(&first).len(), 1, "{first}");
+    let before = all_alerts(&c, &url).await;
+    // Within the snapshot interval: the restart replays the write-ahead log.
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (mut child, url) = spawn(&bin, &config_path);
+    let recovered = all_alerts(&c, &url).await;
+    assert_eq!(
+        recovered.len(),
+        before.len(),
+        "replay stored no alert twice"
+    );
+    let (s, retry) = post(&c, &url, "/v1/evaluate", Some(INGEST), tokyo_1).await;
+    assert_eq!(s, 200, "{retry}");
+    assert_eq!(retry["duplicate"], true, "{retry}");
+    assert_eq!(travel(&retry), travel(&first));
+    // The replay ran the out-of-order event through the engine again: back in Paris an
+    // hour after Tokyo is impossible travel.
+    let (s, v) = post(
+        &c,
+        &url,
+        "/v1/evaluate",
+        Some(INGEST),
+        paris("x-4", "olga@example.com", "2025-03-01T12:00:00Z").json(),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(travel(&v).len(), 1, "the engine remembers Tokyo: {v}");
+    stop_gracefully(&mut child);
+}
+
 /// The alerts of a server that never crashed, fed `batches` and then `evaluate_body`.
 async fn reference_alerts(
     c: &reqwest::Client,

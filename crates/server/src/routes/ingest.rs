@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use jetlag_event::{Alert, Severity};
+use jetlag_event::{Alert, Severity, Timestamp};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -38,15 +38,24 @@ async fn prepare(
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").to_owned());
     let limit = state.config.max_decoded_bytes;
+    let max_future = state.config.max_future_secs;
+    // Records dated further ahead of the clock than this are refused.
+    let not_after = Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(
+            i64::try_from(max_future).unwrap_or(i64::MAX),
+        ))
+        .unwrap_or(Timestamp::MAX);
     let work = {
         let state = state.clone();
         move || -> Result<Parsed, BodyError> {
             let decoded = pipeline::decode_body(&body, encoding.as_deref(), limit)?;
-            match kind {
-                Kind::Hec => Ok(parse_hec(&state.pipeline, &decoded)),
-                Kind::Batch => state.pipeline.parse(&decoded),
-                Kind::One => state.pipeline.parse_one(&decoded),
-            }
+            let mut parsed = match kind {
+                Kind::Hec => parse_hec(&state.pipeline, &decoded, not_after, max_future),
+                Kind::Batch => state.pipeline.parse(&decoded)?,
+                Kind::One => state.pipeline.parse_one(&decoded)?,
+            };
+            parsed.refuse_after(not_after, max_future);
+            Ok(parsed)
         }
     };
     let result = if state_len_hint(headers) > INLINE_PARSE_BYTES {
@@ -62,6 +71,7 @@ async fn prepare(
                 .metrics
                 .events_rejected
                 .inc_by(parsed.rejects.len() as u64);
+            state.metrics.events_skipped.inc_by(parsed.skipped as u64);
             Ok(parsed)
         }
         Err(BodyError::TooLarge(limit)) => Err(error(
@@ -92,10 +102,15 @@ fn state_len_hint(headers: &HeaderMap) -> usize {
 struct IngestResponse {
     /// Events stored (including late ones).
     accepted: usize,
-    /// Records refused by the parser.
+    /// Records refused (by the parser, or dated too far ahead of the server's clock).
     rejected: usize,
+    /// Records of a known source that are not sign-ins: valid input, skipped.
+    skipped: usize,
     /// Ids of events stored beyond the lateness bound (not run through detection).
     late: Vec<compact_str::CompactString>,
+    /// Ids of events that arrived behind newer ones already released to detection, within
+    /// the lateness bound: run through detection at once, out of order.
+    out_of_order: Vec<compact_str::CompactString>,
     /// Ids already stored (not stored again).
     duplicates: Vec<compact_str::CompactString>,
     /// Why each refused record was refused.
@@ -119,25 +134,40 @@ pub(crate) async fn events(
 }
 
 async fn store(state: &Shared, parsed: Parsed) -> Response {
-    let Parsed { events, rejects } = parsed;
-    if events.is_empty() && rejects.is_empty() {
+    let Parsed {
+        events,
+        rejects,
+        skipped,
+    } = parsed;
+    if events.is_empty() && rejects.is_empty() && skipped == 0 {
         return error(StatusCode::BAD_REQUEST, "no sign-in records in the body");
     }
     if events.is_empty() {
+        // Only skipped records is valid input (200); anything refused and nothing stored
+        // is not (400, each reject listed).
+        let status = if rejects.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
         let body = IngestResponse {
             accepted: 0,
             rejected: rejects.len(),
+            skipped,
             late: Vec::new(),
+            out_of_order: Vec::new(),
             duplicates: Vec::new(),
             rejects,
         };
-        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        return (status, Json(body)).into_response();
     }
     match state.ingest(events).await {
         Ok(report) => Json(IngestResponse {
             accepted: report.accepted,
             rejected: rejects.len(),
+            skipped,
             late: report.late,
+            out_of_order: report.out_of_order,
             duplicates: report.duplicates,
             rejects,
         })
@@ -154,8 +184,9 @@ struct HecEvent<'a> {
 }
 
 /// Splunk HEC bodies: JSON objects one after another (newlines optional), each with the
-/// vendor record in `event` (an object, or a string holding one).
-fn parse_hec(pipeline: &Pipeline, body: &[u8]) -> Parsed {
+/// vendor record in `event` (an object, or a string holding one). An event dated after
+/// `not_after` is refused with its HEC number.
+fn parse_hec(pipeline: &Pipeline, body: &[u8], not_after: Timestamp, max_future: u64) -> Parsed {
     let mut records: Vec<(usize, Result<Vec<u8>, String>)> = Vec::new();
     let stream = serde_json::Deserializer::from_slice(body).into_iter::<HecEvent<'_>>();
     let mut broken = false;
@@ -187,10 +218,23 @@ fn parse_hec(pipeline: &Pipeline, body: &[u8]) -> Parsed {
     let mut out = Parsed::default();
     for (n, r) in records {
         match r {
-            Ok(raw) => pipeline.parse_record(n, &raw, &mut out),
+            Ok(raw) => {
+                pipeline.parse_record(n, &raw, &mut out);
+                if out.events.last().is_some_and(|ev| ev.time > not_after)
+                    && let Some(ev) = out.events.pop()
+                {
+                    out.rejects.push(Reject {
+                        line: None,
+                        event: Some(n),
+                        event_id: Some(ev.event_id.to_string()),
+                        reason: pipeline::future_reason(ev.time, max_future),
+                    });
+                }
+            }
             Err(reason) => out.rejects.push(Reject {
                 line: None,
                 event: Some(n),
+                event_id: None,
                 reason,
             }),
         }
@@ -213,7 +257,9 @@ fn hec_record(h: HecEvent<'_>) -> Result<Vec<u8>, String> {
     }
 }
 
-/// `POST /services/collector/event`: Splunk HEC, answering in Splunk's shape.
+/// `POST /services/collector/event`: Splunk HEC, answering in Splunk's shape. Records of a
+/// known source that are not sign-ins are skipped (counted in `x-jetlag-skipped`), not bad
+/// data: only a refused record makes the answer Splunk's code 6.
 pub(crate) async fn hec(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     if body.is_empty() {
         return hec_reply(StatusCode::BAD_REQUEST, "No data", 5, None);
@@ -223,23 +269,26 @@ pub(crate) async fn hec(State(state): State<Shared>, headers: HeaderMap, body: B
         Err(resp) => return resp,
     };
     let first_bad = parsed.rejects.first().and_then(|r| r.event);
-    let rejects = parsed.rejects.clone();
+    let rejects = parsed.rejects.len();
+    let skipped = parsed.skipped;
+    let reply = |accepted: usize| {
+        let mut resp = match first_bad {
+            // Splunk's code 6 tells the shipper which event was bad; the good ones around
+            // it are stored.
+            Some(n) => hec_reply(StatusCode::BAD_REQUEST, "Invalid data format", 6, Some(n)),
+            None => hec_reply(StatusCode::OK, "Success", 0, None),
+        };
+        attach(&mut resp, accepted, rejects, skipped);
+        resp
+    };
     if parsed.events.is_empty() {
-        let mut resp = hec_reply(StatusCode::BAD_REQUEST, "Invalid data format", 6, first_bad);
-        attach(&mut resp, 0, &rejects);
-        return resp;
+        if rejects == 0 && skipped == 0 {
+            return hec_reply(StatusCode::BAD_REQUEST, "No data", 5, None);
+        }
+        return reply(0);
     }
     match state.ingest(parsed.events).await {
-        Ok(report) => {
-            let mut resp = match first_bad {
-                // Splunk's code 6 tells the shipper which event was bad; the good ones
-                // around it are stored.
-                Some(n) => hec_reply(StatusCode::BAD_REQUEST, "Invalid data format", 6, Some(n)),
-                None => hec_reply(StatusCode::OK, "Success", 0, None),
-            };
-            attach(&mut resp, report.accepted, &rejects);
-            resp
-        }
+        Ok(report) => reply(report.accepted),
         Err(e) => e.into_response(),
     }
 }
@@ -253,11 +302,11 @@ fn hec_reply(status: StatusCode, text: &str, code: u32, invalid: Option<usize>) 
     (status, Json(body)).into_response()
 }
 
-fn attach(resp: &mut Response, accepted: usize, rejects: &[Reject]) {
-    resp.headers_mut()
-        .insert("x-jetlag-accepted", accepted.into());
-    resp.headers_mut()
-        .insert("x-jetlag-rejected", rejects.len().into());
+fn attach(resp: &mut Response, accepted: usize, rejected: usize, skipped: usize) {
+    let headers = resp.headers_mut();
+    headers.insert("x-jetlag-accepted", accepted.into());
+    headers.insert("x-jetlag-rejected", rejected.into());
+    headers.insert("x-jetlag-skipped", skipped.into());
 }
 
 /// One reason behind a decision.
@@ -275,18 +324,28 @@ struct Reason<'a> {
 struct Decision<'a> {
     event_id: &'a str,
     user: &'a str,
-    /// 0–100: the highest score among the alerts this sign-in raised.
-    risk: u8,
-    /// The band of `risk`; `null` when nothing was raised.
+    /// 0–100: the highest score among the alerts this sign-in raised; `null` when it was
+    /// not evaluated.
+    risk: Option<u8>,
+    /// The band of `risk`; `null` when nothing was raised (or nothing evaluated).
     severity: Option<Severity>,
-    /// `allow` (risk < 40), `challenge` (step up MFA; risk < 85) or `block`.
+    /// `allow` (risk < 40), `challenge` (step up MFA; risk < 85), `block`, or
+    /// `not_evaluated` (with HTTP 409: decide by your own policy, never as an allow).
     action: &'static str,
+    /// The sign-in was run through detection and `risk` is its decision.
+    evaluated: bool,
     /// Arrived beyond the lateness bound: stored but not evaluated.
     late: bool,
-    /// Already stored before: not evaluated again.
+    /// Arrived behind newer events already released to detection (within the lateness
+    /// bound): evaluated at once, out of order.
+    out_of_order: bool,
+    /// Already stored before: the decision is the one recorded for it, not evaluated again.
     duplicate: bool,
     reasons: Vec<Reason<'a>>,
     alerts: &'a [Alert],
+    /// Why it was not evaluated (only then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
 }
 
 /// `POST /v1/evaluate`: one sign-in, decided and recorded synchronously.
@@ -304,7 +363,12 @@ pub(crate) async fn evaluate(
     };
     if parsed.events.len() != 1 || !parsed.rejects.is_empty() {
         let msg = match (parsed.events.len(), parsed.rejects.first()) {
+            // Parsed, but dated too far ahead of the clock.
+            (_, Some(r)) if r.event_id.is_some() => format!("refused: {}", r.reason),
             (_, Some(r)) => format!("not a sign-in: {}", r.reason),
+            (0, None) if parsed.skipped > 0 => "not a sign-in: a record of a known source \
+                that is not a sign-in (skipped, as scan skips it)"
+                .to_owned(),
             (0, None) => "no sign-in in the body".to_owned(),
             (n, None) => format!("evaluate takes one sign-in, got {n}"),
         };
@@ -317,12 +381,16 @@ pub(crate) async fn evaluate(
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
-    let risk = verdict.alerts.iter().map(|a| a.score).max().unwrap_or(0);
+    let risk = verdict
+        .evaluated
+        .then(|| verdict.alerts.iter().map(|a| a.score).max().unwrap_or(0));
     let severity = verdict.alerts.iter().map(|a| a.severity).max();
-    let action = match risk {
-        0..40 => "allow",
-        40..85 => "challenge",
-        _ => "block",
+    // Never "allow" for a sign-in that was not run through detection.
+    let (status, action) = match risk {
+        None => (StatusCode::CONFLICT, "not_evaluated"),
+        Some(0..40) => (StatusCode::OK, "allow"),
+        Some(40..85) => (StatusCode::OK, "challenge"),
+        Some(_) => (StatusCode::OK, "block"),
     };
     let decision = Decision {
         event_id: &event_id,
@@ -330,7 +398,9 @@ pub(crate) async fn evaluate(
         risk,
         severity,
         action,
+        evaluated: verdict.evaluated,
         late: verdict.late,
+        out_of_order: verdict.out_of_order,
         duplicate: verdict.duplicate,
         reasons: verdict
             .alerts
@@ -344,6 +414,7 @@ pub(crate) async fn evaluate(
             })
             .collect(),
         alerts: &verdict.alerts,
+        error: verdict.not_evaluated,
     };
-    Json(decision).into_response()
+    (status, Json(decision)).into_response()
 }

@@ -1,5 +1,6 @@
 //! `GET /v1/alerts`, `GET /v1/users/{user}`, `GET /v1/stream`.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -11,8 +12,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt, stream};
 use jetlag_event::Severity;
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio::sync::broadcast;
 
 use super::error;
 use crate::app::Shared;
@@ -104,6 +104,7 @@ pub(crate) async fn user(State(state): State<Shared>, Path(user): Path<String>) 
                 "as_org": e.event.as_org,
                 "network": e.event.network,
                 "late": e.late,
+                "out_of_order": e.out_of_order,
             })
         })
         .collect();
@@ -126,50 +127,111 @@ fn sse_event(a: &StoredAlert) -> Event {
         .data(data)
 }
 
+/// Alerts read from the store per page while a stream catches up.
+const STREAM_PAGE: usize = 1000;
+
 /// `GET /v1/stream`: new alerts as Server-Sent Events (`event: alert`, `id:` the alert
-/// sequence). With `Last-Event-ID`, alerts stored after that id are sent first.
+/// sequence). With `Last-Event-ID`, every alert stored after that id is sent first, read
+/// from the store a page at a time however many there are; so is whatever the live feed
+/// dropped when this client fell behind it. Only a store that cannot be read ends in a
+/// `lagged` event telling the client where to resume from `/v1/alerts`.
 pub(crate) async fn stream(
     State(state): State<Shared>,
     headers: HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    // Subscribe before reading the backlog so nothing falls between the two.
-    let live = BroadcastStream::new(state.alerts_tx.subscribe());
     let last: Option<u64> = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok());
-    let mut backlog = Vec::new();
-    if let Some(last) = last {
-        let filter = AlertFilter {
-            cursor: last + 1,
-            limit: 1000,
-            ..AlertFilter::default()
-        };
-        match state.store.alerts(&filter) {
-            Ok((alerts, _)) => backlog = alerts,
-            Err(e) => tracing::error!(error = %e, "stream backlog unreadable"),
-        }
-    }
-    let mut seen = backlog.last().map_or(last.unwrap_or(0), |a| a.seq);
-    let backlog = stream::iter(backlog.into_iter().map(|a| Ok(sse_event(&a))));
-    let live = live.filter_map(
-        move |item: Result<Arc<StoredAlert>, BroadcastStreamRecvError>| {
-            let out = match item {
-                Ok(a) if a.seq > seen => {
-                    seen = a.seq;
-                    Some(Ok(sse_event(&a)))
-                }
-                Ok(_) => None,
-                Err(BroadcastStreamRecvError::Lagged(n)) => Some(Ok(Event::default()
-                    .event("lagged")
-                    .data(format!("{n} alerts skipped; fetch them from /v1/alerts")))),
-            };
-            std::future::ready(out)
-        },
-    );
+    // Without Last-Event-ID the stream starts after the newest alert stored now. Read
+    // before subscribing; the catch-up read after subscribing covers anything stored in
+    // between, so nothing falls between the store and the live feed.
+    let seen = match last {
+        Some(last) => last,
+        None => state.store.last_alert_seq().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "stream: the store is unreadable");
+            0
+        }),
+    };
+    let follow = Follow {
+        live: state.alerts_tx.subscribe(),
+        state: state.clone(),
+        seen,
+        catching_up: true,
+        pending: VecDeque::new(),
+    };
+    let events = stream::unfold(follow, |mut f| async move {
+        let event = f.next().await?;
+        Some((Ok(event), f))
+    });
     let mut shutdown = state.shutdown.clone();
     let stop = async move {
         let _ = shutdown.wait_for(|stop| *stop).await;
     };
-    Sse::new(backlog.chain(live).take_until(stop)).keep_alive(KeepAlive::default())
+    Sse::new(events.take_until(stop)).keep_alive(KeepAlive::default())
+}
+
+/// One client's position in the alert log.
+struct Follow {
+    state: Shared,
+    live: broadcast::Receiver<Arc<StoredAlert>>,
+    /// The last alert sequence sent (or skipped as older than the stream's start).
+    seen: u64,
+    /// Reading from the store (the backlog, or after the live feed dropped alerts).
+    catching_up: bool,
+    /// A page read from the store, not yet sent.
+    pending: VecDeque<StoredAlert>,
+}
+
+impl Follow {
+    /// The next SSE event; `None` once the server stops publishing.
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(a) = self.pending.pop_front() {
+                self.seen = a.seq;
+                return Some(sse_event(&a));
+            }
+            if self.catching_up {
+                let filter = AlertFilter {
+                    cursor: self.seen + 1,
+                    limit: STREAM_PAGE,
+                    ..AlertFilter::default()
+                };
+                let store = self.state.store.clone();
+                match tokio::task::spawn_blocking(move || store.alerts(&filter)).await {
+                    Ok(Ok((page, _))) if page.is_empty() => self.catching_up = false,
+                    Ok(Ok((page, _))) => self.pending.extend(page),
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "stream backlog unreadable");
+                        self.catching_up = false;
+                        return Some(self.lagged());
+                    }
+                    Err(_) => {
+                        self.catching_up = false;
+                        return Some(self.lagged());
+                    }
+                }
+                continue;
+            }
+            match self.live.recv().await {
+                Ok(a) if a.seq > self.seen => {
+                    self.seen = a.seq;
+                    return Some(sse_event(&a));
+                }
+                Ok(_) => {}
+                // Fell behind the live feed: what it dropped is in the store.
+                Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// Tells the client that alerts after `seen` may be missing from the stream.
+    fn lagged(&self) -> Event {
+        Event::default().event("lagged").data(format!(
+            "alerts after {} could not be read; fetch them from /v1/alerts?cursor={}",
+            self.seen,
+            self.seen + 1
+        ))
+    }
 }
