@@ -437,8 +437,9 @@ fn config_default_prints_a_valid_file_and_check_reports_problems() {
         .arg(&server)
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("server:"))
-        .stderr(predicates::str::contains("listen_on"));
+        .stderr(predicates::str::contains(
+            "server.listen_on: unknown field `listen_on`",
+        ));
 }
 
 /// Alerts streamed as the engine emits them (no `--users`, not the table) are exactly those
