@@ -1,7 +1,9 @@
-//! `jetlag config check` through the real binary: every problem of a file at once, each
-//! with its key path, and the files it names loaded as the commands load them.
+//! `jetlag config check` and the flags of `jetlag consume` through the real binary: every
+//! problem of a file at once, each with its key path, the files it names loaded as the
+//! commands load them, and a flag checked like the setting it replaces.
 
 use std::path::Path;
+use std::time::Duration;
 
 use assert_cmd::Command;
 
@@ -148,5 +150,40 @@ fn a6_config_check_loads_the_files_as_scan_and_serve_do() {
     assert!(
         stdout.contains(": ok (1 GeoIP databases, 1 intel lists"),
         "{stdout}"
+    );
+}
+
+/// Audit A7: `consume --stage deliver` without webhooks (which would commit every alert
+/// away, delivered to no one) and `--metrics-listen nope` went unchecked, and the worker
+/// spent a minute on the broker; the same settings in the file are refused at once.
+#[test]
+fn a7_consume_checks_its_flags_like_the_settings_they_replace() {
+    if !cfg!(feature = "kafka") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.toml");
+    std::fs::write(
+        &path,
+        "[kafka]\nbrokers = \"127.0.0.1:1\"\ntopics = [\"signins\"]\n",
+    )
+    .unwrap();
+    let out = jetlag()
+        .args(["consume", "--config"])
+        .arg(&path)
+        .args(["--stage", "deliver", "--metrics-listen", "nope"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("2 problems:"), "{stderr}");
+    assert!(
+        stderr.contains("  - --stage: 'deliver' needs at least one [[kafka.webhooks]]"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("  - --metrics-listen: 'nope' is not an address"),
+        "{stderr}"
     );
 }
