@@ -509,3 +509,37 @@ fn a_closed_stdout_still_saves_state_and_the_summary() {
     assert!(stderr.contains("impossible_travel"), "{stderr}");
     assert!(state.is_file(), "state written");
 }
+
+/// Audit B13: `--roster` did not override a config whose `enrich.roster` file is missing:
+/// the config's path was checked first and the scan stopped (exit 2).
+#[test]
+fn b13_roster_flag_overrides_a_missing_config_roster() {
+    let dir = tempfile::tempdir().unwrap();
+    let (okta_lines, _) = scenario();
+    let input = write(dir.path(), "okta.jsonl", &okta_lines);
+    let roster = dir.path().join("flag-roster.csv");
+    std::fs::write(
+        &roster,
+        "user,hire_date\nkim.lee@example.com,2025-02-01\nbad@example.com,yesterday\n",
+    )
+    .unwrap();
+    let config = dir.path().join("jetlag.toml");
+    std::fs::write(&config, "[enrich]\nroster = \"nope.csv\"\n").unwrap();
+    let (_, stderr, code) = scan(&[
+        input.as_os_str(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--roster".as_ref(),
+        roster.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("nope.csv"), "{stderr}");
+    assert!(
+        stderr.contains("flag-roster.csv:3"),
+        "the flag's roster is the one loaded: {stderr}"
+    );
+    // Without the flag the missing file is still a config problem.
+    let (_, stderr, code) = scan(&[input.as_os_str(), "--config".as_ref(), config.as_os_str()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("enrich.roster: cannot read"), "{stderr}");
+}

@@ -80,8 +80,13 @@ fn parse_format(s: &str) -> Result<Format, String> {
 /// Runs `jetlag scan`. Exit status 1 when an input could not be opened or read (the others
 /// are still scanned), 2 on a fatal error (bad config, unreadable database or state).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // `--roster` replaces the file's roster, which is then neither opened nor checked.
     let config = match &args.config {
-        Some(path) => Config::load(path)?,
+        Some(path) => Config::load_with(path, |c| {
+            if args.roster.is_some() {
+                c.enrich.roster = None;
+            }
+        })?,
         None => Config::default(),
     };
     let stderr_tty = io::stderr().is_terminal();
