@@ -543,3 +543,38 @@ fn b13_roster_flag_overrides_a_missing_config_roster() {
     assert_eq!(code, 2);
     assert!(stderr.contains("enrich.roster: cannot read"), "{stderr}");
 }
+
+/// Audit C12 (and A's judgement call 15): `--state` in a folder that does not exist failed
+/// only after the whole scan, its alerts already printed.
+#[test]
+fn c12_an_unwritable_state_fails_before_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let (okta_lines, _) = scenario();
+    let input = write(dir.path(), "okta.jsonl", &okta_lines);
+    let out = dir.path().join("alerts.jsonl");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    for (state, reason) in [
+        (dir.path().join("nope/jetlag.state"), "create it first"),
+        (file.join("jetlag.state"), "is not a folder"),
+        (dir.path().to_path_buf(), "is a folder"),
+    ] {
+        let (stdout, stderr, code) = scan(&[
+            input.as_os_str(),
+            "--state".as_ref(),
+            state.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains("--state") && stderr.contains(reason),
+            "{reason}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("records read"),
+            "nothing was read: {stderr}"
+        );
+        assert!(stdout.is_empty() && !out.exists(), "nothing was written");
+    }
+}

@@ -64,7 +64,8 @@ pub struct Args {
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub output_format: Option<Format>,
     /// Detector state file: restored before the scan when it exists, written after it, so
-    /// that users' history carries over between runs.
+    /// that users' history carries over between runs. Its folder must exist and take a file
+    /// (checked before anything is read).
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
     /// Write one JSON line per user with alerts: combined risk 0–100, level, the
@@ -80,6 +81,10 @@ fn parse_format(s: &str) -> Result<Format, String> {
 /// Runs `jetlag scan`. Exit status 1 when an input could not be opened or read (the others
 /// are still scanned), 2 on a fatal error (bad config, unreadable database or state).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Before anything is read: the state must be writable now, not after the whole scan.
+    if let Some(path) = &args.state {
+        super::paths::check_state_writable(path)?;
+    }
     // `--roster` replaces the file's roster, which is then neither opened nor checked.
     let config = match &args.config {
         Some(path) => Config::load_with(path, |c| {
