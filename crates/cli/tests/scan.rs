@@ -578,3 +578,53 @@ fn c12_an_unwritable_state_fails_before_the_scan() {
         assert!(stdout.is_empty() && !out.exists(), "nothing was written");
     }
 }
+
+/// Audit A's judgement call 4: an output that is an input was created (emptied) before the
+/// input was read.
+#[test]
+fn j4_scan_refuses_an_output_that_is_one_of_its_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (okta_lines, _) = scenario();
+    let input = write(dir.path(), "okta.jsonl", &okta_lines);
+    let before = std::fs::read(&input).unwrap();
+    let link = dir.path().join("link.jsonl");
+    std::fs::hard_link(&input, &link).unwrap();
+    let state = dir.path().join("jetlag.state");
+    std::fs::write(&state, b"not read").unwrap();
+    for (flag, path, what) in [
+        ("-o", &input, "the input"),
+        ("--users", &link, "the input"),
+        ("-o", &state, "--state"),
+    ] {
+        let (stdout, stderr, code) = scan(&[
+            input.as_os_str(),
+            "--state".as_ref(),
+            state.as_os_str(),
+            flag.as_ref(),
+            path.as_os_str(),
+        ]);
+        assert_eq!(code, 2, "{flag}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{flag} {}", path.display()))
+                && stderr.contains(&format!("is {what}")),
+            "{stderr}"
+        );
+        assert!(stdout.is_empty(), "{stdout}");
+        assert_eq!(
+            std::fs::read(&input).unwrap(),
+            before,
+            "the input is intact"
+        );
+        assert_eq!(std::fs::read(&state).unwrap(), b"not read");
+    }
+    let users = dir.path().join("users.jsonl");
+    let (_, stderr, code) = scan(&[
+        input.as_os_str(),
+        "-o".as_ref(),
+        users.as_os_str(),
+        "--users".as_ref(),
+        users.as_os_str(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("the same file as -o"), "{stderr}");
+}
