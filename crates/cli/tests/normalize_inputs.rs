@@ -488,3 +488,52 @@ fn escape_sequences_in_rejected_input_never_reach_the_terminal() {
     assert!(stderr.contains("\\u{1b}[2Knot"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
 }
+
+/// Audit A's judgement call 4: `normalize X -o X` emptied X before reading it.
+#[test]
+fn j4_normalize_refuses_an_output_that_is_one_of_its_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/okta/okta_docs_logevents.jsonl"
+    );
+    let same = dir.path().join("same.ndjson");
+    std::fs::copy(src, &same).unwrap();
+    let before = std::fs::read(&same).unwrap();
+    let symlink = dir.path().join("other-name.ndjson");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&same, &symlink).unwrap();
+    #[cfg(not(unix))]
+    std::fs::copy(&same, &symlink).unwrap();
+    for out in [&same, &symlink] {
+        let res = jetlag()
+            .arg("normalize")
+            .arg(src)
+            .arg(&same)
+            .arg("-o")
+            .arg(out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        if cfg!(not(unix)) && out == &symlink {
+            continue;
+        }
+        assert_eq!(res.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("-o ") && stderr.contains("is the input"),
+            "{stderr}"
+        );
+        assert!(res.stdout.is_empty());
+        assert_eq!(std::fs::read(&same).unwrap(), before, "the input is intact");
+    }
+    // Another file is fine.
+    let other = dir.path().join("events.jsonl");
+    jetlag()
+        .arg("normalize")
+        .arg(&same)
+        .arg("-o")
+        .arg(&other)
+        .assert()
+        .success();
+    assert!(std::fs::metadata(&other).unwrap().len() > 0);
+}

@@ -437,8 +437,9 @@ fn config_default_prints_a_valid_file_and_check_reports_problems() {
         .arg(&server)
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("server:"))
-        .stderr(predicates::str::contains("listen_on"));
+        .stderr(predicates::str::contains(
+            "server.listen_on: unknown field `listen_on`",
+        ));
 }
 
 /// Alerts streamed as the engine emits them (no `--users`, not the table) are exactly those
@@ -507,4 +508,123 @@ fn a_closed_stdout_still_saves_state_and_the_summary() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("impossible_travel"), "{stderr}");
     assert!(state.is_file(), "state written");
+}
+
+/// Audit B13: `--roster` did not override a config whose `enrich.roster` file is missing:
+/// the config's path was checked first and the scan stopped (exit 2).
+#[test]
+fn b13_roster_flag_overrides_a_missing_config_roster() {
+    let dir = tempfile::tempdir().unwrap();
+    let (okta_lines, _) = scenario();
+    let input = write(dir.path(), "okta.jsonl", &okta_lines);
+    let roster = dir.path().join("flag-roster.csv");
+    std::fs::write(
+        &roster,
+        "user,hire_date\nkim.lee@example.com,2025-02-01\nbad@example.com,yesterday\n",
+    )
+    .unwrap();
+    let config = dir.path().join("jetlag.toml");
+    std::fs::write(&config, "[enrich]\nroster = \"nope.csv\"\n").unwrap();
+    let (_, stderr, code) = scan(&[
+        input.as_os_str(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--roster".as_ref(),
+        roster.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("nope.csv"), "{stderr}");
+    assert!(
+        stderr.contains("flag-roster.csv:3"),
+        "the flag's roster is the one loaded: {stderr}"
+    );
+    // Without the flag the missing file is still a config problem.
+    let (_, stderr, code) = scan(&[input.as_os_str(), "--config".as_ref(), config.as_os_str()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("enrich.roster: cannot read"), "{stderr}");
+}
+
+/// Audit C12 (and A's judgement call 15): `--state` in a folder that does not exist failed
+/// only after the whole scan, its alerts already printed.
+#[test]
+fn c12_an_unwritable_state_fails_before_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let (okta_lines, _) = scenario();
+    let input = write(dir.path(), "okta.jsonl", &okta_lines);
+    let out = dir.path().join("alerts.jsonl");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    for (state, reason) in [
+        (dir.path().join("nope/jetlag.state"), "create it first"),
+        (file.join("jetlag.state"), "is not a folder"),
+        (dir.path().to_path_buf(), "is a folder"),
+    ] {
+        let (stdout, stderr, code) = scan(&[
+            input.as_os_str(),
+            "--state".as_ref(),
+            state.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains("--state") && stderr.contains(reason),
+            "{reason}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("records read"),
+            "nothing was read: {stderr}"
+        );
+        assert!(stdout.is_empty() && !out.exists(), "nothing was written");
+    }
+}
+
+/// Audit A's judgement call 4: an output that is an input was created (emptied) before the
+/// input was read.
+#[test]
+fn j4_scan_refuses_an_output_that_is_one_of_its_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (okta_lines, _) = scenario();
+    let input = write(dir.path(), "okta.jsonl", &okta_lines);
+    let before = std::fs::read(&input).unwrap();
+    let link = dir.path().join("link.jsonl");
+    std::fs::hard_link(&input, &link).unwrap();
+    let state = dir.path().join("jetlag.state");
+    std::fs::write(&state, b"not read").unwrap();
+    for (flag, path, what) in [
+        ("-o", &input, "the input"),
+        ("--users", &link, "the input"),
+        ("-o", &state, "--state"),
+    ] {
+        let (stdout, stderr, code) = scan(&[
+            input.as_os_str(),
+            "--state".as_ref(),
+            state.as_os_str(),
+            flag.as_ref(),
+            path.as_os_str(),
+        ]);
+        assert_eq!(code, 2, "{flag}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{flag} {}", path.display()))
+                && stderr.contains(&format!("is {what}")),
+            "{stderr}"
+        );
+        assert!(stdout.is_empty(), "{stdout}");
+        assert_eq!(
+            std::fs::read(&input).unwrap(),
+            before,
+            "the input is intact"
+        );
+        assert_eq!(std::fs::read(&state).unwrap(), b"not read");
+    }
+    let users = dir.path().join("users.jsonl");
+    let (_, stderr, code) = scan(&[
+        input.as_os_str(),
+        "-o".as_ref(),
+        users.as_os_str(),
+        "--users".as_ref(),
+        users.as_os_str(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("the same file as -o"), "{stderr}");
 }

@@ -175,3 +175,53 @@ fn eval_refuses_a_missing_truth_file() {
         .failure()
         .stderr(predicates::str::contains("nope.jsonl"));
 }
+
+/// Audit A8: `simulate --start` took dates whose simulated sign-ins jetlag's own
+/// normalizer rejects (before 1990, or spilling into 2100); the boundaries it accepts
+/// normalize with zero rejects.
+#[test]
+fn a8_simulate_refuses_a_start_whose_days_leave_1990_to_2099() {
+    let dir = tempfile::tempdir().unwrap();
+    for (start, days) in [
+        ("1980-01-01", "1"),
+        ("2099-12-31", "1"),
+        ("2099-12-20", "15"),
+    ] {
+        let out = dir.path().join(start);
+        let res = jetlag()
+            .args([
+                "simulate", "--users", "5", "--days", days, "--start", start, "--out",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("start {start} and {days} day"))
+                && stderr.contains("1990–2099"),
+            "{stderr}"
+        );
+        assert!(!out.exists(), "nothing written");
+    }
+    for start in ["1990-01-02", "2099-12-30"] {
+        let out = dir.path().join(start);
+        jetlag()
+            .args([
+                "simulate", "--users", "60", "--days", "1", "--start", start, "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        for f in log_files(&out) {
+            let res = jetlag().arg("normalize").arg(&f).output().unwrap();
+            let stderr = String::from_utf8_lossy(&res.stderr);
+            assert!(res.status.success(), "{}: {stderr}", f.display());
+            assert!(
+                stderr.contains(" 0 rejected"),
+                "{start} {}: {stderr}",
+                f.display()
+            );
+        }
+    }
+}

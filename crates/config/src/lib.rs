@@ -1,9 +1,12 @@
 //! jetlag's configuration file (TOML), shared by `scan`, `serve` and the stream workers.
 //!
 //! Read in two stages (STYLE.md rule 6): the file is parsed into raw serde types with
-//! `deny_unknown_fields`, one section at a time so that a mistake in one table does not hide
-//! the others; then every table is checked ([`Config::parse`]). All problems are
-//! reported at once, each named by its key path (`detect.impossible_travel.max_speed_kmh`).
+//! `deny_unknown_fields`, one table (and within a table one key: [`deserialize_by_key`]) at a
+//! time so that a mistake in one place does not hide the others; then every table is checked
+//! ([`Config::parse`]). All problems are reported at once, each named by its key path
+//! (`detect.impossible_travel.max_speed_kmh`). [`Config::parse_partial`] keeps going past
+//! problems, so that `jetlag config check` can also hand the raw `[server]` and `[kafka]`
+//! tables to their owners and load the files `[enrich]` names ([`EnrichConfig::files`]).
 //!
 //! Shape:
 //! ```toml
@@ -23,7 +26,8 @@
 //! [kafka]                                  # kept raw for `jetlag consume` (see Config::kafka)
 //! ```
 //! Command-line flags add to (`--geoip`, `--intel`) or override (`--roster`) the file; the
-//! binary applies them to the public fields of [`Config`].
+//! binary applies them to the public fields of [`Config`] before the files are checked
+//! ([`Config::load_with`]), so a file a flag replaced is never opened.
 #![deny(missing_docs)]
 
 mod default_toml;
@@ -135,18 +139,53 @@ impl Config {
     /// [`Error::Io`] when the file cannot be read, [`Error::Invalid`] with every problem
     /// otherwise.
     pub fn load(path: impl AsRef<Path>) -> Result<Config, Error> {
+        Config::load_with(path, |_| {})
+    }
+
+    /// Reads a config file, lets the command line change it (`apply`), then checks it: the
+    /// one path for a setting whether it comes from the file or a flag. A file the flags
+    /// replaced (`--roster` over `enrich.roster`: `apply` sets it to `None` and the command
+    /// loads its own) is neither opened nor checked.
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn load_with(
+        path: impl AsRef<Path>,
+        apply: impl FnOnce(&mut Config),
+    ) -> Result<Config, Error> {
+        let path = path.as_ref();
+        let (mut config, mut problems) = Config::load_partial(path)?;
+        apply(&mut config);
+        problems.extend(config.enrich.probe_files());
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(Error::Invalid {
+                path: path.to_owned(),
+                problems,
+            })
+        }
+    }
+
+    /// Reads a config file as far as it can be read, for `jetlag config check`: the config,
+    /// with the defaults in place of whatever could not be read, and every problem except
+    /// those of the files `[enrich]` names, which are not opened ([`EnrichConfig::files`]
+    /// lists them for a caller that loads them). The raw `[server]` and `[kafka]` tables
+    /// are kept even when other tables have problems, so that their owners can check them
+    /// too.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read.
+    pub fn load_partial(path: impl AsRef<Path>) -> Result<(Config, Vec<String>), Error> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: path.to_owned(),
             source,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let mut config = Config::parse(&text, base).map_err(|problems| Error::Invalid {
-            path: path.to_owned(),
-            problems,
-        })?;
+        let (mut config, problems) = Config::parse_partial(&text, base);
         config.path = Some(path.to_owned());
-        Ok(config)
+        Ok((config, problems))
     }
 
     /// Parses and validates config text; relative paths are resolved against `base`.
@@ -162,7 +201,33 @@ impl Config {
     /// assert_eq!(problems.len(), 3); // missing roster, negative speed, unknown detector
     /// ```
     pub fn parse(text: &str, base: &Path) -> Result<Config, Vec<String>> {
-        let table: toml::Table = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
+        let (config, mut problems) = Config::parse_partial(text, base);
+        problems.extend(config.enrich.probe_files());
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Parses config text as far as it can be read, opening no file: the config (defaults
+    /// in place of what could not be read; the raw `[server]` and `[kafka]` tables as they
+    /// are) and every problem, each starting with its key path. Parsing never fails; the
+    /// config is usable only when the problems are none and its files load.
+    ///
+    /// # Example
+    /// ```
+    /// use std::path::Path;
+    /// let text = "[detect.impossible_travel]\nmax_speed_kmh = -5.0\n[server]\nlisten = 5\n";
+    /// let (config, problems) = jetlag_config::Config::parse_partial(text, Path::new("."));
+    /// assert_eq!(problems.len(), 1, "{problems:?}");
+    /// assert!(config.server.is_some(), "kept for jetlag-server to check");
+    /// ```
+    pub fn parse_partial(text: &str, base: &Path) -> (Config, Vec<String>) {
+        let table: toml::Table = match toml::from_str(text) {
+            Ok(table) => table,
+            Err(e) => return (Config::default(), vec![e.to_string()]),
+        };
         let mut problems = Vec::new();
         for key in table.keys() {
             if !TABLES.contains(&key.as_str()) {
@@ -175,18 +240,21 @@ impl Config {
 
         let raw_enrich = match table.get("enrich") {
             None => RawEnrich::default(),
-            Some(v) => v.clone().try_into::<RawEnrich>().unwrap_or_else(|e| {
-                problems.push(format!("enrich: {}", message(&e)));
+            // What stands in for an unreadable key (no file, no list) is never a problem.
+            Some(toml::Value::Table(t)) => deserialize_by_key(t, "enrich", &mut problems).0,
+            Some(_) => {
+                problems.push("enrich: must be a table ([enrich])".to_owned());
                 RawEnrich::default()
-            }),
+            }
         };
         let detect = parse_detect(table.get("detect"), &mut problems);
         let score = match table.get("score") {
             None => ScoreConfig::default(),
-            Some(v) => v.clone().try_into::<ScoreConfig>().unwrap_or_else(|e| {
-                problems.push(format!("score: {}", message(&e)));
+            Some(toml::Value::Table(t)) => deserialize_by_key(t, "score", &mut problems).0,
+            Some(_) => {
+                problems.push("score: must be a table ([score])".to_owned());
                 ScoreConfig::default()
-            }),
+            }
         };
         let server = match table.get("server") {
             None => None,
@@ -209,18 +277,103 @@ impl Config {
         let enrich = check_enrich(raw_enrich, base, &mut problems);
         problems.extend(detect.validate());
         problems.extend(score.validate());
-        if problems.is_empty() {
-            Ok(Config {
-                path: None,
-                enrich,
-                detect,
-                score,
-                server,
-                kafka,
-            })
-        } else {
-            Err(problems)
+        let config = Config {
+            path: None,
+            enrich,
+            detect,
+            score,
+            server,
+            kafka,
+        };
+        (config, problems)
+    }
+}
+
+/// Deserializes a config table one key at a time, so that every key serde cannot read is
+/// reported, each with its key path under `path` (`server.tokens[0].role: unknown variant
+/// `root`, …`), then the readable keys together; `T`'s defaults stand in for the others.
+/// `T` must default every field (`#[serde(default)]`), as every jetlag config table does.
+/// serde stops at a value's first error, so one key's problem hides only the rest of that
+/// key (DESIGN.md, "Why parse the config one table at a time?"). The keys it could not read
+/// come back too: [`Unreadable::filter`] drops the checks of the defaults that stood in for
+/// them (an unreadable `topics` is not also "missing").
+///
+/// # Example
+/// ```
+/// #[derive(Debug, Default, serde::Deserialize)]
+/// #[serde(deny_unknown_fields, default)]
+/// struct Table { port: u16, hosts: Vec<String> }
+///
+/// let table: toml::Table = toml::from_str("port = \"x\"\nhosts = [\"a\", 5]\nbogus = 1").unwrap();
+/// let mut problems = Vec::new();
+/// let (t, unreadable): (Table, _) = jetlag_config::deserialize_by_key(&table, "net", &mut problems);
+/// assert_eq!(problems.len(), 3);
+/// assert!(problems[0].starts_with("net.bogus: unknown field"), "{problems:?}");
+/// assert!(problems[1].starts_with("net.hosts[1]: invalid type"), "{problems:?}");
+/// assert!(problems[2].starts_with("net.port: invalid type"), "{problems:?}");
+/// assert_eq!(t.port, 0);
+/// let checks = vec!["net.hosts: at least one host".to_owned(), "net.timeout: too long".to_owned()];
+/// assert_eq!(unreadable.filter(checks), ["net.timeout: too long"]);
+/// ```
+pub fn deserialize_by_key<T>(
+    table: &toml::Table,
+    path: &str,
+    problems: &mut Vec<String>,
+) -> (T, Unreadable)
+where
+    T: serde::de::DeserializeOwned + Default,
+{
+    let mut good = toml::Table::new();
+    let mut unreadable = Unreadable::default();
+    for (key, value) in table {
+        let mut one = toml::Table::new();
+        one.insert(key.clone(), value.clone());
+        match serde_path_to_error::deserialize::<_, T>(toml::Value::Table(one)) {
+            Ok(_) => {
+                good.insert(key.clone(), value.clone());
+            }
+            Err(e) => {
+                // The path inside the one-key table starts with the key, unless the key
+                // itself was refused (an unknown field): then it is empty.
+                let inner = e.path().to_string();
+                let at = if inner.is_empty() || inner == "." {
+                    key.clone()
+                } else {
+                    inner
+                };
+                problems.push(format!("{path}.{at}: {}", message(e.inner())));
+                unreadable.0.push(format!("{path}.{key}"));
+            }
         }
+    }
+    let value = toml::Value::Table(good)
+        .try_into::<T>()
+        .unwrap_or_else(|e| {
+            problems.push(format!("{path}: {}", message(&e)));
+            T::default()
+        });
+    (value, unreadable)
+}
+
+/// The keys [`deserialize_by_key`] could not read, by key path (`kafka.topics`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unreadable(Vec<String>);
+
+impl Unreadable {
+    /// Whether `problem` is about one of these keys: its key path is one of them or lies
+    /// inside one (`kafka.topics: …`, `server.tokens[0].token: …`).
+    pub fn covers(&self, problem: &str) -> bool {
+        self.0.iter().any(|key| {
+            problem
+                .strip_prefix(key.as_str())
+                .is_some_and(|rest| rest.starts_with([':', '[', '.']))
+        })
+    }
+
+    /// `problems` without those about these keys (the checks of the defaults that stood in
+    /// for them).
+    pub fn filter(&self, problems: Vec<String>) -> Vec<String> {
+        problems.into_iter().filter(|p| !self.covers(p)).collect()
     }
 }
 
@@ -268,38 +421,95 @@ fn resolve(base: &Path, p: PathBuf) -> PathBuf {
     if p.is_absolute() { p } else { base.join(p) }
 }
 
-fn check_file(key: &str, path: &Path, problems: &mut Vec<String>) {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => {}
-        Ok(_) => problems.push(format!("{key}: {} is not a file", path.display())),
-        Err(e) => problems.push(format!("{key}: cannot read {}: {e}", path.display())),
+/// A file named in `[enrich]`, as [`EnrichConfig::files`] lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrichFile<'a> {
+    /// A GeoIP database (`enrich.geoip`).
+    Geoip(&'a Path),
+    /// An intel list of a network class (`enrich.intel.<class>`).
+    Intel(NetClass, &'a Path),
+    /// The HR roster (`enrich.roster`).
+    Roster(&'a Path),
+}
+
+impl EnrichFile<'_> {
+    /// The file.
+    pub fn path(&self) -> &Path {
+        match self {
+            EnrichFile::Geoip(p) | EnrichFile::Intel(_, p) | EnrichFile::Roster(p) => p,
+        }
     }
 }
 
+impl EnrichConfig {
+    /// Every file of the table with its key path (`enrich.geoip[0]`, `enrich.intel.vpn[1]`,
+    /// `enrich.roster`), in order: GeoIP databases, intel lists, the roster.
+    ///
+    /// # Example
+    /// ```
+    /// use std::path::PathBuf;
+    /// use jetlag_config::{EnrichConfig, EnrichFile};
+    /// use jetlag_event::NetClass;
+    /// let enrich = EnrichConfig {
+    ///     geoip: vec![PathBuf::from("city.mmdb")],
+    ///     intel: vec![(NetClass::Vpn, "a.txt".into()), (NetClass::Vpn, "b.txt".into())],
+    ///     roster: None,
+    /// };
+    /// let keys: Vec<String> = enrich.files().into_iter().map(|(key, _)| key).collect();
+    /// assert_eq!(keys, ["enrich.geoip[0]", "enrich.intel.vpn[0]", "enrich.intel.vpn[1]"]);
+    /// ```
+    pub fn files(&self) -> Vec<(String, EnrichFile<'_>)> {
+        let mut out = Vec::new();
+        for (i, p) in self.geoip.iter().enumerate() {
+            out.push((format!("enrich.geoip[{i}]"), EnrichFile::Geoip(p)));
+        }
+        for (n, (class, p)) in self.intel.iter().enumerate() {
+            let i = self.intel[..n].iter().filter(|(c, _)| c == class).count();
+            out.push((
+                format!("enrich.intel.{class}[{i}]"),
+                EnrichFile::Intel(*class, p),
+            ));
+        }
+        if let Some(p) = &self.roster {
+            out.push(("enrich.roster".to_owned(), EnrichFile::Roster(p)));
+        }
+        out
+    }
+
+    /// Whether each file exists and is a file (a cheap probe, so that a missing file is
+    /// reported with the config's other problems; the commands load them afterwards).
+    fn probe_files(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (key, file) in self.files() {
+            let path = file.path();
+            match std::fs::metadata(path) {
+                Ok(m) if m.is_file() => {}
+                Ok(_) => problems.push(format!("{key}: {} is not a file", path.display())),
+                Err(e) => problems.push(format!("{key}: cannot read {}: {e}", path.display())),
+            }
+        }
+        problems
+    }
+}
+
+/// Resolves `[enrich]`'s paths against `base` and checks its intel classes (its files are
+/// probed later, once the command line had its say: [`Config::load_with`]).
 fn check_enrich(raw: RawEnrich, base: &Path, problems: &mut Vec<String>) -> EnrichConfig {
     let mut out = EnrichConfig::default();
-    for (i, p) in raw.geoip.into_iter().enumerate() {
-        let p = resolve(base, p);
-        check_file(&format!("enrich.geoip[{i}]"), &p, problems);
-        out.geoip.push(p);
+    for p in raw.geoip {
+        out.geoip.push(resolve(base, p));
     }
     for (class, paths) in raw.intel {
         match class.parse::<NetClass>() {
             Ok(c) => {
-                for (i, p) in paths.into_iter().enumerate() {
-                    let p = resolve(base, p);
-                    check_file(&format!("enrich.intel.{class}[{i}]"), &p, problems);
-                    out.intel.push((c, p));
+                for p in paths {
+                    out.intel.push((c, resolve(base, p)));
                 }
             }
             Err(e) => problems.push(format!("enrich.intel.{class}: {e}")),
         }
     }
-    if let Some(p) = raw.roster {
-        let p = resolve(base, p);
-        check_file("enrich.roster", &p, problems);
-        out.roster = Some(p);
-    }
+    out.roster = raw.roster.map(|p| resolve(base, p));
     out
 }
 
@@ -393,9 +603,87 @@ mod tests {
         assert!(err.contains("bad.toml") && err.contains("line 2"), "{err}");
         let wrong_type = Config::parse("[enrich]\nroster = 5\n", Path::new(".")).unwrap_err();
         assert!(
-            wrong_type[0].starts_with("enrich: invalid type"),
+            wrong_type[0].starts_with("enrich.roster: invalid type"),
             "{wrong_type:?}"
         );
+    }
+
+    /// Audit A5: a table with a problem hid the `[server]` and `[kafka]` tables from the
+    /// owners that check them, and a value serde cannot read hid its table's other keys.
+    #[test]
+    fn a5_raw_tables_and_other_keys_survive_a_problem_elsewhere() {
+        let text = "[enrich]\nroster = 5\ngeoip = [1]\n\
+                    [score]\nrecent_hire_factor = \"x\"\nbogus = 1\n\
+                    [detect.impossible_travel]\nmax_speed_kmh = -5\n\
+                    [server]\nlisten = \"nowhere\"\n[kafka]\nbrokers = \"x\"\n";
+        let (config, problems) = Config::parse_partial(text, Path::new("/nowhere"));
+        let has = |prefix: &str| problems.iter().any(|p| p.starts_with(prefix));
+        for key in [
+            "enrich.roster: invalid type",
+            "enrich.geoip[0]: invalid type",
+            "score.recent_hire_factor: invalid type",
+            "score.bogus: unknown field",
+            "detect.impossible_travel.max_speed_kmh: ",
+        ] {
+            assert!(has(key), "{key} missing in {problems:#?}");
+        }
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+        assert_eq!(config.server.unwrap()["listen"].as_str(), Some("nowhere"));
+        assert_eq!(config.kafka.unwrap()["brokers"].as_str(), Some("x"));
+    }
+
+    /// Audit B13: `--roster` did not override a config whose `enrich.roster` is missing:
+    /// the file's path was checked before the flag replaced it.
+    #[test]
+    fn b13_a_roster_the_flags_replace_is_not_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jetlag.toml");
+        std::fs::write(&path, "[enrich]\nroster = \"missing.csv\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("enrich.roster: cannot read"), "{err}");
+        let config = Config::load_with(&path, |c| c.enrich.roster = None).unwrap();
+        assert_eq!(config.enrich.roster, None);
+        assert_eq!(config.path.as_deref(), Some(path.as_path()));
+        // The flags cannot hide the file's other problems.
+        std::fs::write(
+            &path,
+            "[enrich]\nroster = \"missing.csv\"\ngeoip = [\"nope.mmdb\"]\n",
+        )
+        .unwrap();
+        let err = Config::load_with(&path, |c| c.enrich.roster = None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("1 problem:") && err.contains("enrich.geoip[0]: cannot read"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn files_are_listed_with_their_key_paths() {
+        let text = "[enrich]\ngeoip = [\"a.mmdb\", \"b.csv\"]\nroster = \"r.csv\"\n\
+                    intel = { vpn = [\"v1\", \"v2\"], tor = [\"t\"] }\n";
+        let (config, problems) = Config::parse_partial(text, Path::new("/etc/jetlag"));
+        assert!(problems.is_empty(), "{problems:?}");
+        let files: Vec<(String, PathBuf)> = config
+            .enrich
+            .files()
+            .into_iter()
+            .map(|(key, f)| (key, f.path().to_owned()))
+            .collect();
+        let keys: Vec<&str> = files.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "enrich.geoip[0]",
+                "enrich.geoip[1]",
+                "enrich.intel.tor[0]",
+                "enrich.intel.vpn[0]",
+                "enrich.intel.vpn[1]",
+                "enrich.roster"
+            ]
+        );
+        assert_eq!(files[4].1, Path::new("/etc/jetlag/v2"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use axum_server::tls_rustls::RustlsConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
@@ -145,16 +146,43 @@ impl ServerConfig {
     /// folder. No table gives the defaults.
     ///
     /// # Errors
-    /// Every problem, each prefixed `server.` or `server: `.
+    /// Every problem, each starting with its key path (`server.tokens[0].role: …`).
     pub fn from_table(
         table: Option<toml::Table>,
         base: &Path,
     ) -> Result<ServerConfig, Vec<String>> {
-        let mut config = match table {
-            None => ServerConfig::default(),
-            Some(t) => toml::Value::Table(t)
-                .try_into::<ServerConfig>()
-                .map_err(|e| vec![format!("server: {}", e.message().trim())])?,
+        let (config, problems) = ServerConfig::from_table_partial(table, base);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// As [`ServerConfig::from_table`], but going on past problems (for `jetlag config
+    /// check`): the table read one key at a time, a key serde cannot read reported with its
+    /// key path and left at its default, then every check of [`ServerConfig::validate`].
+    /// Returns the config and every problem; the config is usable only without problems.
+    ///
+    /// # Example
+    /// ```
+    /// use std::path::Path;
+    /// let table: toml::Table = toml::from_str(
+    ///     "listen = \"nowhere\"\ntokens = [{ token = \"short\", role = \"root\" }]",
+    /// ).unwrap();
+    /// let (_, problems) = jetlag_server::ServerConfig::from_table_partial(Some(table), Path::new("."));
+    /// assert_eq!(problems.len(), 2, "{problems:?}");
+    /// assert!(problems[0].starts_with("server.tokens[0].role: unknown variant `root`"));
+    /// assert!(problems[1].starts_with("server.listen: 'nowhere'"));
+    /// ```
+    pub fn from_table_partial(
+        table: Option<toml::Table>,
+        base: &Path,
+    ) -> (ServerConfig, Vec<String>) {
+        let mut problems = Vec::new();
+        let (mut config, unreadable) = match &table {
+            None => (ServerConfig::default(), Default::default()),
+            Some(t) => jetlag_config::deserialize_by_key(t, "server", &mut problems),
         };
         let resolve = |p: &mut PathBuf| {
             if p.is_relative() && !p.as_os_str().is_empty() {
@@ -164,12 +192,48 @@ impl ServerConfig {
         resolve(&mut config.data_dir);
         config.tls_cert.as_mut().map(resolve);
         config.tls_key.as_mut().map(resolve);
-        let problems = config.validate();
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(problems)
-        }
+        problems.extend(unreadable.filter(config.validate()));
+        (config, problems)
+    }
+
+    /// Loads `tls_cert` and `tls_key` the way `serve` does ([`start`](crate::start)) and
+    /// returns every problem, each with its key path: a file that cannot be read, a
+    /// certificate or key rustls cannot use. Empty without TLS (or when only one of the two
+    /// is set, which [`ServerConfig::validate`] reports). Needs a Tokio runtime.
+    pub async fn check_tls(&self) -> Vec<String> {
+        self.load_tls().await.err().unwrap_or_default()
+    }
+
+    /// The TLS configuration of `tls_cert` and `tls_key` (`None` unless both are set): the
+    /// one loading path of `serve` and `config check`.
+    pub(crate) async fn load_tls(&self) -> Result<Option<RustlsConfig>, Vec<String>> {
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(None);
+        };
+        let read = |key_path: &'static str, path: PathBuf| async move {
+            tokio::fs::read(&path)
+                .await
+                .map_err(|e| format!("{key_path}: cannot read {}: {e}", path.display()))
+        };
+        let (cert_pem, key_pem) = match (
+            read("server.tls_cert", cert.clone()).await,
+            read("server.tls_key", key.clone()).await,
+        ) {
+            (Ok(c), Ok(k)) => (c, k),
+            (c, k) => return Err(c.err().into_iter().chain(k.err()).collect()),
+        };
+        // One process-wide crypto provider; a second install fails harmlessly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        RustlsConfig::from_pem(cert_pem, key_pem)
+            .await
+            .map(Some)
+            .map_err(|e| {
+                vec![format!(
+                    "server.tls_cert, server.tls_key: cannot use the certificate {} with the key {}: {e}",
+                    cert.display(),
+                    key.display()
+                )]
+            })
     }
 
     /// Every problem with the table, each prefixed `server.<field>: `. Empty when valid.
@@ -292,10 +356,89 @@ mod tests {
         assert_eq!(c.tokens[0].role, Role::Admin);
         let bad: toml::Table = toml::from_str("listen = 5\n").unwrap();
         let errs = ServerConfig::from_table(Some(bad), Path::new(".")).unwrap_err();
-        assert!(errs[0].starts_with("server: "), "{errs:?}");
+        assert!(
+            errs[0].starts_with("server.listen: invalid type"),
+            "{errs:?}"
+        );
         let none = ServerConfig::from_table(None, Path::new("/srv")).unwrap();
         assert_eq!(none.data_dir, Path::new("/srv/jetlag-data"));
         assert_eq!(none.listen, ServerConfig::default().listen);
+    }
+
+    /// Audit A6: `config check` said "ok" for TLS files that do not exist (serve then
+    /// failed); the check loads them the way `serve` does, each problem with its key path.
+    #[tokio::test]
+    async fn a6_check_tls_loads_the_certificate_and_key_as_serve_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let table = |cert: &str, key: &str| -> toml::Table {
+            toml::from_str(&format!("tls_cert = {cert:?}\ntls_key = {key:?}\n")).unwrap()
+        };
+        let config =
+            |cert: &str, key: &str| ServerConfig::from_table(Some(table(cert, key)), base).unwrap();
+        let missing = config("cert.pem", "key.pem").check_tls().await;
+        assert_eq!(missing.len(), 2, "{missing:?}");
+        assert!(
+            missing[0].starts_with("server.tls_cert: cannot read "),
+            "{missing:?}"
+        );
+        assert!(
+            missing[1].starts_with("server.tls_key: cannot read "),
+            "{missing:?}"
+        );
+
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        std::fs::write(base.join("cert.pem"), cert.cert.pem()).unwrap();
+        std::fs::write(base.join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+        std::fs::write(base.join("junk.pem"), "not pem\n").unwrap();
+        assert_eq!(
+            config("cert.pem", "key.pem").check_tls().await,
+            Vec::<String>::new()
+        );
+        // Readable but not a key: rustls's reason, both files named.
+        let wrong = config("cert.pem", "junk.pem").check_tls().await;
+        assert_eq!(wrong.len(), 1, "{wrong:?}");
+        assert!(
+            wrong[0].starts_with("server.tls_cert, server.tls_key: cannot use the certificate ")
+                && wrong[0].contains("junk.pem"),
+            "{wrong:?}"
+        );
+        // No TLS: nothing to load.
+        assert!(ServerConfig::default().check_tls().await.is_empty());
+    }
+
+    /// Audit A5: a value serde could not read hid the table's other problems, and its
+    /// message had no key path.
+    #[test]
+    fn a5_every_key_is_read_and_checked_apart() {
+        let table: toml::Table = toml::from_str(
+            "listen = \"nowhere\"\ntls_key = 5\nqueue_events = 0\n\
+             tokens = [{ token = \"0123456789abcdef\", role = \"read\" }, \
+                       { token = \"short\", role = \"root\" }]\n",
+        )
+        .unwrap();
+        let errs = ServerConfig::from_table(Some(table), Path::new(".")).unwrap_err();
+        assert_eq!(
+            errs.iter()
+                .map(|e| e.split(':').next().unwrap())
+                .collect::<Vec<_>>(),
+            [
+                "server.tls_key",
+                "server.tokens[1].role",
+                "server.listen",
+                "server.queue_events"
+            ],
+            "{errs:#?}"
+        );
+        // The defaults that stood in for unreadable keys are not checked: `tls_key` is not
+        // also reported "required when tls_cert is set" the other way round.
+        let table: toml::Table = toml::from_str("tls_cert = 5\ntls_key = \"key.pem\"\n").unwrap();
+        let errs = ServerConfig::from_table(Some(table), Path::new(".")).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("server.tls_cert: invalid type"),
+            "{errs:?}"
+        );
     }
 
     fn toml_like(json: &str) -> ServerConfig {

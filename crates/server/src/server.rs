@@ -170,23 +170,18 @@ pub async fn start(config: ServerConfig, pipeline: Pipeline) -> Result<Running, 
     let handle = axum_server::Handle::new();
     let service = router.into_make_service();
     let tls = config.tls_cert.is_some();
-    let http = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => {
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                .await
-                .map_err(|e| {
-                    listen_err(format!(
-                        "tls certificate {} / key {}: {e}",
-                        cert.display(),
-                        key.display()
-                    ))
-                })?;
+    let http = match config
+        .load_tls()
+        .await
+        .map_err(|problems| listen_err(problems.join("; ")))?
+    {
+        Some(tls) => {
             let server = axum_server::from_tcp_rustls(listener, tls)
                 .map_err(|e| listen_err(e.to_string()))?
                 .handle(handle.clone());
             tokio::spawn(server.serve(service))
         }
-        _ => {
+        None => {
             let server = axum_server::from_tcp(listener)
                 .map_err(|e| listen_err(e.to_string()))?
                 .handle(handle.clone());

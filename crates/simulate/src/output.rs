@@ -243,12 +243,40 @@ impl Sink {
     }
 }
 
+/// The first day a simulation may start on and the last it may end on: its sign-ins fall
+/// from the day before its first day (a local morning east of UTC) to two days after its
+/// last (a trip's flight home; the truth's windows span the same), and jetlag accepts times
+/// of 1990 to 2099 only (DESIGN.md, "Why are only years 1990–2099 accepted?"), so the days
+/// must leave one day before and two after inside those years.
+const FIRST_START: jiff::civil::Date = jiff::civil::date(1990, 1, 2);
+const LAST_DAY: jiff::civil::Date = jiff::civil::date(2099, 12, 30);
+
+/// Refuses a start whose simulated days would put sign-ins outside 1990–2099, which
+/// jetlag's own normalizer would reject.
+fn check_years(cfg: &Config) -> Result<(), Error> {
+    let last = cfg
+        .start
+        .checked_add(jiff::Span::new().days(i64::from(cfg.days) - 1))
+        .ok();
+    if cfg.start < FIRST_START || last.is_none_or(|last| last > LAST_DAY) {
+        return Err(Error::Config(format!(
+            "start {} and {} day{} put sign-ins outside 1990–2099, the years jetlag accepts: \
+             start on {FIRST_START} or later and end (start + days − 1) on {LAST_DAY} or earlier",
+            cfg.start,
+            cfg.days,
+            if cfg.days == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(())
+}
+
 /// Writes the simulation of `cfg` under `out` (created if missing; existing files of the
 /// same names are replaced).
 ///
 /// # Errors
-/// [`Error::Config`] for zero users, days or tenants; [`Error::Io`] naming the file that could
-/// not be written.
+/// [`Error::Config`] for zero users, days or tenants, or days whose sign-ins would fall
+/// outside 1990–2099 (which jetlag rejects); [`Error::Io`] naming the file that could not be
+/// written.
 pub fn simulate(cfg: &Config, out: &Path) -> Result<Summary, Error> {
     if cfg.users == 0 || cfg.days == 0 || cfg.tenants == 0 {
         return Err(Error::Config(
@@ -261,6 +289,7 @@ pub fn simulate(cfg: &Config, out: &Path) -> Result<Summary, Error> {
             cfg.days
         )));
     }
+    check_years(cfg)?;
     fs::create_dir_all(out).map_err(io_err(out))?;
     let plan = Plan::new(cfg);
     let (events, tor_exits, log_files) = write_logs(cfg, &plan, out)?;

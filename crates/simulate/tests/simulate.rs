@@ -426,3 +426,41 @@ fn impossible_configurations_are_refused() {
     .unwrap_err();
     assert!(err.to_string().contains("at least 1"), "{err}");
 }
+
+/// Audit A8: a start whose days leave 1990–2099 wrote files jetlag's own normalizer
+/// rejects (all of them from 1980-01-01; 6 of 25 from 2099-12-31, spilling into 2100).
+#[test]
+fn a8_a_start_whose_days_leave_1990_to_2099_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |start: jiff::civil::Date, days: u32| {
+        simulate(
+            &Config {
+                users: 5,
+                days,
+                tenants: 1,
+                start,
+                ..Default::default()
+            },
+            dir.path(),
+        )
+    };
+    for (start, days) in [
+        (jiff::civil::date(1980, 1, 1), 1),
+        (jiff::civil::date(1990, 1, 1), 1),
+        (jiff::civil::date(2099, 12, 31), 1),
+        (jiff::civil::date(2099, 12, 2), 30),
+        (jiff::civil::date(9999, 12, 31), 3660),
+    ] {
+        let err = run(start, days).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("start {start} and {days} day")) && err.contains("1990–2099"),
+            "{err}"
+        );
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+    run(jiff::civil::date(1990, 1, 2), 1).unwrap();
+    run(jiff::civil::date(2099, 12, 1), 30).unwrap();
+}

@@ -42,6 +42,35 @@ impl std::str::FromStr for Stage {
     }
 }
 
+impl Stage {
+    /// The stage's name, as `kafka.stages` and `--stage` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::User => "user",
+            Stage::Cross => "cross",
+            Stage::Deliver => "deliver",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Command-line settings that replace the table's (`jetlag consume --stage`,
+/// `--metrics-listen`). [`KafkaConfig::from_table_with`] checks them with the rest of the
+/// table, as it would check the same settings in the file, and names them by their flag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KafkaOverrides {
+    /// The stages to run instead of `kafka.stages` (`--stage`, repeatable); empty: the
+    /// table's.
+    pub stages: Vec<Stage>,
+    /// Where `/metrics` is served instead of `kafka.metrics_listen` (`--metrics-listen`).
+    pub metrics_listen: Option<String>,
+}
+
 /// The validated `[kafka]` table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KafkaConfig {
@@ -199,11 +228,33 @@ impl KafkaConfig {
     /// assert_eq!(problems, ["kafka.partitions: must be at least 1 (got 0)"]);
     /// ```
     pub fn from_table(table: Option<toml::Table>) -> Result<KafkaConfig, Vec<String>> {
-        let raw: Raw = match table {
-            None => Raw::default(),
-            Some(t) => toml::Value::Table(t)
-                .try_into()
-                .map_err(|e: toml::de::Error| vec![format!("kafka: {}", e.message())])?,
+        KafkaConfig::from_table_with(table, &KafkaOverrides::default())
+    }
+
+    /// Reads the raw `[kafka]` table (`None`: no table), replaces the settings the command
+    /// line gives (`overrides`), then checks the result: one path, so that a setting is
+    /// checked the same whether it comes from the file or a flag. A replaced setting of the
+    /// file is not checked; a problem of a flag's is named by the flag (`--stage: …`).
+    ///
+    /// # Errors
+    /// Every problem, each starting with its key path or flag.
+    ///
+    /// # Example
+    /// ```
+    /// use jetlag_stream::{KafkaConfig, KafkaOverrides, Stage};
+    /// let table: toml::Table = toml::from_str("topics = [\"signins\"]").unwrap();
+    /// let flags = KafkaOverrides { stages: vec![Stage::Deliver], metrics_listen: None };
+    /// let problems = KafkaConfig::from_table_with(Some(table), &flags).unwrap_err();
+    /// assert_eq!(problems, ["--stage: 'deliver' needs at least one [[kafka.webhooks]]"]);
+    /// ```
+    pub fn from_table_with(
+        table: Option<toml::Table>,
+        overrides: &KafkaOverrides,
+    ) -> Result<KafkaConfig, Vec<String>> {
+        let mut unread = Vec::new();
+        let (raw, unreadable): (Raw, _) = match &table {
+            None => (Raw::default(), Default::default()),
+            Some(t) => jetlag_config::deserialize_by_key(t, "kafka", &mut unread),
         };
         let mut problems = Vec::new();
         if raw.brokers.trim().is_empty() {
@@ -246,24 +297,40 @@ impl KafkaConfig {
             ));
         }
         let mut stages = Vec::new();
-        for s in &raw.stages {
-            match s.parse::<Stage>() {
-                Ok(stage) if !stages.contains(&stage) => stages.push(stage),
-                Ok(_) => problems.push(format!("kafka.stages: '{s}' given twice")),
-                Err(why) => problems.push(format!("kafka.stages: {why}")),
+        let stages_key = if overrides.stages.is_empty() {
+            for s in &raw.stages {
+                match s.parse::<Stage>() {
+                    Ok(stage) if !stages.contains(&stage) => stages.push(stage),
+                    Ok(_) => problems.push(format!("kafka.stages: '{s}' given twice")),
+                    Err(why) => problems.push(format!("kafka.stages: {why}")),
+                }
             }
-        }
-        if raw.stages.is_empty() {
-            problems.push("kafka.stages: at least one of user, cross".to_owned());
-        }
+            if raw.stages.is_empty() {
+                problems.push("kafka.stages: at least one of user, cross".to_owned());
+            }
+            "kafka.stages"
+        } else {
+            for &stage in &overrides.stages {
+                if stages.contains(&stage) {
+                    problems.push(format!("--stage: '{stage}' given twice"));
+                } else {
+                    stages.push(stage);
+                }
+            }
+            "--stage"
+        };
         if raw.checkpoint_interval_ms == 0 {
             problems.push("kafka.checkpoint_interval_ms: must be at least 1".to_owned());
         }
-        if let Some(addr) = &raw.metrics_listen
+        let (metrics_key, metrics_listen) = match &overrides.metrics_listen {
+            Some(addr) => ("--metrics-listen", Some(addr.clone())),
+            None => ("kafka.metrics_listen", raw.metrics_listen.clone()),
+        };
+        if let Some(addr) = &metrics_listen
             && addr.parse::<std::net::SocketAddr>().is_err()
         {
             problems.push(format!(
-                "kafka.metrics_listen: '{addr}' is not an address like 127.0.0.1:9464"
+                "{metrics_key}: '{addr}' is not an address like 127.0.0.1:9464"
             ));
         }
         for key in raw.properties.keys() {
@@ -285,14 +352,17 @@ impl KafkaConfig {
             }
         }
         if stages.contains(&Stage::Deliver) && raw.webhooks.is_empty() {
-            problems
-                .push("kafka.stages: 'deliver' needs at least one [[kafka.webhooks]]".to_owned());
+            problems.push(format!(
+                "{stages_key}: 'deliver' needs at least one [[kafka.webhooks]]"
+            ));
         }
         if raw.webhook_attempts == 0 {
             problems.push("kafka.webhook_attempts: must be at least 1".to_owned());
         }
-        if !problems.is_empty() {
-            return Err(problems);
+        // The defaults that stood in for unreadable keys are not checked.
+        unread.extend(unreadable.filter(problems));
+        if !unread.is_empty() {
+            return Err(unread);
         }
         Ok(KafkaConfig {
             brokers: raw.brokers,
@@ -306,7 +376,7 @@ impl KafkaConfig {
             stages,
             lateness_s: raw.lateness_s,
             checkpoint_interval_ms: raw.checkpoint_interval_ms,
-            metrics_listen: raw.metrics_listen,
+            metrics_listen,
             properties: raw.properties,
             webhooks: raw.webhooks,
             webhook_attempts: raw.webhook_attempts,
@@ -390,6 +460,65 @@ mod tests {
         let problems =
             parse("topics = [\"a\"]\n[[webhooks]]\nurl = \"ftp://x\"\nsecret = \"\"").unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");
+    }
+
+    /// Audit A7: `consume --stage deliver` and `--metrics-listen` were applied after the
+    /// table was checked, so a deliver stage without webhooks (which commits every alert
+    /// away, delivered to no one) and a bad address went through.
+    #[test]
+    fn a7_flags_are_checked_like_the_settings_they_replace() {
+        let table: toml::Table = toml::from_str("topics = [\"a\"]").unwrap();
+        let flags = KafkaOverrides {
+            stages: vec![Stage::Deliver, Stage::User, Stage::Deliver],
+            metrics_listen: Some("nope".into()),
+        };
+        let problems = KafkaConfig::from_table_with(Some(table.clone()), &flags).unwrap_err();
+        assert_eq!(
+            problems,
+            [
+                "--stage: 'deliver' given twice",
+                "--metrics-listen: 'nope' is not an address like 127.0.0.1:9464",
+                "--stage: 'deliver' needs at least one [[kafka.webhooks]]",
+            ]
+        );
+        // Good flags replace the table's settings, whose own problems no longer count.
+        let bad: toml::Table =
+            toml::from_str("topics = [\"a\"]\nstages = [\"both\"]\nmetrics_listen = \"x\"")
+                .unwrap();
+        let flags = KafkaOverrides {
+            stages: vec![Stage::Cross],
+            metrics_listen: Some("127.0.0.1:9464".into()),
+        };
+        let c = KafkaConfig::from_table_with(Some(bad), &flags).unwrap();
+        assert_eq!(c.stages, [Stage::Cross]);
+        assert_eq!(c.metrics_listen.as_deref(), Some("127.0.0.1:9464"));
+        // No flags: the table as it is.
+        let c = KafkaConfig::from_table_with(Some(table), &KafkaOverrides::default()).unwrap();
+        assert_eq!(c.stages, [Stage::User, Stage::Cross]);
+        assert_eq!(c.metrics_listen, None);
+    }
+
+    /// Audit A5: a value serde could not read hid the table's other problems and had no
+    /// key path.
+    #[test]
+    fn a5_a_bad_value_hides_nothing_and_names_its_key() {
+        let problems = parse(
+            "topics = [\"a\", 5]\npartitions = 0\n[[webhooks]]\nurl = \"https://x\"\nsecret = 1",
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("kafka.topics[1]: invalid type"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].starts_with("kafka.webhooks[0].secret: invalid type"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[2].starts_with("kafka.partitions: must be at least 1"),
+            "{problems:#?}"
+        );
     }
 
     #[test]

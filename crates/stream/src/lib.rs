@@ -40,7 +40,7 @@ mod kafka;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-pub use config::{KafkaConfig, Stage, Webhook};
+pub use config::{KafkaConfig, KafkaOverrides, Stage, Webhook};
 pub use error::Error;
 pub use key::Key;
 pub use metrics::Metrics;

@@ -1,8 +1,10 @@
 //! `jetlag config`: print the commented default configuration, or check a file.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::Context as _;
 
 /// Arguments of `jetlag config`.
 #[derive(Debug, clap::Args)]
@@ -18,7 +20,9 @@ enum Action {
     /// comment, what it means and where the figure comes from. `[kafka]` is printed commented
     /// out, as its `topics` have no default.
     Default,
-    /// Check a configuration file; list every problem (exit status 1 when there are any).
+    /// Check a configuration file; list every problem, each with its key path (exit status 1
+    /// when there are any). The files it names (GeoIP databases, intel lists, the roster,
+    /// the TLS certificate and key) are loaded as `scan` and `serve` load them.
     Check {
         /// The TOML file.
         path: PathBuf,
@@ -43,64 +47,68 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
-        Action::Check { path } => match jetlag_config::Config::load(&path) {
-            Ok(config) => {
-                // The tables kept raw for other crates are checked by them, here too.
-                let base = path.parent().unwrap_or(std::path::Path::new("."));
-                let mut problems = Vec::new();
-                if config.server.is_some()
-                    && let Err(p) =
-                        jetlag_server::ServerConfig::from_table(config.server.clone(), base)
-                {
-                    problems.extend(p);
-                }
-                if config.kafka.is_some()
-                    && let Err(p) = jetlag_stream::KafkaConfig::from_table(config.kafka.clone())
-                {
-                    problems.extend(p);
-                }
-                if !problems.is_empty() {
-                    eprintln!(
-                        "{}",
-                        jetlag_config::Error::Invalid {
-                            path: path.clone(),
-                            problems
-                        }
-                    );
-                    return Ok(ExitCode::from(1));
-                }
-                let detectors = jetlag_detect::Engine::new(
-                    &config.detect,
-                    std::sync::Arc::new(jetlag_roster::Roster::empty()),
-                )
-                .detector_names()
-                .collect::<Vec<_>>()
-                .join(", ");
-                println!(
-                    "{}: ok ({} GeoIP databases, {} intel lists, roster: {}; detectors enabled: {})",
-                    path.display(),
-                    config.enrich.geoip.len(),
-                    config.enrich.intel.len(),
-                    config
-                        .enrich
-                        .roster
-                        .as_ref()
-                        .map_or_else(|| "none".to_owned(), |p| p.display().to_string()),
-                    if detectors.is_empty() {
-                        "none"
-                    } else {
-                        &detectors
-                    },
-                );
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(err @ jetlag_config::Error::Invalid { .. }) => {
-                eprintln!("{err}");
-                Ok(ExitCode::from(1))
-            }
-            Err(err) => Err(err.into()),
-        },
+        Action::Check { path } => check(&path),
     }
+}
+
+/// `jetlag config check`: every problem of the file at once, each with its key path. Past
+/// what `jetlag-config` finds, the raw `[server]` and `[kafka]` tables are checked by their
+/// owners even when other tables have problems, and the files the config names are loaded
+/// as `scan`, `serve` and `consume` load them (GeoIP databases, intel lists, the roster,
+/// the TLS certificate and key), so that a file they would refuse is reported here too.
+fn check(path: &Path) -> anyhow::Result<ExitCode> {
+    let (config, mut problems) = jetlag_config::Config::load_partial(path)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    problems.extend(super::enrich_args::check_files(&config.enrich));
+    if config.server.is_some() {
+        let (server, found) =
+            jetlag_server::ServerConfig::from_table_partial(config.server.clone(), base);
+        problems.extend(found);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        problems.extend(runtime.block_on(server.check_tls()));
+    }
+    if config.kafka.is_some()
+        && let Err(found) = jetlag_stream::KafkaConfig::from_table(config.kafka.clone())
+    {
+        problems.extend(found);
+    }
+    if !problems.is_empty() {
+        eprintln!(
+            "{}",
+            jetlag_config::Error::Invalid {
+                path: path.to_owned(),
+                problems
+            }
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let detectors = jetlag_detect::Engine::new(
+        &config.detect,
+        std::sync::Arc::new(jetlag_roster::Roster::empty()),
+    )
+    .detector_names()
+    .collect::<Vec<_>>()
+    .join(", ");
+    println!(
+        "{}: ok ({} GeoIP databases, {} intel lists, roster: {}; detectors enabled: {})",
+        path.display(),
+        config.enrich.geoip.len(),
+        config.enrich.intel.len(),
+        config
+            .enrich
+            .roster
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |p| p.display().to_string()),
+        if detectors.is_empty() {
+            "none"
+        } else {
+            &detectors
+        },
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

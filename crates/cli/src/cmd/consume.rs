@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use jetlag_config::Config;
-use jetlag_stream::{KafkaConfig, Metrics, Setup, Stage};
+use jetlag_stream::{KafkaConfig, KafkaOverrides, Metrics, Setup, Stage};
 
 /// Arguments of `jetlag consume`.
 #[derive(Debug, clap::Args)]
@@ -19,10 +19,11 @@ pub struct Args {
     #[arg(long, short = 'c', value_name = "PATH")]
     config: PathBuf,
     /// Run these stages instead of `kafka.stages` (repeatable): user (ingest and per-user
-    /// detectors), cross (shared IP, password spray, shared device).
+    /// detectors), cross (shared IP, password spray, shared device), deliver (POST the alert
+    /// topic to `[[kafka.webhooks]]`). Checked as `kafka.stages` would be.
     #[arg(long = "stage", value_name = "STAGE")]
     stages: Vec<Stage>,
-    /// Serve Prometheus /metrics here instead of `kafka.metrics_listen`.
+    /// Serve Prometheus /metrics here instead of `kafka.metrics_listen` (checked alike).
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<String>,
     /// Drain mode: exit once every input partition has been read to its end and every
@@ -37,7 +38,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("this jetlag was built without Kafka support (cargo feature `kafka`)");
     }
     let config = Config::load(&args.config)?;
-    let mut kafka = KafkaConfig::from_table(config.kafka.clone()).map_err(|problems| {
+    // The flags replace the table's settings before the check, so they are checked alike.
+    let flags = KafkaOverrides {
+        stages: args.stages,
+        metrics_listen: args.metrics_listen,
+    };
+    let kafka = KafkaConfig::from_table_with(config.kafka.clone(), &flags).map_err(|problems| {
         anyhow::anyhow!(
             "config {} has {} problem{}:\n  - {}",
             args.config.display(),
@@ -46,12 +52,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             problems.join("\n  - ")
         )
     })?;
-    if !args.stages.is_empty() {
-        kafka.stages = args.stages;
-    }
-    if args.metrics_listen.is_some() {
-        kafka.metrics_listen = args.metrics_listen;
-    }
     let roster = match &config.enrich.roster {
         Some(path) => load_roster(path)?,
         None => jetlag_roster::Roster::empty(),

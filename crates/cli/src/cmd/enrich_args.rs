@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use jetlag_config::EnrichFile;
 use jetlag_enrich::{Enricher, EnricherBuilder};
 use jetlag_event::NetClass;
 
@@ -72,4 +73,34 @@ pub fn build(builder: EnricherBuilder) -> anyhow::Result<Enricher> {
         tracing::warn!("skipped: {problem}");
     }
     Ok(enricher)
+}
+
+/// Loads each file a config's `[enrich]` names, one at a time, with the loaders the commands
+/// use (an enricher of that file alone, as [`from_config`] would build it; the roster), and
+/// returns every failure with its key path (`enrich.intel.vpn[0]: …: no usable records`).
+/// For `jetlag config check`: a file `scan` or `serve` would refuse is reported there too.
+pub fn check_files(config: &jetlag_config::EnrichConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (key, file) in config.files() {
+        let failure = match file {
+            EnrichFile::Geoip(path) => Enricher::builder()
+                .geoip(path)
+                .map_files(true)
+                .build()
+                .err()
+                .map(|e| e.to_string()),
+            EnrichFile::Intel(class, path) => Enricher::builder()
+                .intel(class, path)
+                .build()
+                .err()
+                .map(|e| e.to_string()),
+            EnrichFile::Roster(path) => jetlag_roster::Roster::load(path)
+                .err()
+                .map(|e| e.to_string()),
+        };
+        if let Some(why) = failure {
+            problems.push(format!("{key}: {why}"));
+        }
+    }
+    problems
 }

@@ -84,6 +84,7 @@ pub mod eval;
 pub mod geoip;
 pub mod input;
 pub mod normalize;
+pub mod paths;
 pub mod scan;
 pub mod serve;
 pub mod simulate;

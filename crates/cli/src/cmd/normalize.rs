@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -25,7 +25,7 @@ pub struct Args {
     /// checked but play no part in normalizing.
     #[arg(long, short = 'c', value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Write events here instead of standard output.
+    /// Write events here instead of standard output (not one of the inputs).
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 }
@@ -33,6 +33,14 @@ pub struct Args {
 /// Runs `jetlag normalize`: one JSON sign-in per line on stdout (or `--output`), the
 /// summary on stderr. Exit status 1 when an input could not be opened or read.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Creating the output empties it: it must not be one of the inputs.
+    let inputs: Vec<(&str, &Path)> = args
+        .input
+        .paths
+        .iter()
+        .map(|p| ("the input", p.as_path()))
+        .collect();
+    super::paths::refuse_overwriting(&[("-o", args.output.as_deref())], &inputs)?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,

@@ -55,7 +55,7 @@ pub struct Args {
     /// to its `[enrich]` lists (--geoip, --intel) or override it (--roster).
     #[arg(long, short = 'c', value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Write alerts here instead of standard output.
+    /// Write alerts here instead of standard output (not one of the inputs).
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// Alert format: jsonl (the alert JSON, one per line), ocsf (OCSF Detection Finding,
@@ -64,7 +64,8 @@ pub struct Args {
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub output_format: Option<Format>,
     /// Detector state file: restored before the scan when it exists, written after it, so
-    /// that users' history carries over between runs.
+    /// that users' history carries over between runs. Its folder must exist and take a file
+    /// (checked before anything is read).
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
     /// Write one JSON line per user with alerts: combined risk 0–100, level, the
@@ -80,8 +81,32 @@ fn parse_format(s: &str) -> Result<Format, String> {
 /// Runs `jetlag scan`. Exit status 1 when an input could not be opened or read (the others
 /// are still scanned), 2 on a fatal error (bad config, unreadable database or state).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Before anything is read or created: no output may be a file the scan reads, and the
+    // state must be writable now, not after the whole scan.
+    let mut reads: Vec<(&str, &Path)> = args
+        .input
+        .paths
+        .iter()
+        .map(|p| ("the input", p.as_path()))
+        .collect();
+    reads.extend(args.state.as_deref().map(|p| ("--state", p)));
+    super::paths::refuse_overwriting(
+        &[
+            ("-o", args.output.as_deref()),
+            ("--users", args.users.as_deref()),
+        ],
+        &reads,
+    )?;
+    if let Some(path) = &args.state {
+        super::paths::check_state_writable(path)?;
+    }
+    // `--roster` replaces the file's roster, which is then neither opened nor checked.
     let config = match &args.config {
-        Some(path) => Config::load(path)?,
+        Some(path) => Config::load_with(path, |c| {
+            if args.roster.is_some() {
+                c.enrich.roster = None;
+            }
+        })?,
         None => Config::default(),
     };
     let stderr_tty = io::stderr().is_terminal();
