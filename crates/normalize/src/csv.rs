@@ -276,7 +276,11 @@ impl Columns {
         if let Some(m) = self
             .missing_mapped
             .iter()
-            .find(|m| m.starts_with(field.as_str()))
+            // `user=…`, not `user_agent=…` (audit A, B11).
+            .find(|m| {
+                m.strip_prefix(field.as_str())
+                    .is_some_and(|rest| rest.starts_with('='))
+            })
         {
             Error::Malformed(format!("csv: --map {m}: no such column in the header"))
         } else {
@@ -475,5 +479,32 @@ mod tests {
             err.to_string(),
             "csv: --map user=Account: no such column in the header"
         );
+    }
+
+    /// Audit A, B11: `--map user_agent=X` is not `--map user=…`, so a header without a user
+    /// column is reported as such, not as the `user_agent` mapping.
+    #[test]
+    fn a_mapped_field_whose_name_starts_like_another_does_not_hide_it() {
+        for (spec, want) in [
+            (
+                "user_agent=Nope",
+                "csv: no user column (header: time,who,ip); name it with --map user=COLUMN",
+            ),
+            (
+                "user=Nope",
+                "csv: --map user=Nope: no such column in the header",
+            ),
+        ] {
+            let mut map = CsvMap::default();
+            map.parse_and_insert(spec).unwrap();
+            let cols = Columns::new(&rec(&["time", "who", "ip"]), &map);
+            let err = parse(
+                &rec(&["2024-01-02T00:00:00Z", "a", "192.0.2.1"]),
+                &cols,
+                &mut Vec::new(),
+            )
+            .unwrap_err();
+            assert_eq!(err.to_string(), want, "--map {spec}");
+        }
     }
 }
