@@ -254,7 +254,10 @@ pub(crate) fn blank() -> SignIn {
 }
 
 /// An IP address; an unparseable one is dropped with a warning. Accepts the bracketed and
-/// port-suffixed forms some logs write (`[2001:db8::1]:443`, `192.0.2.1:52311`).
+/// port-suffixed forms some logs write (`[2001:db8::1]:443`, `192.0.2.1:52311`). An
+/// IPv4-mapped IPv6 address (`::ffff:192.0.2.50`, as some identity providers and proxies
+/// log IPv4) is its IPv4 address ([`IpAddr::to_canonical`]), so the IP-keyed detectors see
+/// one egress IP, not two.
 pub(crate) fn ip(
     value: Option<&str>,
     field: &'static str,
@@ -267,8 +270,8 @@ pub(crate) fn ip(
     if let Some(ip) = ipv4(v) {
         return Some(IpAddr::V4(ip));
     }
-    if let Ok(ip) = v.parse() {
-        return Some(ip);
+    if let Ok(ip) = v.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
     }
     let stripped = v
         .strip_prefix('[')
@@ -278,8 +281,8 @@ pub(crate) fn ip(
                 .filter(|(h, _)| !h.contains(':'))
                 .map(|(h, _)| h)
         });
-    if let Some(ip) = stripped.and_then(|s| s.parse().ok()) {
-        return Some(ip);
+    if let Some(ip) = stripped.and_then(|s| s.parse::<IpAddr>().ok()) {
+        return Some(ip.to_canonical());
     }
     warnings.push(Warning::new(
         field,
