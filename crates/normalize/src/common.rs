@@ -340,7 +340,10 @@ pub(crate) struct Place<'a> {
 /// event is kept, without geo"), since a place whose coordinates are wrong is not to be
 /// trusted for its names either; enrichment may then locate the IP. Half-given
 /// coordinates are dropped with a warning, the rest kept; so is a country that is neither
-/// a code nor a known name.
+/// a code nor a known name. Exactly (0, 0), "Null Island" in the Gulf of Guinea, is what
+/// several vendors write for "unknown": those coordinates are dropped with a warning and
+/// the rest kept, so a country or city still stands and enrichment places it (DESIGN.md,
+/// "Why are coordinates of exactly (0, 0) dropped?").
 ///
 /// The result may lack coordinates (a country, region or city alone): enrichment
 /// (`jetlag_enrich::Enricher::enrich`, which every command runs) gives such a location a
@@ -364,6 +367,13 @@ pub(crate) fn geo(
                     format!("out-of-range coordinates ({la}, {lo}): location dropped"),
                 ));
                 return None;
+            }
+            if la == 0.0 && lo == 0.0 {
+                warnings.push(Warning::new(
+                    field,
+                    "placeholder coordinates (0, 0) dropped".into(),
+                ));
+                (lat, lon) = (None, None);
             }
         }
         (None, None) => {}

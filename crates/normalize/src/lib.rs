@@ -16,7 +16,8 @@
 //!
 //! Bad *optional* parts (an unparseable IP, an unknown country) are dropped with a
 //! [`Warning`] and the event is kept; out-of-range coordinates drop the record's whole
-//! location (country and city too), so the event is kept without `geo`.
+//! location (country and city too), so the event is kept without `geo`; coordinates of
+//! exactly (0, 0), a placeholder for "unknown", drop only themselves.
 //!
 //! A location the record gives without coordinates (a country, region or city alone) is
 //! kept with `lat` and `lon` unset: `jetlag-enrich` then gives it a point (the IP's GeoIP
