@@ -16,7 +16,7 @@ use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Flag, Str, Text, s};
-use crate::lex::{Cursor, by_bit, field, flag, once, only};
+use crate::lex::{self, Cursor, by_bit, field, flag, once, only};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -120,7 +120,7 @@ pub fn parse_into(
     });
     let mut r = Record::default();
     if fast(record, &mut r).is_none() {
-        r = match common::decode(record) {
+        r = match lex::decode_record(record) {
             Ok(r) => r,
             Err(e) => return kind_decides(record, e, skip),
         };

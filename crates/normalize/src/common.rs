@@ -10,6 +10,7 @@ use jetlag_event::{Country, Geo, GeoSource, NetClasses, Outcome, SignIn, Source,
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
+pub(crate) use crate::number::Num;
 use crate::{Error, Warning};
 
 /// Earliest accepted event time (1990-01-01T00:00:00Z).
@@ -463,54 +464,6 @@ pub(crate) fn id_or_hash<'a>(id: Option<&'a str>, record: &[u8]) -> Text<'a> {
     match text(id) {
         Some(id) => Text::Str(id),
         None => Text::Made(hash_id([record])),
-    }
-}
-
-/// A number that vendors write either as a JSON number or as a string (`"0"`, `"50126"`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Num {
-    Int(i64),
-    Float(f64),
-    /// A string that is not a number (e.g. `"Success"`).
-    Text,
-}
-
-impl Num {
-    pub(crate) fn as_i64(self) -> Option<i64> {
-        match self {
-            Num::Int(i) => Some(i),
-            Num::Float(f) if f.fract() == 0.0 => Some(f as i64),
-            _ => None,
-        }
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Num {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Num;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number or a string holding one")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
-                Ok(Num::Int(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
-                Ok(i64::try_from(v).map_or(Num::Float(v as f64), Num::Int))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
-                Ok(Num::Float(v))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
-                let v = v.trim();
-                Ok(v.parse::<i64>()
-                    .map(Num::Int)
-                    .or_else(|_| v.parse::<f64>().map(Num::Float))
-                    .unwrap_or(Num::Text))
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 

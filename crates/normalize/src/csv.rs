@@ -16,7 +16,8 @@ use std::str::FromStr;
 use csv::ByteRecord;
 use jetlag_event::{Outcome, SignIn, Source};
 
-use crate::common::{self, Draft, Place, Text};
+use crate::common::{self, Draft, Num, Place, Text};
+use crate::number;
 use crate::{Error, Warning};
 
 /// A field of the normalized event a CSV column can fill.
@@ -394,10 +395,11 @@ pub fn parse_into(
     ev.mfa = get(Field::Mfa)
         .map_err(in_csv)?
         .and_then(common::parse_bool);
-    ev.asn = num(Field::Asn, warnings)
-        .map_err(in_csv)?
-        .filter(|a| a.fract() == 0.0 && *a >= 0.0 && *a <= f64::from(u32::MAX))
-        .map(|a| a as u32);
+    ev.asn = number::asn(
+        num(Field::Asn, warnings).map_err(in_csv)?.map(Num::Float),
+        "asn",
+        warnings,
+    );
     ev.as_org = common::text(get(Field::AsOrg).map_err(in_csv)?);
     ev.write(out);
     Ok(())
