@@ -628,3 +628,47 @@ fn j4_scan_refuses_an_output_that_is_one_of_its_inputs() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("the same file as -o"), "{stderr}");
 }
+
+/// Audit A, judgement call 2 ("Null Island"): a New York sign-in, then (0, 0) an hour
+/// later from the same IP, raised a high impossible_travel. (0, 0) is a vendor's
+/// "unknown": the coordinates are dropped with a warning and the log's country stands
+/// (placed at its centroid here: the IP is in no database), so no alert. A real point as
+/// far away, London, still raises one.
+#[test]
+fn coordinates_of_exactly_zero_zero_are_no_place_to_travel_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let ny = ("New York", "US", 40.7128, -74.006);
+    let travel = |second: (&str, &str, f64, f64)| {
+        let lines = [
+            entra(
+                "n-1",
+                "2024-04-01T09:00:00Z",
+                "nina@x.com",
+                "198.51.100.1",
+                ny,
+            ),
+            entra(
+                "n-2",
+                "2024-04-01T10:00:00Z",
+                "nina@x.com",
+                "198.51.100.1",
+                second,
+            ),
+        ];
+        let path = write(dir.path(), "null_island.json", &lines);
+        let (stdout, stderr, code) = scan(&[path.as_os_str()]);
+        assert_eq!(code, 0, "{stderr}");
+        let found = alerts(&stdout)
+            .iter()
+            .any(|a| a["detector"] == "impossible_travel");
+        (found, stderr)
+    };
+    let (found, stderr) = travel(("New York", "US", 0.0, 0.0));
+    assert!(!found, "{stderr}");
+    assert!(
+        stderr.contains("placeholder coordinates (0, 0) dropped"),
+        "{stderr}"
+    );
+    let (found, stderr) = travel(("London", "GB", 51.5074, -0.1278));
+    assert!(found, "{stderr}");
+}

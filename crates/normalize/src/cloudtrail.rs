@@ -16,7 +16,7 @@ use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Flag, Str, Text, s};
-use crate::lex::{Cursor, by_bit, field, flag, once, only};
+use crate::lex::{self, Cursor, by_bit, field, flag, once, only};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -114,15 +114,19 @@ pub fn parse_into(
     out: &mut SignIn,
     warnings: &mut Vec<Warning>,
 ) -> Result<Filled, Error> {
+    let skip = Filled::Skipped(Skip {
+        source: Source::Cloudtrail,
+        reason: "not a ConsoleLogin",
+    });
     let mut r = Record::default();
     if fast(record, &mut r).is_none() {
-        r = common::decode(record)?;
+        r = match lex::decode_record(record) {
+            Ok(r) => r,
+            Err(e) => return kind_decides(record, e, skip),
+        };
     }
     if s(&r.event_name) != Some("ConsoleLogin") {
-        return Ok(Filled::Skipped(Skip {
-            source: Source::Cloudtrail,
-            reason: "not a ConsoleLogin",
-        }));
+        return Ok(skip);
     }
     let time = common::required_time(s(&r.event_time), "eventTime")?;
     let outcome = match r
@@ -189,6 +193,26 @@ pub fn parse_into(
         });
     ev.write(out);
     Ok(Filled::Event)
+}
+
+/// Only `eventName`, to tell a sign-in from the other events of a trail.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Kind<'a> {
+    #[serde(borrow, default)]
+    event_name: Option<Str<'a>>,
+}
+
+/// A record [`Record`] does not decode: skipped when it is valid JSON whose `eventName`
+/// is not `ConsoleLogin` — the fields typed for a sign-in (`responseElements`, which
+/// `CreateAccount` writes as a string, `additionalEventData`, …) are no concern of other
+/// events (audit A, B12) —, else rejected with `error` (broken JSON, or a sign-in with a
+/// field of the wrong type). Paid only by records that failed to decode.
+fn kind_decides(record: &[u8], error: Error, skip: Filled) -> Result<Filled, Error> {
+    match common::decode::<Kind<'_>>(record) {
+        Ok(kind) if s(&kind.event_name) != Some("ConsoleLogin") => Ok(skip),
+        _ => Err(error),
+    }
 }
 
 /// Reads a record into `r` with a [`Cursor`], as `okta::fast` does (see DESIGN.md, "Why
@@ -387,6 +411,60 @@ mod tests {
     struct Borrows;
     impl Borrowed for Borrows {
         type Of<'a> = Record<'a>;
+    }
+
+    /// Audit A, B12: the event's kind is decided before the fields only a sign-in needs are
+    /// typed. A `CreateAccount` (line 32 of panther's `AWS_CloudTrail.jsonl`) writes
+    /// `responseElements` as a string: skipped, as every other event that is not a
+    /// `ConsoleLogin`, not rejected. A `ConsoleLogin` with that field of the wrong type,
+    /// and any record that is not JSON, stay rejected with serde's words.
+    #[test]
+    fn a_non_sign_in_is_skipped_whatever_the_types_of_sign_in_fields() {
+        let create_account = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../cli/tests/data/cloudtrail/panther_cloudtrail.jsonl"
+        ))
+        .unwrap()
+        .lines()
+        .nth(31)
+        .unwrap()
+        .to_owned();
+        assert!(create_account.contains(r#""eventName": "CreateAccount""#));
+        let login = r#"{"eventName":"ConsoleLogin","eventTime":"2024-06-01T08:00:00Z","userIdentity":{"arn":"arn:aws:iam::1:user/b"},"#;
+        let other = r#"{"eventName":"CreateUser","eventTime":"2024-06-01T08:00:00Z","#;
+        for (record, want) in [
+            (create_account.as_str(), Ok("not a ConsoleLogin")),
+            (
+                &format!(r#"{other}"responseElements":"x","additionalEventData":[1]}}"#),
+                Ok("not a ConsoleLogin"),
+            ),
+            (
+                &format!(r#"{other}"userIdentity":"x","eventTime":7}}"#),
+                Ok("not a ConsoleLogin"),
+            ),
+            (
+                &format!(r#"{login}"responseElements":"Success"}}"#),
+                Err(r#"wrong type: invalid type: string "Success", expected struct Response"#),
+            ),
+            (
+                &format!(r#"{other}"n":tru,"responseElements":"x"}}"#),
+                Err("invalid JSON: "),
+            ),
+            (
+                r#"{"eventName":7,"responseElements":"x"}"#,
+                Err("wrong type: invalid type: integer `7`, expected a string"),
+            ),
+            (
+                r#"{"eventName":"ConsoleLogin","eventName":"CreateUser","responseElements":"x"}"#,
+                Err("wrong type: "),
+            ),
+        ] {
+            match (parse(record.as_bytes(), &mut Vec::new()), want) {
+                (Ok(Parsed::Skipped(skip)), Ok(reason)) => assert_eq!(skip.reason, reason),
+                (Err(e), Err(words)) => assert!(e.to_string().starts_with(words), "{record}: {e}"),
+                (got, _) => panic!("{record}: {got:?}"),
+            }
+        }
     }
 
     /// Every base serde takes (escaped values, arrays for structs, flags as booleans and

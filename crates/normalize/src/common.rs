@@ -10,6 +10,7 @@ use jetlag_event::{Country, Geo, GeoSource, NetClasses, Outcome, SignIn, Source,
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
+pub(crate) use crate::number::Num;
 use crate::{Error, Warning};
 
 /// Earliest accepted event time (1990-01-01T00:00:00Z).
@@ -254,7 +255,10 @@ pub(crate) fn blank() -> SignIn {
 }
 
 /// An IP address; an unparseable one is dropped with a warning. Accepts the bracketed and
-/// port-suffixed forms some logs write (`[2001:db8::1]:443`, `192.0.2.1:52311`).
+/// port-suffixed forms some logs write (`[2001:db8::1]:443`, `192.0.2.1:52311`). An
+/// IPv4-mapped IPv6 address (`::ffff:192.0.2.50`, as some identity providers and proxies
+/// log IPv4) is its IPv4 address ([`IpAddr::to_canonical`]), so the IP-keyed detectors see
+/// one egress IP, not two.
 pub(crate) fn ip(
     value: Option<&str>,
     field: &'static str,
@@ -267,8 +271,8 @@ pub(crate) fn ip(
     if let Some(ip) = ipv4(v) {
         return Some(IpAddr::V4(ip));
     }
-    if let Ok(ip) = v.parse() {
-        return Some(ip);
+    if let Ok(ip) = v.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
     }
     let stripped = v
         .strip_prefix('[')
@@ -278,8 +282,8 @@ pub(crate) fn ip(
                 .filter(|(h, _)| !h.contains(':'))
                 .map(|(h, _)| h)
         });
-    if let Some(ip) = stripped.and_then(|s| s.parse().ok()) {
-        return Some(ip);
+    if let Some(ip) = stripped.and_then(|s| s.parse::<IpAddr>().ok()) {
+        return Some(ip.to_canonical());
     }
     warnings.push(Warning::new(
         field,
@@ -337,7 +341,10 @@ pub(crate) struct Place<'a> {
 /// event is kept, without geo"), since a place whose coordinates are wrong is not to be
 /// trusted for its names either; enrichment may then locate the IP. Half-given
 /// coordinates are dropped with a warning, the rest kept; so is a country that is neither
-/// a code nor a known name.
+/// a code nor a known name. Exactly (0, 0), "Null Island" in the Gulf of Guinea, is what
+/// several vendors write for "unknown": those coordinates are dropped with a warning and
+/// the rest kept, so a country or city still stands and enrichment places it (DESIGN.md,
+/// "Why are coordinates of exactly (0, 0) dropped?").
 ///
 /// The result may lack coordinates (a country, region or city alone): enrichment
 /// (`jetlag_enrich::Enricher::enrich`, which every command runs) gives such a location a
@@ -361,6 +368,13 @@ pub(crate) fn geo(
                     format!("out-of-range coordinates ({la}, {lo}): location dropped"),
                 ));
                 return None;
+            }
+            if la == 0.0 && lo == 0.0 {
+                warnings.push(Warning::new(
+                    field,
+                    "placeholder coordinates (0, 0) dropped".into(),
+                ));
+                (lat, lon) = (None, None);
             }
         }
         (None, None) => {}
@@ -450,54 +464,6 @@ pub(crate) fn id_or_hash<'a>(id: Option<&'a str>, record: &[u8]) -> Text<'a> {
     match text(id) {
         Some(id) => Text::Str(id),
         None => Text::Made(hash_id([record])),
-    }
-}
-
-/// A number that vendors write either as a JSON number or as a string (`"0"`, `"50126"`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Num {
-    Int(i64),
-    Float(f64),
-    /// A string that is not a number (e.g. `"Success"`).
-    Text,
-}
-
-impl Num {
-    pub(crate) fn as_i64(self) -> Option<i64> {
-        match self {
-            Num::Int(i) => Some(i),
-            Num::Float(f) if f.fract() == 0.0 => Some(f as i64),
-            _ => None,
-        }
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Num {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Num;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number or a string holding one")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
-                Ok(Num::Int(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
-                Ok(i64::try_from(v).map_or(Num::Float(v as f64), Num::Int))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
-                Ok(Num::Float(v))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
-                let v = v.trim();
-                Ok(v.parse::<i64>()
-                    .map(Num::Int)
-                    .or_else(|_| v.parse::<f64>().map(Num::Float))
-                    .unwrap_or(Num::Text))
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 

@@ -16,7 +16,8 @@ use std::str::FromStr;
 use csv::ByteRecord;
 use jetlag_event::{Outcome, SignIn, Source};
 
-use crate::common::{self, Draft, Place, Text};
+use crate::common::{self, Draft, Num, Place, Text};
+use crate::number;
 use crate::{Error, Warning};
 
 /// A field of the normalized event a CSV column can fill.
@@ -276,7 +277,11 @@ impl Columns {
         if let Some(m) = self
             .missing_mapped
             .iter()
-            .find(|m| m.starts_with(field.as_str()))
+            // `user=…`, not `user_agent=…` (audit A, B11).
+            .find(|m| {
+                m.strip_prefix(field.as_str())
+                    .is_some_and(|rest| rest.starts_with('='))
+            })
         {
             Error::Malformed(format!("csv: --map {m}: no such column in the header"))
         } else {
@@ -390,10 +395,11 @@ pub fn parse_into(
     ev.mfa = get(Field::Mfa)
         .map_err(in_csv)?
         .and_then(common::parse_bool);
-    ev.asn = num(Field::Asn, warnings)
-        .map_err(in_csv)?
-        .filter(|a| a.fract() == 0.0 && *a >= 0.0 && *a <= f64::from(u32::MAX))
-        .map(|a| a as u32);
+    ev.asn = number::asn(
+        num(Field::Asn, warnings).map_err(in_csv)?.map(Num::Float),
+        "asn",
+        warnings,
+    );
     ev.as_org = common::text(get(Field::AsOrg).map_err(in_csv)?);
     ev.write(out);
     Ok(())
@@ -475,5 +481,32 @@ mod tests {
             err.to_string(),
             "csv: --map user=Account: no such column in the header"
         );
+    }
+
+    /// Audit A, B11: `--map user_agent=X` is not `--map user=…`, so a header without a user
+    /// column is reported as such, not as the `user_agent` mapping.
+    #[test]
+    fn a_mapped_field_whose_name_starts_like_another_does_not_hide_it() {
+        for (spec, want) in [
+            (
+                "user_agent=Nope",
+                "csv: no user column (header: time,who,ip); name it with --map user=COLUMN",
+            ),
+            (
+                "user=Nope",
+                "csv: --map user=Nope: no such column in the header",
+            ),
+        ] {
+            let mut map = CsvMap::default();
+            map.parse_and_insert(spec).unwrap();
+            let cols = Columns::new(&rec(&["time", "who", "ip"]), &map);
+            let err = parse(
+                &rec(&["2024-01-02T00:00:00Z", "a", "192.0.2.1"]),
+                &cols,
+                &mut Vec::new(),
+            )
+            .unwrap_err();
+            assert_eq!(err.to_string(), want, "--map {spec}");
+        }
     }
 }

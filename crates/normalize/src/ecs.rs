@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 
 use crate::common::{self, Draft, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, field, lat_lon, once, only};
+use crate::lex::{self, Cursor, field, lat_lon, once, only};
+use crate::number;
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 /// `event.category`: a keyword or an array of keywords — of which only whether
@@ -149,9 +150,9 @@ struct User<'a> {
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
 struct Point {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number::opt_f64")]
     lat: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number::opt_f64")]
     lon: Option<f64>,
 }
 
@@ -261,7 +262,7 @@ pub fn parse_into(
 ) -> Result<Filled, Error> {
     let mut d = Document::default();
     if fast(record, &mut d).is_none() {
-        d = common::decode(record)?;
+        d = lex::decode_record(record)?;
     }
     let event = d.event.unwrap_or_default();
     if !event.category.as_ref().is_some_and(|c| c.authentication) {
@@ -304,11 +305,7 @@ pub fn parse_into(
             );
         }
         if let Some(asys) = &src.asys {
-            ev.asn = asys
-                .number
-                .and_then(Num::as_i64)
-                .and_then(|n| u32::try_from(n).ok())
-                .filter(|n| *n != 0);
+            ev.asn = number::asn(asys.number, "source.as.number", warnings);
             ev.as_org = common::nonempty(asys.organization.as_ref().and_then(|o| s(&o.name)));
         }
     }

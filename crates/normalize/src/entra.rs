@@ -23,14 +23,15 @@ use jetlag_event::{Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, by_bit, field, once, only};
+use crate::lex::{self, Cursor, by_bit, field, once, only};
+use crate::number;
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
 struct GeoCoordinates {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number::opt_f64")]
     latitude: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number::opt_f64")]
     longitude: Option<f64>,
 }
 
@@ -199,7 +200,7 @@ pub fn parse_into(
 ) -> Result<Filled, Error> {
     let mut outer = Record::default();
     if fast(record, &mut outer).is_none() {
-        outer = common::decode(record)?;
+        outer = lex::decode_record(record)?;
     }
     for kind in [s(&outer.category), s(&outer.table)].into_iter().flatten() {
         if !kind.is_empty() && !is_user_signin(kind) {
@@ -299,11 +300,15 @@ pub fn parse_into(
         Some("singleFactorAuthentication") => Some(false),
         _ => None,
     };
-    ev.asn = inner
-        .asn
-        .and_then(Num::as_i64)
-        .and_then(|a| u32::try_from(a).ok())
-        .filter(|a| *a != 0);
+    ev.asn = number::asn(
+        inner.asn,
+        field(
+            "autonomousSystemNumber",
+            "AutonomousSystemNumber",
+            "properties.autonomousSystemNumber",
+        ),
+        warnings,
+    );
     if let Some(loc) = &inner.location {
         let coords = loc.geo_coordinates.as_ref();
         ev.geo = common::geo(

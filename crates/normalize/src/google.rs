@@ -18,11 +18,11 @@ use std::fmt;
 use std::io::Write;
 
 use serde::Deserialize;
-use serde::de::value::StrDeserializer;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
 use crate::common::{self, Draft, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, field, once, only};
+use crate::lex::{self, Cursor, field, once, only};
+use crate::number;
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -265,7 +265,7 @@ pub fn parse_into(
 ) -> Result<Filled, Error> {
     let mut act = Activity::default();
     if fast(record, &mut act).is_none() {
-        act = common::decode(record)?;
+        act = lex::decode_record(record)?;
     }
     let skip = |reason| {
         Ok(Filled::Skipped(Skip {
@@ -321,12 +321,7 @@ pub fn parse_into(
         ev.mfa = Some(true);
     }
     if let Some(net) = &act.network_info {
-        ev.asn = net
-            .ip_asn
-            .0
-            .and_then(Num::as_i64)
-            .and_then(|a| u32::try_from(a).ok())
-            .filter(|a| *a != 0);
+        ev.asn = number::asn(net.ip_asn.0, "networkInfo.ipAsn", warnings);
         ev.geo = common::geo(
             Place {
                 country: s(&net.region_code),
@@ -408,18 +403,15 @@ fn id_members<'a>(c: &mut Cursor<'a>, id: &mut Id<'a>) -> Option<()> {
     })
 }
 
-/// `uniqueQualifier`: a string (Google's usual form) handed to [`Num`]'s own `Deserialize`
-/// where it lies — serde's string deserializer makes the visitor call sonic-rs makes for a
-/// string, without a sonic-rs decoder set up for it —, anything else by
+/// `uniqueQualifier`: a plain string (Google's usual form) read where it lies by
+/// [`Num::of_str`], as [`Num`]'s own `Deserialize` reads a string, anything else by
 /// [`Cursor::opt_num`].
 fn qualifier(c: &mut Cursor<'_>) -> Option<Option<Num>> {
     if c.peek()? != b'"' {
         return c.opt_num();
     }
     let text = c.opt_str(Str::borrowed)??;
-    Num::deserialize(StrDeserializer::<serde::de::value::Error>::new(&text))
-        .ok()
-        .map(Some)
+    Some(Some(Num::of_str(&text)))
 }
 
 /// `events`: an array walked event by event into [`Events::add`], anything else through

@@ -14,7 +14,9 @@
 
 use serde::Deserialize;
 
+use crate::Error;
 use crate::common::{Flag, Num, Str};
+use crate::number::json_f64;
 
 /// How deep [`Cursor::skip`] follows nested arrays and objects before it gives up.
 pub(crate) const MAX_DEPTH: u32 = 64;
@@ -281,49 +283,30 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// An optional float as serde reads an `Option<f64>`: a number is parsed where it lies
-    /// (Rust's parser and sonic-rs's both round correctly, so they agree on every JSON
-    /// number; an integer that fits 64 bits is converted from one, as sonic-rs and serde do;
-    /// a fraction that comes out zero, whose sign sonic-rs may drop, or a number too large
-    /// for an `f64` is left to serde), `null` is `None`, anything else goes to serde.
+    /// An optional coordinate as serde reads one (`number::opt_f64`): a number is read
+    /// where it lies by the same [`json_f64`] (±∞ beyond `f64`'s range), `null` is `None`,
+    /// anything else goes to serde.
     pub(crate) fn opt_f64(&mut self) -> Option<Option<f64>> {
         match self.peek()? {
             b'-' | b'0'..=b'9' => {
                 let start = self.at;
                 self.number()?;
-                let text = self.text.get(start..self.at)?;
-                // An integer is read as one and converted, as serde does (`-0` is `0.0`).
-                let n = match (text.parse::<u64>(), text.parse::<i64>()) {
-                    (Ok(u), _) => u as f64,
-                    (_, Ok(i)) => i as f64,
-                    // A zero's sign is sonic-rs's own business (`-0E-5` is `0.0` there).
-                    _ => text.parse().ok().filter(|n: &f64| *n != 0.0)?,
-                };
-                n.is_finite().then_some(Some(n))
+                Some(Some(json_f64(self.text.get(start..self.at)?)))
             }
             b'n' => self.null().map(|()| None),
             _ => self.serde(),
         }
     }
 
-    /// An optional [`Num`] as serde reads an `Option<Num>`: an integer that fits an `i64`
-    /// is read where it lies (what serde's visitor makes of it: `Num::Int`), `null` is
-    /// `None`, and anything else — a fraction, an exponent, a bigger integer, `-0`, a
-    /// string — goes to serde.
+    /// An optional [`Num`] as serde reads an `Option<Num>`: a number is read where it lies
+    /// by the same [`Num::of_json`], `null` is `None`, and anything else — a string, a
+    /// wrong type — goes to serde.
     pub(crate) fn opt_num(&mut self) -> Option<Option<Num>> {
         match self.peek()? {
             b'-' | b'0'..=b'9' => {
                 let start = self.at;
                 self.number()?;
-                let text = self.text.get(start..self.at)?;
-                match text.parse::<i64>() {
-                    // sonic-rs reads `-0` as a float.
-                    Ok(n) if n != 0 || !text.starts_with('-') => Some(Some(Num::Int(n))),
-                    _ => {
-                        self.at = start;
-                        self.serde()
-                    }
-                }
+                Some(Some(Num::of_json(self.text.get(start..self.at)?)))
             }
             b'n' => self.null().map(|()| None),
             _ => self.serde(),
@@ -441,6 +424,21 @@ pub(crate) fn once(seen: &mut u32, bit: u32) -> Option<()> {
     }
     *seen |= bit;
     Some(())
+}
+
+/// The serde path of a record the fast path declined: [`crate::common::decode`], once the
+/// record is known to be UTF-8. sonic-rs checks a record's UTF-8 before anything else and
+/// rejects it whole, so a record that is not UTF-8 gets that same reject
+/// ([`Error::NotUtf8Record`]) without being decoded — and a value sonic-rs hands over as
+/// its text, unchecked ([`crate::number`]), is always UTF-8.
+pub(crate) fn decode_record<'a, T: Deserialize<'a>>(record: &'a [u8]) -> Result<T, Error> {
+    if simdutf8::basic::from_utf8(record).is_err() {
+        let valid = std::str::from_utf8(record)
+            .err()
+            .map_or(0, |e| e.valid_up_to());
+        return Err(Error::NotUtf8Record(valid));
+    }
+    crate::common::decode(record)
 }
 
 /// An object whose known keys `bit_of` numbers with one bit each (aliases sharing one):
@@ -625,20 +623,25 @@ mod tests {
             }
             let mut c = Cursor::new(&t);
             let fast = c.opt_f64().filter(|_| c.end().is_some());
-            let serde = crate::common::decode::<Option<f64>>(t.as_bytes()).ok();
+            // A plain `f64`, as sonic-rs reads one: an error beyond its range.
+            let plain = crate::common::decode::<Option<f64>>(t.as_bytes()).ok();
             tried += 1;
             if let Some(v) = fast {
                 taken += 1;
-                assert_eq!(
-                    serde.map(|s| s.map(f64::to_bits)),
-                    Some(v.map(f64::to_bits)),
-                    "{t}"
-                );
+                match plain {
+                    Some(p) => assert_eq!(p.map(f64::to_bits), v.map(f64::to_bits), "{t}"),
+                    None => assert!(v.is_some_and(f64::is_infinite), "{t}: {v:?}"),
+                }
             }
         }
         assert!(taken * 2 > tried, "{taken} of {tried}");
         assert_eq!(Cursor::new("null").opt_f64(), Some(None));
-        assert_eq!(Cursor::new("1e400").opt_f64(), None, "left to serde");
+        // Audit A, B8: beyond `f64`'s range is infinite, as serde reads a coordinate.
+        assert_eq!(Cursor::new("1e400").opt_f64(), Some(Some(f64::INFINITY)));
+        assert_eq!(
+            Cursor::new(&format!("-{}", "9".repeat(401))).opt_f64(),
+            Some(Some(f64::NEG_INFINITY))
+        );
     }
 
     #[test]
@@ -762,7 +765,8 @@ pub(crate) mod mutation {
 
     /// The differential test of a vendor's fast path: each base record, then 40,000 random
     /// mutations of them (`fragments` among the edits, `seed` for the generator), go
-    /// through both `fast` and the derived `Deserialize` ([`crate::common::decode`]).
+    /// through both `fast` and the derived `Deserialize` ([`decode_record`], as the vendors
+    /// call it).
     /// Whatever the fast path accepts it must read exactly as serde does; a base serde takes
     /// it must take too; and it must take most of what serde takes, so the test is not
     /// vacuous (the rest falls back to serde in production).
@@ -778,7 +782,7 @@ pub(crate) mod mutation {
         let mut check = |record: &[u8]| {
             let mut got = T::Of::default();
             let fast_ok = fast(record, &mut got).is_some();
-            let derived = crate::common::decode::<T::Of<'_>>(record);
+            let derived = super::decode_record::<T::Of<'_>>(record);
             if fast_ok {
                 assert_eq!(
                     derived.as_ref().ok(),

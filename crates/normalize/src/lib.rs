@@ -14,9 +14,11 @@
 //! - [`parse_body`]: a whole in-memory body (NDJSON, JSON, array, wrappers, possibly gzip)
 //!   → events and rejects; for request bodies.
 //!
-//! Bad *optional* parts (an unparseable IP, an unknown country) are dropped with a
-//! [`Warning`] and the event is kept; out-of-range coordinates drop the record's whole
-//! location (country and city too), so the event is kept without `geo`.
+//! Bad *optional* parts (an unparseable IP, an unknown country, an AS number that is not
+//! one) are dropped with a [`Warning`] and the event is kept; out-of-range coordinates
+//! (a number beyond `f64` included) drop the record's whole location (country and city
+//! too), so the event is kept without `geo`; coordinates of exactly (0, 0), a placeholder
+//! for "unknown", drop only themselves.
 //!
 //! A location the record gives without coordinates (a country, region or city alone) is
 //! kept with `lat` and `lon` unset: `jetlag-enrich` then gives it a point (the IP's GeoIP
@@ -34,6 +36,7 @@ mod format;
 pub mod google;
 mod lex;
 mod normalizer;
+mod number;
 pub mod ocsf;
 pub mod okta;
 mod sniff;

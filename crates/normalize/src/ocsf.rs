@@ -12,7 +12,8 @@ use jetlag_event::{Outcome, SignIn, Source};
 use serde::{Deserialize, de};
 
 use crate::common::{self, Draft, Flag, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, field, once, only};
+use crate::lex::{self, Cursor, field, once, only};
+use crate::number::{self, Float};
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -25,9 +26,9 @@ struct User<'a> {
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
 struct Location<'a> {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number::opt_f64")]
     lat: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number::opt_f64")]
     long: Option<f64>,
     #[serde(default)]
     coordinates: Option<Pair>,
@@ -40,7 +41,8 @@ struct Location<'a> {
 }
 
 /// `coordinates`: an array of numbers, kept when it holds exactly two (no `Vec`); read
-/// element by element as `f64`s, as a `Vec<f64>` was, so a bad element is the same error.
+/// element by element as `f64`s ([`Float`]: ±∞ beyond `f64`'s range), as a `Vec<f64>` was,
+/// so a bad element is the same error.
 #[derive(Default, Debug, PartialEq)]
 struct Pair(Option<[f64; 2]>);
 
@@ -54,7 +56,7 @@ impl<'de> Deserialize<'de> for Pair {
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Pair, A::Error> {
                 let (mut pair, mut n) = ([0.0; 2], 0usize);
-                while let Some(x) = a.next_element::<f64>()? {
+                while let Some(Float(x)) = a.next_element::<Float>()? {
                     if let Some(slot) = pair.get_mut(n) {
                         *slot = x;
                     }
@@ -168,7 +170,7 @@ pub fn parse_into(
 ) -> Result<Filled, Error> {
     let mut a = Authentication::default();
     if fast(record, &mut a).is_none() {
-        a = common::decode(record)?;
+        a = lex::decode_record(record)?;
     }
     let skip = |reason| {
         Ok(Filled::Skipped(Skip {
@@ -232,11 +234,11 @@ pub fn parse_into(
             );
         }
         if let Some(asys) = &src.autonomous_system {
-            ev.asn = asys
-                .number
-                .and_then(Num::as_i64)
-                .and_then(|n| u32::try_from(n).ok())
-                .filter(|n| *n != 0);
+            ev.asn = number::asn(
+                asys.number,
+                "src_endpoint.autonomous_system.number",
+                warnings,
+            );
             ev.as_org = common::nonempty(s(&asys.name));
         }
     }

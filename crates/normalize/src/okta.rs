@@ -18,7 +18,8 @@ use jetlag_event::{NetClass, Outcome, SignIn, Source};
 use serde::Deserialize;
 
 use crate::common::{self, Draft, Flag, Num, Place, Str, Text, s};
-use crate::lex::{Cursor, by_bit, field, flag, lat_lon, once, only};
+use crate::lex::{self, Cursor, by_bit, field, flag, lat_lon, once, only};
+use crate::number;
 use crate::{Error, Filled, Parsed, Skip, Warning};
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -34,9 +35,9 @@ struct Actor<'a> {
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
 struct Geolocation {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number::opt_f64")]
     lat: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number::opt_f64")]
     lon: Option<f64>,
 }
 
@@ -152,7 +153,7 @@ pub fn parse_into(
 ) -> Result<Filled, Error> {
     let mut ev = LogEvent::default();
     if fast(record, &mut ev).is_none() {
-        ev = common::decode(record)?;
+        ev = lex::decode_record(record)?;
     }
     let event_type = s(&ev.event_type).ok_or(Error::Missing("eventType"))?;
     if !is_signin(event_type) {
@@ -236,11 +237,7 @@ pub fn parse_into(
         d.mfa = Some(true);
     }
     if let Some(sc) = &ev.security_context {
-        d.asn = sc
-            .as_number
-            .and_then(Num::as_i64)
-            .and_then(|a| u32::try_from(a).ok())
-            .filter(|a| *a != 0);
+        d.asn = number::asn(sc.as_number, "securityContext.asNumber", warnings);
         d.as_org = common::nonempty(s(&sc.as_org));
         if sc.is_proxy.and_then(|f| f.0) == Some(true) {
             d.network.insert(NetClass::Proxy);
