@@ -193,6 +193,42 @@ mod tests {
         enc.finish().unwrap()
     }
 
+    /// A request body is parsed on one of tokio's threads, whose stacks are 2 MiB: deeply
+    /// nested JSON, as a batch line, a lone `/v1/evaluate` record or a HEC event, is
+    /// rejected with its line, not a stack overflow that aborts the server.
+    #[test]
+    fn deeply_nested_json_in_a_body_is_rejected_not_a_crash() {
+        const OKTA: &str = r#"{"uuid":"o1","published":"2024-05-01T10:00:00Z","eventType":"user.session.start","actor":{"alternateId":"a@x.com","type":"User"},"outcome":{"result":"SUCCESS"}}"#;
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let got = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let p = Pipeline::default();
+                let batch = p.parse(format!("{OKTA}\n{deep}\n{OKTA}\n").as_bytes());
+                let one = p.parse_one(deep.as_bytes());
+                let mut hec = Parsed::default();
+                p.parse_record(1, deep.as_bytes(), &mut hec);
+                [batch.unwrap(), one.unwrap(), hec]
+                    .map(|parsed| (parsed.events.len(), parsed.rejects))
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        let reject = |line, event| Reject {
+            line,
+            event,
+            reason: "JSON nested deeper than 128 levels".into(),
+        };
+        assert_eq!(
+            got,
+            [
+                (2, vec![reject(Some(2), None)]),
+                (0, vec![reject(Some(1), None)]),
+                (0, vec![reject(None, Some(1))]),
+            ]
+        );
+    }
+
     #[test]
     fn gzip_is_decoded_within_the_limit_and_bombs_are_refused() {
         let plain = b"{\"a\":1}\n".repeat(100);
