@@ -456,3 +456,69 @@ fn config_enrich_lists_then_flags() {
         "{stderr}"
     );
 }
+
+/// The real Okta sample with its first line damaged as logs are: cut mid-record (`tail -c`,
+/// `split -b`), a block of NUL bytes, a comment, a truncated line followed by a blank one.
+/// Each is read as NDJSON: the damaged lines are rejected at their lines and every other
+/// record comes out exactly as from the sample without its first line.
+#[test]
+fn a_damaged_first_line_does_not_make_ndjson_csv() {
+    let sample = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/okta/panther_okta_systemlog.jsonl"
+    ))
+    .unwrap();
+    let (first, rest) = sample.split_once('\n').unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, body: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        jetlag().arg("normalize").arg(&path).output().unwrap()
+    };
+    let want = run("rest.jsonl", rest.as_bytes());
+    assert!(want.status.success());
+    assert!(!want.stdout.is_empty());
+    // The sample has rejects of its own.
+    let rejected_in = |stderr: &[u8]| -> usize {
+        let stderr = String::from_utf8_lossy(stderr);
+        let (before, _) = stderr.split_once(" rejected").unwrap();
+        before.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let rest_rejected = rejected_in(&want.stderr);
+    // (file, its damaged head, the lines rejected)
+    let cases: [(&str, String, &[u64]); 4] = [
+        (
+            "tail.jsonl",
+            format!("{}\n", &first[first.len() / 2..]),
+            &[1],
+        ),
+        ("nul.jsonl", format!("{}\n", "\0".repeat(4096)), &[1]),
+        ("comment.jsonl", "# exported by hand\n".into(), &[1]),
+        (
+            "truncated.jsonl",
+            format!("{}\n\n", &first[..first.len() / 2]),
+            &[1, 2],
+        ),
+    ];
+    for (name, head, rejected) in cases {
+        let out = run(name, format!("{head}{rest}").as_bytes());
+        assert!(out.status.success(), "{name}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "{name}"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for line in rejected {
+            assert!(
+                stderr.contains(&format!("{name}:{line}: ")),
+                "{name}: {stderr}"
+            );
+        }
+        assert_eq!(
+            rejected_in(&out.stderr),
+            rest_rejected + rejected.len(),
+            "{name}: {stderr}"
+        );
+    }
+}

@@ -1,33 +1,50 @@
 //! Layout detection and the streaming readers (NDJSON, CSV).
+//!
+//! The layout comes from the head of the input. A first line that is a complete JSON value
+//! starting with `{` makes NDJSON (the common case, decided on that line alone). Otherwise
+//! the next non-blank lines are looked at ([`sampled`]): when most of them are complete
+//! JSON objects the input is NDJSON whose first line is damaged (a partial line from
+//! `tail -c` or `split -b`, a block of NUL bytes, a comment), and only that line is
+//! rejected; if not, an input starting with `{` or `[` is one or more JSON documents and
+//! anything else is CSV.
 
-use std::io::BufRead;
+use std::io::{self, BufRead, Read};
 
 use crate::{Error, Flow, Item, Layout, Raw, go, json, slurp};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The layout decision looks at up to this many non-blank lines after the first …
+const SAMPLE_LINES: usize = 16;
+/// … while the lines read hold fewer bytes than this …
+const SAMPLE_BYTES: usize = 1 << 20;
+/// … and reads no more than this for one line: a longer one is not judged (a binary file
+/// can go gigabytes without a line break).
+const SAMPLE_MAX: u64 = 16 << 20;
+
+fn read_err(name: &str, line: u64) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |source| Error::Read {
+        name: name.to_owned(),
+        line,
+        source,
+    }
+}
+
 /// Detects the layout of `reader` and delivers its records.
 pub(crate) fn read<R: BufRead>(
     name: &str,
     mut reader: R,
-    mut f: impl FnMut(Raw<'_>) -> Flow,
+    f: impl FnMut(Raw<'_>) -> Flow,
 ) -> Result<Layout, Error> {
-    let read_err = |line: u64| {
-        move |source| Error::Read {
-            name: name.to_owned(),
-            line,
-            source,
-        }
-    };
     // A byte order mark at the very start is what Windows tools write: drop it.
-    let head = reader.fill_buf().map_err(read_err(0))?;
+    let head = reader.fill_buf().map_err(read_err(name, 0))?;
     if head.starts_with(BOM) {
         reader.consume(BOM.len());
     }
     // Skip leading whitespace, counting the lines it spans.
     let mut line = 0u64;
     let first = loop {
-        let buf = reader.fill_buf().map_err(read_err(line))?;
+        let buf = reader.fill_buf().map_err(read_err(name, line))?;
         if buf.is_empty() {
             return Ok(Layout::Empty);
         }
@@ -46,14 +63,9 @@ pub(crate) fn read<R: BufRead>(
         }
     };
     match first {
-        b'[' => {
-            let mut buf = Vec::new();
-            slurp(name, line, reader, &mut buf)?;
-            let _ = json::documents(&buf, line + 1, &mut f);
-            Ok(Layout::Document)
-        }
         b'{' => ndjson(name, reader, line, f),
-        _ => csv(name, reader, line, f),
+        b'[' => sampled(name, reader, line, Vec::new(), Fallback::Document, f),
+        _ => sampled(name, reader, line, Vec::new(), Fallback::Csv, f),
     }
 }
 
@@ -72,47 +84,36 @@ fn is_complete_json(bytes: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
 }
 
-/// NDJSON, unless the first line shows a pretty-printed document.
+/// An input whose first significant byte is `{`: NDJSON when its first line is a complete
+/// JSON value, else the next lines decide ([`sampled`]).
 fn ndjson<R: BufRead>(
     name: &str,
     mut reader: R,
-    mut line: u64,
+    line: u64,
     mut f: impl FnMut(Raw<'_>) -> Flow,
 ) -> Result<Layout, Error> {
-    let read_err = |line: u64| {
-        move |source| Error::Read {
-            name: name.to_owned(),
-            line,
-            source,
-        }
-    };
     let mut buf = Vec::with_capacity(8 * 1024);
-    reader.read_until(b'\n', &mut buf).map_err(read_err(line))?;
-    let first_line = line + 1;
+    reader
+        .read_until(b'\n', &mut buf)
+        .map_err(read_err(name, line))?;
     if !is_complete_json(trim_eol(&buf)) {
-        // A pretty-printed document, or NDJSON whose first record is broken: NDJSON's
-        // second line is a complete record, a document's is not.
-        let first_len = buf.len();
-        reader
-            .read_until(b'\n', &mut buf)
-            .map_err(read_err(line + 1))?;
-        let second = trim_eol(&buf[first_len..]).trim_ascii();
-        if !(second.starts_with(b"{") && is_complete_json(second)) {
-            slurp(name, line + 2, reader, &mut buf)?;
-            let _ = json::documents(&buf, first_line, &mut f);
-            return Ok(Layout::Document);
-        }
-        line += 1;
-        let first = json::record_or_wrapper(trim_eol(&buf[..first_len]), line, &mut f);
-        if first.is_break() {
-            return Ok(Layout::Ndjson);
-        }
-        buf.drain(..first_len);
+        return sampled(name, reader, line, buf, Fallback::Document, f);
     }
-    line += 1;
-    if ndjson_line(trim_eol(&buf), line, &mut Vec::new(), &mut f).is_break() {
+    if ndjson_line(trim_eol(&buf), line + 1, &mut Vec::new(), &mut f).is_break() {
         return Ok(Layout::Ndjson);
     }
+    ndjson_lines(name, reader, line + 1, buf, f)
+}
+
+/// Streams the NDJSON lines of `reader`, the first of which is line `line + 1`; `buf` is
+/// scratch space for lines that straddle two buffer fills.
+fn ndjson_lines<R: BufRead>(
+    name: &str,
+    mut reader: R,
+    mut line: u64,
+    mut buf: Vec<u8>,
+    mut f: impl FnMut(Raw<'_>) -> Flow,
+) -> Result<Layout, Error> {
     // Blank lines are reported only when a record follows them (a trailing newline or two
     // at the end of a file is not a record).
     let mut blanks: Vec<u64> = Vec::new();
@@ -120,12 +121,94 @@ fn ndjson<R: BufRead>(
         let flow = with_line(&mut reader, &mut buf, |bytes| {
             ndjson_line(trim_eol(bytes), line + 1, &mut blanks, &mut f)
         })
-        .map_err(read_err(line))?;
+        .map_err(read_err(name, line))?;
         line += 1;
         match flow {
             None | Some(Flow::Break(())) => return Ok(Layout::Ndjson),
             Some(Flow::Continue(())) => {}
         }
+    }
+}
+
+/// What an input whose first line does not settle its layout is read as when its next
+/// lines are not NDJSON records.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    /// It starts with `{` or `[`: one or more JSON documents.
+    Document,
+    /// Anything else: CSV.
+    Csv,
+}
+
+/// Reads an input whose first line does not settle the layout, from its first significant
+/// byte; `sample` holds its first line when the caller has read it, and `line` counts the
+/// lines before it.
+///
+/// Up to [`SAMPLE_LINES`] non-blank lines after the first are read (fewer once their
+/// verdict cannot change, or once [`SAMPLE_BYTES`] are held) and each is judged: a
+/// complete JSON object, or something else. When the objects are more than the others, the
+/// input is NDJSON whose first line is damaged: every line, that one included, goes through
+/// the NDJSON reader, which hands the damaged ones over as records to reject. Otherwise
+/// `fallback` holds: a pretty-printed document has no line that is a whole object but
+/// its last element's, and a CSV row is never one. An input starting with `[` whose first
+/// line is a complete value is a document even so (an array, then objects, is documents).
+///
+/// The bytes read to decide are read again by the reader that takes the input.
+fn sampled<R: BufRead>(
+    name: &str,
+    mut reader: R,
+    line: u64,
+    mut sample: Vec<u8>,
+    fallback: Fallback,
+    mut f: impl FnMut(Raw<'_>) -> Flow,
+) -> Result<Layout, Error> {
+    if sample.is_empty() {
+        (&mut reader)
+            .take(SAMPLE_MAX)
+            .read_until(b'\n', &mut sample)
+            .map_err(read_err(name, line))?;
+    }
+    let first_len = sample.len();
+    // Not a whole line: more than `SAMPLE_MAX` bytes without a line break.
+    let mut cut = !sample.ends_with(b"\n") && first_len as u64 >= SAMPLE_MAX;
+    let (mut records, mut others) = (0usize, 0usize);
+    while !cut && sample.len() - first_len < SAMPLE_BYTES {
+        let left = SAMPLE_LINES - records - others;
+        if left == 0 || records > others + left || records + left <= others {
+            break;
+        }
+        let start = sample.len();
+        let n = (&mut reader)
+            .take(SAMPLE_MAX)
+            .read_until(b'\n', &mut sample)
+            .map_err(read_err(name, line))?;
+        if n == 0 {
+            break;
+        }
+        cut = !sample.ends_with(b"\n") && n as u64 >= SAMPLE_MAX;
+        let text = trim_eol(&sample[start..]).trim_ascii();
+        if cut || text.is_empty() {
+            continue;
+        }
+        if text.starts_with(b"{") && is_complete_json(text) {
+            records += 1;
+        } else {
+            others += 1;
+        }
+    }
+    let ndjson = records > others
+        && !(sample.starts_with(b"[") && is_complete_json(trim_eol(&sample[..first_len])));
+    if ndjson {
+        let reader = io::Cursor::new(sample).chain(reader);
+        return ndjson_lines(name, reader, line, Vec::with_capacity(8 * 1024), f);
+    }
+    match fallback {
+        Fallback::Document => {
+            slurp(name, line, reader, &mut sample)?;
+            let _ = json::documents(&sample, line + 1, &mut f);
+            Ok(Layout::Document)
+        }
+        Fallback::Csv => csv(name, reader, sample, line, f),
     }
 }
 
@@ -305,15 +388,19 @@ fn second_line(raw: &[u8]) -> usize {
 /// rejected and the CSV reader starts again at its second
 /// line. A quoted field with line breaks that closes properly is kept. (A row's quotes
 /// are only looked at when it has a line break in a field or is the input's last.)
+///
+/// The rows are read from `head` (bytes already taken from the input), then `reader`;
+/// `line` counts the lines before them.
 fn csv<R: BufRead>(
     name: &str,
     reader: R,
+    head: Vec<u8>,
     line: u64,
     mut f: impl FnMut(Raw<'_>) -> Flow,
 ) -> Result<Layout, Error> {
     let mut csv = csv_reader(Tee {
         input: reader,
-        replay: Vec::new(),
+        replay: head,
         replayed: 0,
         kept: Vec::new(),
         base: 0,

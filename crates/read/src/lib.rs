@@ -2,14 +2,16 @@
 //!
 //! A reader knows nothing about vendors. It opens an [`Input`] (a path or `-` for stdin),
 //! unwraps gzip when the first bytes are the gzip magic number (whatever the file is
-//! called), decides the *layout* from the first significant byte and hands every raw record
-//! to a callback as an [`Item`] with its 1-based line number:
+//! called), decides the *layout* from the head of the input and hands every raw record to
+//! a callback as an [`Item`] with its 1-based line number:
 //!
-//! - **NDJSON** (`{` and the first line is a complete JSON value): one record per line,
-//!   streamed through one reused buffer, so memory stays constant however big the file is.
-//!   A line that is itself a wrapper (`{"records":[…]}`, as Event Hub captures are) yields
-//!   the wrapped records.
-//! - **JSON document** (`[`, or a `{` whose first line is not a complete value): one or
+//! - **NDJSON** (the first line is a complete JSON value starting with `{`, or most of the
+//!   next lines are complete JSON objects, whatever the first line is: a damaged first
+//!   line is then rejected like any broken record): one record per line, streamed through
+//!   one reused buffer, so memory stays constant however big the file is. A line that is
+//!   itself a wrapper (`{"records":[…]}`, as Event Hub captures are) yields the wrapped
+//!   records.
+//! - **JSON document** (otherwise, when the first significant byte is `[` or `{`): one or
 //!   more documents read into memory; a JSON array, a Microsoft Graph page `{"value":[…]}`,
 //!   an Azure diagnostic / Event Hub batch `{"records":[…]}`, a CloudTrail file
 //!   `{"Records":[…]}` or a Google Reports API page `{"items":[…]}` yields its elements;
