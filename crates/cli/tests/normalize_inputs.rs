@@ -522,3 +522,42 @@ fn a_damaged_first_line_does_not_make_ndjson_csv() {
         );
     }
 }
+
+/// What Windows PowerShell 5 writes with `>` (UTF-16LE, a byte order mark, CRLF) reads as
+/// the UTF-8 file does; a binary file is one error for the file (exit status 1, the other
+/// inputs read), not a reject per line.
+#[test]
+fn a_utf16_file_is_read_and_a_binary_file_is_one_error() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/okta/panther_okta_systemlog.jsonl"
+    );
+    let sample = std::fs::read_to_string(path).unwrap();
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in sample.replace('\n', "\r\n").encode_utf16() {
+        utf16.extend(unit.to_le_bytes());
+    }
+    let mut binary = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0".to_vec();
+    for i in 0..3000u32 {
+        binary.extend_from_slice(&(i * 7919).to_le_bytes());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (u, b) = (dir.path().join("utf16.json"), dir.path().join("a.out"));
+    std::fs::write(&u, utf16).unwrap();
+    std::fs::write(&b, binary).unwrap();
+    let want = jetlag().args(["normalize", path]).output().unwrap();
+    let out = jetlag().arg("normalize").arg(&u).arg(&b).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout, want.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let error = format!(
+        "cannot read {}: binary data (a NUL byte on line 1), not NDJSON, JSON or CSV",
+        b.display()
+    );
+    assert_eq!(stderr.matches(&error).count(), 1, "{stderr}");
+    let per_line = stderr
+        .split("a.out:")
+        .skip(1)
+        .any(|after| after.starts_with(|c: char| c.is_ascii_digit()));
+    assert!(!per_line, "no reject per line: {stderr}");
+}

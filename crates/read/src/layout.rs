@@ -6,13 +6,19 @@
 //! JSON objects the input is NDJSON whose first line is damaged (a partial line from
 //! `tail -c` or `split -b`, a block of NUL bytes, a comment), and only that line is
 //! rejected; if not, an input starting with `{` or `[` is one or more JSON documents and
-//! anything else is CSV.
+//! anything else is CSV — or, when its first line holds a NUL byte, not text at all
+//! ([`Error::NotText`]). A UTF-16 input with its byte order mark is transcoded to UTF-8
+//! first.
 
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead, BufReader, Read};
 
 use crate::{Error, Flow, Item, Layout, Raw, go, json, slurp};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The byte order marks of UTF-16, little-endian (what Windows PowerShell 5 writes with
+/// `>` and `Out-File`) and big-endian.
+const UTF16_BOMS: [&[u8]; 2] = [b"\xFF\xFE", b"\xFE\xFF"];
 
 /// The layout decision looks at up to this many non-blank lines after the first …
 const SAMPLE_LINES: usize = 16;
@@ -31,7 +37,26 @@ fn read_err(name: &str, line: u64) -> impl FnOnce(io::Error) -> Error + '_ {
 }
 
 /// Detects the layout of `reader` and delivers its records.
+///
+/// Only an input that starts with a UTF-16 byte order mark goes through the transcoder;
+/// every other byte is read as it is.
 pub(crate) fn read<R: BufRead>(
+    name: &str,
+    mut reader: R,
+    f: impl FnMut(Raw<'_>) -> Flow,
+) -> Result<Layout, Error> {
+    let head = reader.fill_buf().map_err(read_err(name, 0))?;
+    if UTF16_BOMS.iter().any(|bom| head.starts_with(bom)) {
+        let utf8 = encoding_rs_io::DecodeReaderBytesBuilder::new()
+            .strip_bom(true)
+            .build(reader);
+        return read_utf8(name, BufReader::with_capacity(64 * 1024, utf8), f);
+    }
+    read_utf8(name, reader, f)
+}
+
+/// [`read`] for bytes that are UTF-8 (or meant to be).
+fn read_utf8<R: BufRead>(
     name: &str,
     mut reader: R,
     f: impl FnMut(Raw<'_>) -> Flow,
@@ -136,7 +161,7 @@ fn ndjson_lines<R: BufRead>(
 enum Fallback {
     /// It starts with `{` or `[`: one or more JSON documents.
     Document,
-    /// Anything else: CSV.
+    /// Anything else: CSV, if it is text.
     Csv,
 }
 
@@ -208,8 +233,37 @@ fn sampled<R: BufRead>(
             let _ = json::documents(&sample, line + 1, &mut f);
             Ok(Layout::Document)
         }
-        Fallback::Csv => csv(name, reader, sample, line, f),
+        Fallback::Csv => {
+            if let Some(what) = not_text(&sample[..first_len]) {
+                return Err(Error::NotText {
+                    name: name.to_owned(),
+                    line: line + 1,
+                    what,
+                });
+            }
+            csv(name, reader, sample, line, f)
+        }
     }
+}
+
+/// What the first line of an input that would be CSV is when it holds a NUL byte, which no
+/// text but UTF-16 has: UTF-16 without its byte order mark (ASCII text has every other
+/// byte zero), or binary data (an executable, an archive, a database, a file of zeros).
+fn not_text(first_line: &[u8]) -> Option<&'static str> {
+    memchr::memchr(0, first_line)?;
+    let head = &first_line[..first_line.len().min(64) & !1];
+    let zero_at = |parity: usize| {
+        head.len() >= 4
+            && head
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| (b == 0) == (i % 2 == parity))
+    };
+    Some(if zero_at(0) || zero_at(1) {
+        "UTF-16 text without a byte order mark"
+    } else {
+        "binary data"
+    })
 }
 
 /// Calls `f` with the next line of `reader` (its `\n` included, when there is one);

@@ -16,7 +16,11 @@
 //!   an Azure diagnostic / Event Hub batch `{"records":[…]}`, a CloudTrail file
 //!   `{"Records":[…]}` or a Google Reports API page `{"items":[…]}` yields its elements;
 //!   any other value is one record.
-//! - **CSV** (anything else): a header row, then one row per record, streamed.
+//! - **CSV** (anything else): a header row, then one row per record, streamed. An input
+//!   whose first line holds a NUL byte is not text, and is [`Error::NotText`].
+//!
+//! An input that starts with a UTF-16 byte order mark (Windows PowerShell 5's `>`) is
+//! transcoded to UTF-8 first; any other is read as it is.
 //!
 //! Records are borrowed from the reader's buffers and only live for the callback call.
 //! Problems with one record (an empty line, a byte order mark in mid-stream, a broken
@@ -126,7 +130,8 @@ pub struct Raw<'a> {
 ///
 /// # Errors
 /// [`Error::Open`] when the file cannot be opened, [`Error::Read`] / [`Error::Csv`] when
-/// reading fails part-way (records before the failure have been delivered).
+/// reading fails part-way (records before the failure have been delivered),
+/// [`Error::NotText`] when the input is binary.
 pub fn read_input(input: &Input, f: impl FnMut(Raw<'_>) -> Flow) -> Result<Layout, Error> {
     let name = input.to_string();
     match input {
@@ -145,7 +150,8 @@ pub fn read_input(input: &Input, f: impl FnMut(Raw<'_>) -> Flow) -> Result<Layou
 /// used in error messages.
 ///
 /// # Errors
-/// [`Error::Read`] / [`Error::Csv`] when reading fails part-way.
+/// [`Error::Read`] / [`Error::Csv`] when reading fails part-way, [`Error::NotText`] when
+/// the input is binary.
 pub fn read_from<R: Read>(
     name: &str,
     reader: R,
@@ -169,7 +175,8 @@ pub fn read_from<R: Read>(
 /// detected by its magic bytes.
 ///
 /// # Errors
-/// [`Error::Read`] when a gzip body is corrupt, [`Error::Csv`] on a CSV read failure.
+/// [`Error::Read`] when a gzip body is corrupt, [`Error::Csv`] on a CSV read failure,
+/// [`Error::NotText`] when the body is binary.
 ///
 /// # Example
 /// ```

@@ -1,6 +1,8 @@
 //! How the head of an input decides its layout: a damaged first line does not turn NDJSON
-//! into CSV or a document, and CSV and documents are still told apart.
+//! into CSV or a document, UTF-16 with its byte order mark is read, binary input is one
+//! error, and CSV and documents are still told apart.
 
+use std::io::Write;
 use std::ops::ControlFlow;
 
 use jetlag_read::{Item, Layout, read_slice};
@@ -182,4 +184,80 @@ fn csv_and_documents_are_still_told_apart() {
             &[(2, "{\n    \"a\": 1\n  }"), (5, A2)],
         ),
     ]);
+}
+
+fn utf16(text: &str, little_endian: bool) -> Vec<u8> {
+    let mut out = if little_endian {
+        vec![0xFF, 0xFE]
+    } else {
+        vec![0xFE, 0xFF]
+    };
+    for unit in text.encode_utf16() {
+        out.extend(if little_endian {
+            unit.to_le_bytes()
+        } else {
+            unit.to_be_bytes()
+        });
+    }
+    out
+}
+
+#[test]
+fn a_utf16_file_with_its_byte_order_mark_is_read_as_utf8() {
+    // What Windows PowerShell 5 writes with `>`: UTF-16LE, a BOM, CRLF.
+    let ndjson = utf16("{\"user\":\"zoë\"}\r\n{\"a\":2}\r\n", true);
+    let csv = utf16("time,user\n2024-05-01T10:00:00Z,zoë\n", false);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&ndjson).unwrap();
+    let gz = gz.finish().unwrap();
+    check(&[
+        (
+            "UTF-16LE NDJSON",
+            &ndjson,
+            Layout::Ndjson,
+            &[(1, r#"{"user":"zoë"}"#), (2, A2)],
+        ),
+        (
+            "UTF-16BE CSV",
+            &csv,
+            Layout::Csv,
+            &[(1, "csv:time|user"), (2, "csv:2024-05-01T10:00:00Z|zoë")],
+        ),
+        (
+            "gzipped UTF-16LE NDJSON",
+            &gz,
+            Layout::Ndjson,
+            &[(1, r#"{"user":"zoë"}"#), (2, A2)],
+        ),
+    ]);
+}
+
+#[test]
+fn a_binary_file_is_one_error_not_a_reject_per_line() {
+    let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0".to_vec();
+    for i in 0..2000u32 {
+        elf.extend_from_slice(&i.to_le_bytes());
+    }
+    let utf16_without_bom = &utf16("time,user\n2024-05-01T10:00:00Z,a\n", true)[2..];
+    let cases: [(&str, &[u8], &str); 3] = [
+        (
+            "an executable",
+            &elf,
+            "cannot read t: binary data (a NUL byte on line 1), not NDJSON, JSON or CSV",
+        ),
+        (
+            "UTF-16 without its byte order mark",
+            utf16_without_bom,
+            "cannot read t: UTF-16 text without a byte order mark (a NUL byte on line 1), \
+             not NDJSON, JSON or CSV",
+        ),
+        (
+            "NUL bytes, then CSV",
+            b"\n\0\0\0\0\ntime,user\n2024-05-01T10:00:00Z,a\n",
+            "cannot read t: binary data (a NUL byte on line 2), not NDJSON, JSON or CSV",
+        ),
+    ];
+    for (what, body, error) in cases {
+        assert_eq!(read(body), Err(error.to_owned()), "{what}");
+    }
 }

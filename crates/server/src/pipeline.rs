@@ -45,6 +45,8 @@ pub enum BodyError {
     TooLarge(usize),
     /// The gzip stream is corrupt.
     BadGzip(String),
+    /// The (decoded) body is not text: binary data, or UTF-16 without its byte order mark.
+    NotText(String),
     /// An unsupported `Content-Encoding`.
     UnsupportedEncoding(String),
 }
@@ -95,10 +97,13 @@ impl Pipeline {
     /// an array, `records`/`value` wrappers, CSV) and enriches the events.
     ///
     /// # Errors
-    /// When the body cannot be read at all (corrupt gzip inside).
+    /// When the body cannot be read at all (corrupt gzip inside, binary data).
     pub fn parse(&self, body: &[u8]) -> Result<Parsed, BodyError> {
-        let out = jetlag_normalize::parse_body("body", body, Format::Auto)
-            .map_err(|e| BodyError::BadGzip(e.to_string()))?;
+        let out =
+            jetlag_normalize::parse_body("body", body, Format::Auto).map_err(|e| match e {
+                jetlag_read::Error::NotText { .. } => BodyError::NotText(e.to_string()),
+                e => BodyError::BadGzip(e.to_string()),
+            })?;
         let mut parsed = Parsed {
             events: out.events,
             rejects: out
@@ -227,6 +232,28 @@ mod tests {
                 (0, vec![reject(None, Some(1))]),
             ]
         );
+    }
+
+    /// A binary body is refused whole with what it is, not read as CSV rows nor called a
+    /// corrupt gzip stream; UTF-16 with its byte order mark is read.
+    #[test]
+    fn a_binary_body_is_refused_as_not_text_and_utf16_is_read() {
+        let p = Pipeline::default();
+        let elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\n\x01\0\n".repeat(20);
+        assert_eq!(
+            p.parse(&elf).unwrap_err(),
+            BodyError::NotText(
+                "cannot read body: binary data (a NUL byte on line 1), not NDJSON, JSON or CSV"
+                    .into()
+            )
+        );
+        let okta = r#"{"uuid":"o1","published":"2024-05-01T10:00:00Z","eventType":"user.session.start","actor":{"alternateId":"a@x.com","type":"User"},"outcome":{"result":"SUCCESS"}}"#;
+        let mut utf16 = vec![0xFF, 0xFE];
+        for unit in format!("{okta}\r\n").encode_utf16() {
+            utf16.extend(unit.to_le_bytes());
+        }
+        let parsed = p.parse(&utf16).unwrap();
+        assert_eq!((parsed.events.len(), parsed.rejects.len()), (1, 0));
     }
 
     #[test]
