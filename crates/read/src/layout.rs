@@ -241,7 +241,15 @@ fn sampled<R: BufRead>(
                     what,
                 });
             }
-            csv(name, reader, sample, line, f)
+            // Classic Mac OS and Excel's "CSV (Macintosh)" end lines with `\r` alone.
+            let eol = if memchr::memchr(b'\n', &sample).is_none()
+                && memchr::memchr(b'\r', &sample).is_some()
+            {
+                b'\r'
+            } else {
+                b'\n'
+            };
+            csv(name, reader, sample, line, eol, f)
         }
     }
 }
@@ -429,9 +437,9 @@ fn well_quoted(raw: &[u8]) -> bool {
     !quoted
 }
 
-/// Where the second physical line of the row `raw` begins.
-fn second_line(raw: &[u8]) -> usize {
-    memchr::memchr(b'\n', raw).map_or(raw.len(), |i| i + 1)
+/// Where the second physical line of the row `raw` begins, lines ending with `eol`.
+fn second_line(raw: &[u8], eol: u8) -> usize {
+    memchr::memchr(eol, raw).map_or(raw.len(), |i| i + 1)
 }
 
 /// CSV with a header row, streamed.
@@ -444,12 +452,14 @@ fn second_line(raw: &[u8]) -> usize {
 /// are only looked at when it has a line break in a field or is the input's last.)
 ///
 /// The rows are read from `head` (bytes already taken from the input), then `reader`;
-/// `line` counts the lines before them.
+/// `line` counts the lines before them, and lines end with `eol` (`\n`, which also ends
+/// a `\r\n`, or `\r` alone in a file that has no `\n`).
 fn csv<R: BufRead>(
     name: &str,
     reader: R,
     head: Vec<u8>,
     line: u64,
+    eol: u8,
     mut f: impl FnMut(Raw<'_>) -> Flow,
 ) -> Result<Layout, Error> {
     let mut csv = csv_reader(Tee {
@@ -475,22 +485,22 @@ fn csv<R: BufRead>(
             .iter()
             .position(|&b| b != b'\n' && b != b'\r')
             .unwrap_or(raw.len());
-        let count = |bytes: &[u8]| memchr::memchr_iter(b'\n', bytes).count() as u64;
+        let count = |bytes: &[u8]| memchr::memchr_iter(eol, bytes).count() as u64;
         let at = line + if blank == 0 { 0 } else { count(&raw[..blank]) };
         // A line break before the row's own one is in a quoted field; so is the last one
         // when a quote stayed open to the end of the input.
         let row = &raw[blank..];
-        let multi_line = memchr::memchr(b'\n', trim_eol(row)).is_some()
+        let multi_line = memchr::memchr(eol, trim_eol(row)).is_some()
             || read.as_ref().is_ok_and(|&more| more)
                 && record
                     .iter()
                     .next_back()
-                    .is_some_and(|field| field.ends_with(b"\n"));
+                    .is_some_and(|field| field.ends_with(&[eol]));
         line = at
             + if multi_line {
                 count(row)
             } else {
-                u64::from(row.ends_with(b"\n"))
+                u64::from(row.ends_with(&[eol]))
             };
         match read {
             Ok(false) => return Ok(Layout::Csv),
@@ -512,7 +522,7 @@ fn csv<R: BufRead>(
                         {
                             return Ok(Layout::Csv);
                         }
-                        let resume = before + (blank + second_line(row)) as u64;
+                        let resume = before + (blank + second_line(row, eol)) as u64;
                         let mut tee = csv.into_inner();
                         tee.rewind_to(resume);
                         csv = csv_reader(tee);

@@ -261,3 +261,42 @@ fn a_binary_file_is_one_error_not_a_reject_per_line() {
         assert_eq!(read(body), Err(error.to_owned()), "{what}");
     }
 }
+
+#[test]
+fn csv_with_cr_only_line_ends_reports_each_row_at_its_line() {
+    // A blank line, and a quoted field over two lines; LF, CRLF, and CR alone (classic Mac
+    // OS, Excel's "CSV (Macintosh)") give the same lines.
+    let lf = "time,user\n2024-05-01T10:00:00Z,a\n\n2024-05-01T10:01:00Z,\"b\nc\"\n2024-05-01T10:02:00Z,d\n";
+    for eol in ["\n", "\r\n", "\r"] {
+        let body = lf.replace('\n', eol);
+        let multi_line = format!("csv:2024-05-01T10:01:00Z|b{eol}c");
+        check(&[(
+            &format!("{eol:?}"),
+            body.as_bytes(),
+            Layout::Csv,
+            &[
+                (1, "csv:time|user"),
+                (2, "csv:2024-05-01T10:00:00Z|a"),
+                (4, &multi_line),
+                (6, "csv:2024-05-01T10:02:00Z|d"),
+            ],
+        )]);
+    }
+    // An unclosed quote is rejected at its line and reading goes on at the next.
+    let broken =
+        "time,user\r2024-05-01T10:00:00Z,a\r2024-05-01T10:01:00Z,\"b\r2024-05-01T10:02:00Z,d\r";
+    check(&[(
+        "cr, unclosed quote",
+        broken.as_bytes(),
+        Layout::Csv,
+        &[
+            (1, "csv:time|user"),
+            (2, "csv:2024-05-01T10:00:00Z|a"),
+            (
+                3,
+                "bad:unclosed quote: this CSV row is skipped, reading goes on at the next line",
+            ),
+            (4, "csv:2024-05-01T10:02:00Z|d"),
+        ],
+    )]);
+}
