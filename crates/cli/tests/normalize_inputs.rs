@@ -537,3 +537,108 @@ fn j4_normalize_refuses_an_output_that_is_one_of_its_inputs() {
         .success();
     assert!(std::fs::metadata(&other).unwrap().len() > 0);
 }
+
+/// The real Okta sample with its first line damaged as logs are: cut mid-record (`tail -c`,
+/// `split -b`), a block of NUL bytes, a comment, a truncated line followed by a blank one.
+/// Each is read as NDJSON: the damaged lines are rejected at their lines and every other
+/// record comes out exactly as from the sample without its first line.
+#[test]
+fn a_damaged_first_line_does_not_make_ndjson_csv() {
+    let sample = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/okta/panther_okta_systemlog.jsonl"
+    ))
+    .unwrap();
+    let (first, rest) = sample.split_once('\n').unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, body: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        jetlag().arg("normalize").arg(&path).output().unwrap()
+    };
+    let want = run("rest.jsonl", rest.as_bytes());
+    assert!(want.status.success());
+    assert!(!want.stdout.is_empty());
+    // The sample has rejects of its own.
+    let rejected_in = |stderr: &[u8]| -> usize {
+        let stderr = String::from_utf8_lossy(stderr);
+        let (before, _) = stderr.split_once(" rejected").unwrap();
+        before.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let rest_rejected = rejected_in(&want.stderr);
+    // (file, its damaged head, the lines rejected)
+    let cases: [(&str, String, &[u64]); 4] = [
+        (
+            "tail.jsonl",
+            format!("{}\n", &first[first.len() / 2..]),
+            &[1],
+        ),
+        ("nul.jsonl", format!("{}\n", "\0".repeat(4096)), &[1]),
+        ("comment.jsonl", "# exported by hand\n".into(), &[1]),
+        (
+            "truncated.jsonl",
+            format!("{}\n\n", &first[..first.len() / 2]),
+            &[1, 2],
+        ),
+    ];
+    for (name, head, rejected) in cases {
+        let out = run(name, format!("{head}{rest}").as_bytes());
+        assert!(out.status.success(), "{name}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "{name}"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for line in rejected {
+            assert!(
+                stderr.contains(&format!("{name}:{line}: ")),
+                "{name}: {stderr}"
+            );
+        }
+        assert_eq!(
+            rejected_in(&out.stderr),
+            rest_rejected + rejected.len(),
+            "{name}: {stderr}"
+        );
+    }
+}
+
+/// What Windows PowerShell 5 writes with `>` (UTF-16LE, a byte order mark, CRLF) reads as
+/// the UTF-8 file does; a binary file is one error for the file (exit status 1, the other
+/// inputs read), not a reject per line.
+#[test]
+fn a_utf16_file_is_read_and_a_binary_file_is_one_error() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/okta/panther_okta_systemlog.jsonl"
+    );
+    let sample = std::fs::read_to_string(path).unwrap();
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in sample.replace('\n', "\r\n").encode_utf16() {
+        utf16.extend(unit.to_le_bytes());
+    }
+    let mut binary = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0".to_vec();
+    for i in 0..3000u32 {
+        binary.extend_from_slice(&(i * 7919).to_le_bytes());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (u, b) = (dir.path().join("utf16.json"), dir.path().join("a.out"));
+    std::fs::write(&u, utf16).unwrap();
+    std::fs::write(&b, binary).unwrap();
+    let want = jetlag().args(["normalize", path]).output().unwrap();
+    let out = jetlag().arg("normalize").arg(&u).arg(&b).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout, want.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let error = format!(
+        "cannot read {}: binary data (a NUL byte on line 1), not NDJSON, JSON or CSV",
+        b.display()
+    );
+    assert_eq!(stderr.matches(&error).count(), 1, "{stderr}");
+    let per_line = stderr
+        .split("a.out:")
+        .skip(1)
+        .any(|after| after.starts_with(|c: char| c.is_ascii_digit()));
+    assert!(!per_line, "no reject per line: {stderr}");
+}

@@ -563,11 +563,74 @@ where
     d.deserialize_any(V(PhantomData))
 }
 
+/// How deep arrays and objects may nest in a record that is handed to sonic-rs (the
+/// default limit of serde_json too). Sign-in records nest a handful of levels.
+pub(crate) const MAX_NESTING: usize = 128;
+
+// What `decode_walked` relies on.
+const _: () = assert!(crate::lex::MAX_DEPTH as usize <= MAX_NESTING);
+
+/// Is `json` nested deeper than [`MAX_NESTING`]?
+///
+/// sonic-rs skips the values a struct does not name by recursion, one stack frame per
+/// level and with no limit of its own, so 100,000 `[` in an ignored field overflowed the
+/// stack and aborted the process. A value cannot nest deeper than it has `[` and `{`, and
+/// nearly every record has fewer than the limit, which one `memchr2` pass shows; only a
+/// record with more is walked byte by byte, strings skipped, as the parser would walk it
+/// (on the part that is valid JSON, which is all the parser reads, the depth is exact).
+pub(crate) fn too_deep(json: &[u8]) -> bool {
+    if memchr::memchr2_iter(b'[', b'{', json)
+        .nth(MAX_NESTING)
+        .is_none()
+    {
+        return false;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Decodes one JSON record into a borrowed vendor struct: the single place the JSON
 /// library is chosen (sonic-rs: 25–30 % more records per CPU-second than serde_json on the
 /// vendor benches; see DESIGN.md).
+///
+/// A record nested deeper than [`MAX_NESTING`] is [`Error::TooDeep`], found before
+/// sonic-rs sees it ([`too_deep`]). This is the slow path (a vendor's fast path declined
+/// the record), so the check costs nothing on the records the fast paths read.
 pub(crate) fn decode<'a, T: serde::Deserialize<'a>>(record: &'a [u8]) -> Result<T, Error> {
-    sonic_rs::from_slice(record).map_err(|e| Error::from_json(e, record))
+    if too_deep(record) {
+        return Err(Error::TooDeep(MAX_NESTING));
+    }
+    decode_walked(record)
+}
+
+/// [`decode`] without the depth check, for a value a [`crate::lex::Cursor`] has just
+/// walked: the cursor declines anything nested deeper than [`crate::lex::MAX_DEPTH`],
+/// which is below [`MAX_NESTING`].
+pub(crate) fn decode_walked<'a, T: serde::Deserialize<'a>>(value: &'a [u8]) -> Result<T, Error> {
+    sonic_rs::from_slice(value).map_err(|e| Error::from_json(e, value))
 }
 
 /// A string borrowed from the record when the JSON has no escapes, owned otherwise.
@@ -656,6 +719,31 @@ pub(crate) fn s<'b>(v: &'b Option<Str<'_>>) -> Option<&'b str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn too_deep_counts_nesting_not_brackets_in_strings() {
+        let n = MAX_NESTING;
+        let open = |k: usize| "[".repeat(k);
+        let close = |k: usize| "]".repeat(k);
+        let cases: Vec<(String, bool)> = vec![
+            (format!("{}{}", open(n), close(n)), false),
+            (format!("{}{}", open(n + 1), close(n + 1)), true),
+            // Truncated: what the parser would read is already too deep.
+            (open(n + 1), true),
+            // Many brackets side by side, never deep.
+            (format!("[{}]", "[],{},".repeat(n) + "0"), false),
+            // Brackets inside strings, with escaped quotes and backslashes before them.
+            (format!(r#"{{"a":"{}"}}"#, open(n + 1)), false),
+            (format!(r#"{{"a":"\"{}\\","b":1}}"#, open(n + 1)), false),
+            (format!(r#"{{"a":"\\"}}{}"#, open(n + 1)), true),
+            (format!("{{\"k\":{}{}}}", open(n), close(n)), true),
+            // Stray closers do not hide the depth that follows.
+            (format!("{}{}", close(5), open(n + 1)), true),
+        ];
+        for (json, deep) in cases {
+            assert_eq!(too_deep(json.as_bytes()), deep, "{json}");
+        }
+    }
 
     #[test]
     fn trim_is_str_trim() {

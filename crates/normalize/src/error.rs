@@ -10,6 +10,10 @@ pub enum Error {
     /// `truncated JSON: …`, `invalid JSON: …`, `wrong type: …`).
     #[error("{0}")]
     Json(String),
+    /// The record's arrays and objects nest deeper than the limit (the number), which
+    /// keeps the JSON parser's recursion within the stack.
+    #[error("JSON nested deeper than {0} levels")]
+    TooDeep(usize),
     /// The record is not valid UTF-8.
     #[error("not valid UTF-8 (at byte {0})")]
     NotUtf8Record(usize),

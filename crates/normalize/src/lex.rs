@@ -325,7 +325,7 @@ impl<'a> Cursor<'a> {
         self.peek()?;
         let start = self.at;
         self.skip()?;
-        crate::common::decode(self.text.get(start..self.at)?.as_bytes()).ok()
+        crate::common::decode_walked(self.text.get(start..self.at)?.as_bytes()).ok()
     }
 
     /// Passes over one value (after whitespace), checking it.

@@ -183,8 +183,9 @@ pub struct Body {
 /// `records` / `Records` wrapper or CSV, possibly gzipped. `name` labels the rejects.
 ///
 /// # Errors
-/// [`jetlag_read::Error`] when the body cannot be read at all (corrupt gzip). Records
-/// before the corruption are lost in that case; bad records are never an error.
+/// [`jetlag_read::Error`] when the body cannot be read at all (corrupt gzip, binary
+/// data). Records before the corruption are lost in that case; bad records are never an
+/// error.
 ///
 /// # Example
 /// ```

@@ -172,9 +172,14 @@ impl<'de> Visitor<'de> for Sniffer<'_> {
 
 /// Decides which vendor wrote one JSON record.
 ///
+/// A record nested deeper than sonic-rs may be given (`common::too_deep`) is decided by
+/// the byte scan of `guess` instead, which does not recurse; the vendor's parse then
+/// rejects it.
+///
 /// # Errors
 /// [`Error::Json`] when the record is not a JSON object, [`Error::Unrecognized`] when no
-/// vendor's keys are there.
+/// vendor's keys are there, [`Error::TooDeep`] when the record is nested too deeply and
+/// its vendor is not told by the keys before the deep part.
 ///
 /// # Example
 /// ```
@@ -184,6 +189,9 @@ impl<'de> Visitor<'de> for Sniffer<'_> {
 /// assert!(sniff(br#"{"hello":"world"}"#).is_err());
 /// ```
 pub fn sniff(record: &[u8]) -> Result<Source, Error> {
+    if crate::common::too_deep(record) {
+        return guess(record).ok_or(Error::TooDeep(crate::common::MAX_NESTING));
+    }
     let decided = Cell::new(None);
     let mut de = sonic_rs::Deserializer::from_slice(record);
     let result = Sniffer { decided: &decided }.deserialize(&mut de);

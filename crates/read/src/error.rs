@@ -25,6 +25,18 @@ pub enum Error {
         /// The underlying reason.
         source: io::Error,
     },
+    /// The input is not text: its first line, which CSV would take for a header, holds a
+    /// NUL byte, and the lines after it are not NDJSON records.
+    #[error("cannot read {name}: {what} (a NUL byte on line {line}), not NDJSON, JSON or CSV")]
+    NotText {
+        /// The input's name.
+        name: String,
+        /// The line with the NUL byte.
+        line: u64,
+        /// What the input looks like: `binary data`, or UTF-16 text without its byte
+        /// order mark.
+        what: &'static str,
+    },
     /// The CSV reader failed part-way.
     #[error("cannot read CSV {name}: {source}")]
     Csv {

@@ -1,33 +1,75 @@
 //! Layout detection and the streaming readers (NDJSON, CSV).
+//!
+//! The layout comes from the head of the input. A first line that is a complete JSON value
+//! starting with `{` makes NDJSON (the common case, decided on that line alone). Otherwise
+//! the next non-blank lines are looked at ([`sampled`]): when most of them are complete
+//! JSON objects the input is NDJSON whose first line is damaged (a partial line from
+//! `tail -c` or `split -b`, a block of NUL bytes, a comment), and only that line is
+//! rejected; if not, an input starting with `{` or `[` is one or more JSON documents and
+//! anything else is CSV — or, when its first line holds a NUL byte, not text at all
+//! ([`Error::NotText`]). A UTF-16 input with its byte order mark is transcoded to UTF-8
+//! first.
 
-use std::io::BufRead;
+use std::io::{self, BufRead, BufReader, Read};
 
 use crate::{Error, Flow, Item, Layout, Raw, go, json, slurp};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The byte order marks of UTF-16, little-endian (what Windows PowerShell 5 writes with
+/// `>` and `Out-File`) and big-endian.
+const UTF16_BOMS: [&[u8]; 2] = [b"\xFF\xFE", b"\xFE\xFF"];
+
+/// The layout decision looks at up to this many non-blank lines after the first …
+const SAMPLE_LINES: usize = 16;
+/// … while the lines read hold fewer bytes than this …
+const SAMPLE_BYTES: usize = 1 << 20;
+/// … and reads no more than this for one line: a longer one is not judged (a binary file
+/// can go gigabytes without a line break).
+const SAMPLE_MAX: u64 = 16 << 20;
+
+fn read_err(name: &str, line: u64) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |source| Error::Read {
+        name: name.to_owned(),
+        line,
+        source,
+    }
+}
+
 /// Detects the layout of `reader` and delivers its records.
+///
+/// Only an input that starts with a UTF-16 byte order mark goes through the transcoder;
+/// every other byte is read as it is.
 pub(crate) fn read<R: BufRead>(
     name: &str,
     mut reader: R,
-    mut f: impl FnMut(Raw<'_>) -> Flow,
+    f: impl FnMut(Raw<'_>) -> Flow,
 ) -> Result<Layout, Error> {
-    let read_err = |line: u64| {
-        move |source| Error::Read {
-            name: name.to_owned(),
-            line,
-            source,
-        }
-    };
+    let head = reader.fill_buf().map_err(read_err(name, 0))?;
+    if UTF16_BOMS.iter().any(|bom| head.starts_with(bom)) {
+        let utf8 = encoding_rs_io::DecodeReaderBytesBuilder::new()
+            .strip_bom(true)
+            .build(reader);
+        return read_utf8(name, BufReader::with_capacity(64 * 1024, utf8), f);
+    }
+    read_utf8(name, reader, f)
+}
+
+/// [`read`] for bytes that are UTF-8 (or meant to be).
+fn read_utf8<R: BufRead>(
+    name: &str,
+    mut reader: R,
+    f: impl FnMut(Raw<'_>) -> Flow,
+) -> Result<Layout, Error> {
     // A byte order mark at the very start is what Windows tools write: drop it.
-    let head = reader.fill_buf().map_err(read_err(0))?;
+    let head = reader.fill_buf().map_err(read_err(name, 0))?;
     if head.starts_with(BOM) {
         reader.consume(BOM.len());
     }
     // Skip leading whitespace, counting the lines it spans.
     let mut line = 0u64;
     let first = loop {
-        let buf = reader.fill_buf().map_err(read_err(line))?;
+        let buf = reader.fill_buf().map_err(read_err(name, line))?;
         if buf.is_empty() {
             return Ok(Layout::Empty);
         }
@@ -46,14 +88,9 @@ pub(crate) fn read<R: BufRead>(
         }
     };
     match first {
-        b'[' => {
-            let mut buf = Vec::new();
-            slurp(name, line, reader, &mut buf)?;
-            let _ = json::documents(&buf, line + 1, &mut f);
-            Ok(Layout::Document)
-        }
         b'{' => ndjson(name, reader, line, f),
-        _ => csv(name, reader, line, f),
+        b'[' => sampled(name, reader, line, Vec::new(), Fallback::Document, f),
+        _ => sampled(name, reader, line, Vec::new(), Fallback::Csv, f),
     }
 }
 
@@ -72,47 +109,36 @@ fn is_complete_json(bytes: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
 }
 
-/// NDJSON, unless the first line shows a pretty-printed document.
+/// An input whose first significant byte is `{`: NDJSON when its first line is a complete
+/// JSON value, else the next lines decide ([`sampled`]).
 fn ndjson<R: BufRead>(
     name: &str,
     mut reader: R,
-    mut line: u64,
+    line: u64,
     mut f: impl FnMut(Raw<'_>) -> Flow,
 ) -> Result<Layout, Error> {
-    let read_err = |line: u64| {
-        move |source| Error::Read {
-            name: name.to_owned(),
-            line,
-            source,
-        }
-    };
     let mut buf = Vec::with_capacity(8 * 1024);
-    reader.read_until(b'\n', &mut buf).map_err(read_err(line))?;
-    let first_line = line + 1;
+    reader
+        .read_until(b'\n', &mut buf)
+        .map_err(read_err(name, line))?;
     if !is_complete_json(trim_eol(&buf)) {
-        // A pretty-printed document, or NDJSON whose first record is broken: NDJSON's
-        // second line is a complete record, a document's is not.
-        let first_len = buf.len();
-        reader
-            .read_until(b'\n', &mut buf)
-            .map_err(read_err(line + 1))?;
-        let second = trim_eol(&buf[first_len..]).trim_ascii();
-        if !(second.starts_with(b"{") && is_complete_json(second)) {
-            slurp(name, line + 2, reader, &mut buf)?;
-            let _ = json::documents(&buf, first_line, &mut f);
-            return Ok(Layout::Document);
-        }
-        line += 1;
-        let first = json::record_or_wrapper(trim_eol(&buf[..first_len]), line, &mut f);
-        if first.is_break() {
-            return Ok(Layout::Ndjson);
-        }
-        buf.drain(..first_len);
+        return sampled(name, reader, line, buf, Fallback::Document, f);
     }
-    line += 1;
-    if ndjson_line(trim_eol(&buf), line, &mut Vec::new(), &mut f).is_break() {
+    if ndjson_line(trim_eol(&buf), line + 1, &mut Vec::new(), &mut f).is_break() {
         return Ok(Layout::Ndjson);
     }
+    ndjson_lines(name, reader, line + 1, buf, f)
+}
+
+/// Streams the NDJSON lines of `reader`, the first of which is line `line + 1`; `buf` is
+/// scratch space for lines that straddle two buffer fills.
+fn ndjson_lines<R: BufRead>(
+    name: &str,
+    mut reader: R,
+    mut line: u64,
+    mut buf: Vec<u8>,
+    mut f: impl FnMut(Raw<'_>) -> Flow,
+) -> Result<Layout, Error> {
     // Blank lines are reported only when a record follows them (a trailing newline or two
     // at the end of a file is not a record).
     let mut blanks: Vec<u64> = Vec::new();
@@ -120,13 +146,132 @@ fn ndjson<R: BufRead>(
         let flow = with_line(&mut reader, &mut buf, |bytes| {
             ndjson_line(trim_eol(bytes), line + 1, &mut blanks, &mut f)
         })
-        .map_err(read_err(line))?;
+        .map_err(read_err(name, line))?;
         line += 1;
         match flow {
             None | Some(Flow::Break(())) => return Ok(Layout::Ndjson),
             Some(Flow::Continue(())) => {}
         }
     }
+}
+
+/// What an input whose first line does not settle its layout is read as when its next
+/// lines are not NDJSON records.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    /// It starts with `{` or `[`: one or more JSON documents.
+    Document,
+    /// Anything else: CSV, if it is text.
+    Csv,
+}
+
+/// Reads an input whose first line does not settle the layout, from its first significant
+/// byte; `sample` holds its first line when the caller has read it, and `line` counts the
+/// lines before it.
+///
+/// Up to [`SAMPLE_LINES`] non-blank lines after the first are read (fewer once their
+/// verdict cannot change, or once [`SAMPLE_BYTES`] are held) and each is judged: a
+/// complete JSON object, or something else. When the objects are more than the others, the
+/// input is NDJSON whose first line is damaged: every line, that one included, goes through
+/// the NDJSON reader, which hands the damaged ones over as records to reject. Otherwise
+/// `fallback` holds: a pretty-printed document has no line that is a whole object but
+/// its last element's, and a CSV row is never one. An input starting with `[` whose first
+/// line is a complete value is a document even so (an array, then objects, is documents).
+///
+/// The bytes read to decide are read again by the reader that takes the input.
+fn sampled<R: BufRead>(
+    name: &str,
+    mut reader: R,
+    line: u64,
+    mut sample: Vec<u8>,
+    fallback: Fallback,
+    mut f: impl FnMut(Raw<'_>) -> Flow,
+) -> Result<Layout, Error> {
+    if sample.is_empty() {
+        (&mut reader)
+            .take(SAMPLE_MAX)
+            .read_until(b'\n', &mut sample)
+            .map_err(read_err(name, line))?;
+    }
+    let first_len = sample.len();
+    // Not a whole line: more than `SAMPLE_MAX` bytes without a line break.
+    let mut cut = !sample.ends_with(b"\n") && first_len as u64 >= SAMPLE_MAX;
+    let (mut records, mut others) = (0usize, 0usize);
+    while !cut && sample.len() - first_len < SAMPLE_BYTES {
+        let left = SAMPLE_LINES - records - others;
+        if left == 0 || records > others + left || records + left <= others {
+            break;
+        }
+        let start = sample.len();
+        let n = (&mut reader)
+            .take(SAMPLE_MAX)
+            .read_until(b'\n', &mut sample)
+            .map_err(read_err(name, line))?;
+        if n == 0 {
+            break;
+        }
+        cut = !sample.ends_with(b"\n") && n as u64 >= SAMPLE_MAX;
+        let text = trim_eol(&sample[start..]).trim_ascii();
+        if cut || text.is_empty() {
+            continue;
+        }
+        if text.starts_with(b"{") && is_complete_json(text) {
+            records += 1;
+        } else {
+            others += 1;
+        }
+    }
+    let ndjson = records > others
+        && !(sample.starts_with(b"[") && is_complete_json(trim_eol(&sample[..first_len])));
+    if ndjson {
+        let reader = io::Cursor::new(sample).chain(reader);
+        return ndjson_lines(name, reader, line, Vec::with_capacity(8 * 1024), f);
+    }
+    match fallback {
+        Fallback::Document => {
+            slurp(name, line, reader, &mut sample)?;
+            let _ = json::documents(&sample, line + 1, &mut f);
+            Ok(Layout::Document)
+        }
+        Fallback::Csv => {
+            if let Some(what) = not_text(&sample[..first_len]) {
+                return Err(Error::NotText {
+                    name: name.to_owned(),
+                    line: line + 1,
+                    what,
+                });
+            }
+            // Classic Mac OS and Excel's "CSV (Macintosh)" end lines with `\r` alone.
+            let eol = if memchr::memchr(b'\n', &sample).is_none()
+                && memchr::memchr(b'\r', &sample).is_some()
+            {
+                b'\r'
+            } else {
+                b'\n'
+            };
+            csv(name, reader, sample, line, eol, f)
+        }
+    }
+}
+
+/// What the first line of an input that would be CSV is when it holds a NUL byte, which no
+/// text but UTF-16 has: UTF-16 without its byte order mark (ASCII text has every other
+/// byte zero), or binary data (an executable, an archive, a database, a file of zeros).
+fn not_text(first_line: &[u8]) -> Option<&'static str> {
+    memchr::memchr(0, first_line)?;
+    let head = &first_line[..first_line.len().min(64) & !1];
+    let zero_at = |parity: usize| {
+        head.len() >= 4
+            && head
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| (b == 0) == (i % 2 == parity))
+    };
+    Some(if zero_at(0) || zero_at(1) {
+        "UTF-16 text without a byte order mark"
+    } else {
+        "binary data"
+    })
 }
 
 /// Calls `f` with the next line of `reader` (its `\n` included, when there is one);
@@ -292,9 +437,9 @@ fn well_quoted(raw: &[u8]) -> bool {
     !quoted
 }
 
-/// Where the second physical line of the row `raw` begins.
-fn second_line(raw: &[u8]) -> usize {
-    memchr::memchr(b'\n', raw).map_or(raw.len(), |i| i + 1)
+/// Where the second physical line of the row `raw` begins, lines ending with `eol`.
+fn second_line(raw: &[u8], eol: u8) -> usize {
+    memchr::memchr(eol, raw).map_or(raw.len(), |i| i + 1)
 }
 
 /// CSV with a header row, streamed.
@@ -305,15 +450,21 @@ fn second_line(raw: &[u8]) -> usize {
 /// rejected and the CSV reader starts again at its second
 /// line. A quoted field with line breaks that closes properly is kept. (A row's quotes
 /// are only looked at when it has a line break in a field or is the input's last.)
+///
+/// The rows are read from `head` (bytes already taken from the input), then `reader`;
+/// `line` counts the lines before them, and lines end with `eol` (`\n`, which also ends
+/// a `\r\n`, or `\r` alone in a file that has no `\n`).
 fn csv<R: BufRead>(
     name: &str,
     reader: R,
+    head: Vec<u8>,
     line: u64,
+    eol: u8,
     mut f: impl FnMut(Raw<'_>) -> Flow,
 ) -> Result<Layout, Error> {
     let mut csv = csv_reader(Tee {
         input: reader,
-        replay: Vec::new(),
+        replay: head,
         replayed: 0,
         kept: Vec::new(),
         base: 0,
@@ -334,22 +485,22 @@ fn csv<R: BufRead>(
             .iter()
             .position(|&b| b != b'\n' && b != b'\r')
             .unwrap_or(raw.len());
-        let count = |bytes: &[u8]| memchr::memchr_iter(b'\n', bytes).count() as u64;
+        let count = |bytes: &[u8]| memchr::memchr_iter(eol, bytes).count() as u64;
         let at = line + if blank == 0 { 0 } else { count(&raw[..blank]) };
         // A line break before the row's own one is in a quoted field; so is the last one
         // when a quote stayed open to the end of the input.
         let row = &raw[blank..];
-        let multi_line = memchr::memchr(b'\n', trim_eol(row)).is_some()
+        let multi_line = memchr::memchr(eol, trim_eol(row)).is_some()
             || read.as_ref().is_ok_and(|&more| more)
                 && record
                     .iter()
                     .next_back()
-                    .is_some_and(|field| field.ends_with(b"\n"));
+                    .is_some_and(|field| field.ends_with(&[eol]));
         line = at
             + if multi_line {
                 count(row)
             } else {
-                u64::from(row.ends_with(b"\n"))
+                u64::from(row.ends_with(&[eol]))
             };
         match read {
             Ok(false) => return Ok(Layout::Csv),
@@ -371,7 +522,7 @@ fn csv<R: BufRead>(
                         {
                             return Ok(Layout::Csv);
                         }
-                        let resume = before + (blank + second_line(row)) as u64;
+                        let resume = before + (blank + second_line(row, eol)) as u64;
                         let mut tee = csv.into_inner();
                         tee.rewind_to(resume);
                         csv = csv_reader(tee);

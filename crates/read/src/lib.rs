@@ -2,19 +2,25 @@
 //!
 //! A reader knows nothing about vendors. It opens an [`Input`] (a path or `-` for stdin),
 //! unwraps gzip when the first bytes are the gzip magic number (whatever the file is
-//! called), decides the *layout* from the first significant byte and hands every raw record
-//! to a callback as an [`Item`] with its 1-based line number:
+//! called), decides the *layout* from the head of the input and hands every raw record to
+//! a callback as an [`Item`] with its 1-based line number:
 //!
-//! - **NDJSON** (`{` and the first line is a complete JSON value): one record per line,
-//!   streamed through one reused buffer, so memory stays constant however big the file is.
-//!   A line that is itself a wrapper (`{"records":[…]}`, as Event Hub captures are) yields
-//!   the wrapped records.
-//! - **JSON document** (`[`, or a `{` whose first line is not a complete value): one or
+//! - **NDJSON** (the first line is a complete JSON value starting with `{`, or most of the
+//!   next lines are complete JSON objects, whatever the first line is: a damaged first
+//!   line is then rejected like any broken record): one record per line, streamed through
+//!   one reused buffer, so memory stays constant however big the file is. A line that is
+//!   itself a wrapper (`{"records":[…]}`, as Event Hub captures are) yields the wrapped
+//!   records.
+//! - **JSON document** (otherwise, when the first significant byte is `[` or `{`): one or
 //!   more documents read into memory; a JSON array, a Microsoft Graph page `{"value":[…]}`,
 //!   an Azure diagnostic / Event Hub batch `{"records":[…]}`, a CloudTrail file
 //!   `{"Records":[…]}` or a Google Reports API page `{"items":[…]}` yields its elements;
 //!   any other value is one record.
-//! - **CSV** (anything else): a header row, then one row per record, streamed.
+//! - **CSV** (anything else): a header row, then one row per record, streamed. An input
+//!   whose first line holds a NUL byte is not text, and is [`Error::NotText`].
+//!
+//! An input that starts with a UTF-16 byte order mark (Windows PowerShell 5's `>`) is
+//! transcoded to UTF-8 first; any other is read as it is.
 //!
 //! Records are borrowed from the reader's buffers and only live for the callback call.
 //! Problems with one record (an empty line, a byte order mark in mid-stream, a broken
@@ -124,7 +130,8 @@ pub struct Raw<'a> {
 ///
 /// # Errors
 /// [`Error::Open`] when the file cannot be opened, [`Error::Read`] / [`Error::Csv`] when
-/// reading fails part-way (records before the failure have been delivered).
+/// reading fails part-way (records before the failure have been delivered),
+/// [`Error::NotText`] when the input is binary.
 pub fn read_input(input: &Input, f: impl FnMut(Raw<'_>) -> Flow) -> Result<Layout, Error> {
     let name = input.to_string();
     match input {
@@ -143,7 +150,8 @@ pub fn read_input(input: &Input, f: impl FnMut(Raw<'_>) -> Flow) -> Result<Layou
 /// used in error messages.
 ///
 /// # Errors
-/// [`Error::Read`] / [`Error::Csv`] when reading fails part-way.
+/// [`Error::Read`] / [`Error::Csv`] when reading fails part-way, [`Error::NotText`] when
+/// the input is binary.
 pub fn read_from<R: Read>(
     name: &str,
     reader: R,
@@ -167,7 +175,8 @@ pub fn read_from<R: Read>(
 /// detected by its magic bytes.
 ///
 /// # Errors
-/// [`Error::Read`] when a gzip body is corrupt, [`Error::Csv`] on a CSV read failure.
+/// [`Error::Read`] when a gzip body is corrupt, [`Error::Csv`] on a CSV read failure,
+/// [`Error::NotText`] when the body is binary.
 ///
 /// # Example
 /// ```

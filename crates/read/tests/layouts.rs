@@ -202,3 +202,55 @@ fn ndjson_lines_across_buffer_fills_and_longer_than_the_buffer() {
         assert_eq!(got, want, "chunk {chunk}");
     }
 }
+
+/// Deeply nested JSON is split into records without recursion (serde_json skips values
+/// with a stack on the heap), so it cannot overflow the stack here: each layout, on a
+/// 256 KiB stack, hands over the deep record whole, between the records around it.
+#[test]
+fn deeply_nested_json_is_split_into_records_without_recursion() {
+    let deep = format!("{{\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+    let cases = [
+        (
+            "ndjson",
+            format!("{{\"a\":1}}\n{deep}\n{{\"a\":3}}\n"),
+            [1, 2, 3],
+        ),
+        (
+            "array",
+            format!("[\n{{\"a\":1}},\n{deep},\n{{\"a\":3}}\n]"),
+            [2, 3, 4],
+        ),
+        (
+            "wrapper line",
+            format!("{{\"records\":[{{\"a\":1}},{deep},{{\"a\":3}}]}}\n"),
+            [1, 1, 1],
+        ),
+        (
+            "pretty wrapper",
+            format!("{{\n\"value\": [\n{{\"a\":1}},\n{deep},\n{{\"a\":3}}\n]\n}}\n"),
+            [3, 4, 5],
+        ),
+    ];
+    for (what, body, want_lines) in cases {
+        let deep = deep.clone();
+        let got = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || items(body.as_bytes()).1)
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(lines(&got), want_lines, "{what}");
+        assert_eq!(got[0].1, r#"{"a":1}"#, "{what}");
+        assert_eq!(got[1].1, deep, "{what}");
+        assert_eq!(got[2].1, r#"{"a":3}"#, "{what}");
+    }
+    let bare = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let got = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || items(bare.as_bytes()).1)
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1.len(), 199_998, "the bare array's one element");
+}

@@ -94,6 +94,8 @@ pub enum BodyError {
     TooLarge(usize),
     /// The gzip stream is corrupt.
     BadGzip(String),
+    /// The (decoded) body is not text: binary data, or UTF-16 without its byte order mark.
+    NotText(String),
     /// An unsupported `Content-Encoding`.
     UnsupportedEncoding(String),
 }
@@ -144,10 +146,13 @@ impl Pipeline {
     /// an array, `records`/`value` wrappers, CSV) and enriches the events.
     ///
     /// # Errors
-    /// When the body cannot be read at all (corrupt gzip inside).
+    /// When the body cannot be read at all (corrupt gzip inside, binary data).
     pub fn parse(&self, body: &[u8]) -> Result<Parsed, BodyError> {
-        let out = jetlag_normalize::parse_body("body", body, Format::Auto)
-            .map_err(|e| BodyError::BadGzip(e.to_string()))?;
+        let out =
+            jetlag_normalize::parse_body("body", body, Format::Auto).map_err(|e| match e {
+                jetlag_read::Error::NotText { .. } => BodyError::NotText(e.to_string()),
+                e => BodyError::BadGzip(e.to_string()),
+            })?;
         let mut parsed = Parsed {
             events: out.events,
             rejects: out
@@ -240,6 +245,64 @@ mod tests {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(bytes).unwrap();
         enc.finish().unwrap()
+    }
+
+    /// A request body is parsed on one of tokio's threads, whose stacks are 2 MiB: deeply
+    /// nested JSON, as a batch line, a lone `/v1/evaluate` record or a HEC event, is
+    /// rejected with its line, not a stack overflow that aborts the server.
+    #[test]
+    fn deeply_nested_json_in_a_body_is_rejected_not_a_crash() {
+        const OKTA: &str = r#"{"uuid":"o1","published":"2024-05-01T10:00:00Z","eventType":"user.session.start","actor":{"alternateId":"a@x.com","type":"User"},"outcome":{"result":"SUCCESS"}}"#;
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let got = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let p = Pipeline::default();
+                let batch = p.parse(format!("{OKTA}\n{deep}\n{OKTA}\n").as_bytes());
+                let one = p.parse_one(deep.as_bytes());
+                let mut hec = Parsed::default();
+                p.parse_record(1, deep.as_bytes(), &mut hec);
+                [batch.unwrap(), one.unwrap(), hec]
+                    .map(|parsed| (parsed.events.len(), parsed.rejects))
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        let reject = |line, event| Reject {
+            line,
+            event,
+            reason: "JSON nested deeper than 128 levels".into(),
+        };
+        assert_eq!(
+            got,
+            [
+                (2, vec![reject(Some(2), None)]),
+                (0, vec![reject(Some(1), None)]),
+                (0, vec![reject(None, Some(1))]),
+            ]
+        );
+    }
+
+    /// A binary body is refused whole with what it is, not read as CSV rows nor called a
+    /// corrupt gzip stream; UTF-16 with its byte order mark is read.
+    #[test]
+    fn a_binary_body_is_refused_as_not_text_and_utf16_is_read() {
+        let p = Pipeline::default();
+        let elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\n\x01\0\n".repeat(20);
+        assert_eq!(
+            p.parse(&elf).unwrap_err(),
+            BodyError::NotText(
+                "cannot read body: binary data (a NUL byte on line 1), not NDJSON, JSON or CSV"
+                    .into()
+            )
+        );
+        let okta = r#"{"uuid":"o1","published":"2024-05-01T10:00:00Z","eventType":"user.session.start","actor":{"alternateId":"a@x.com","type":"User"},"outcome":{"result":"SUCCESS"}}"#;
+        let mut utf16 = vec![0xFF, 0xFE];
+        for unit in format!("{okta}\r\n").encode_utf16() {
+            utf16.extend(unit.to_le_bytes());
+        }
+        let parsed = p.parse(&utf16).unwrap();
+        assert_eq!((parsed.events.len(), parsed.rejects.len()), (1, 0));
     }
 
     #[test]

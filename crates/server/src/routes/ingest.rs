@@ -82,6 +82,7 @@ async fn prepare(
             StatusCode::BAD_REQUEST,
             &format!("corrupt gzip body: {e}"),
         )),
+        Err(BodyError::NotText(e)) => Err(error(StatusCode::BAD_REQUEST, &e)),
         Err(BodyError::UnsupportedEncoding(e)) => Err(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             &format!("unsupported content-encoding '{e}' (gzip or identity)"),
