@@ -271,6 +271,7 @@ mod tests {
         let reject = |line, event| Reject {
             line,
             event,
+            event_id: None,
             reason: "JSON nested deeper than 128 levels".into(),
         };
         assert_eq!(
