@@ -807,7 +807,7 @@ impl Batch {
                         .1
                         .nanosecond
                         .cmp(&self.at(b).1.nanosecond)
-                        .then_with(|| self.identity(a).cmp(&self.identity(b)))
+                        .then_with(|| self.cmp_identity(a, b))
                 },
             )
         } else {
@@ -815,21 +815,20 @@ impl Batch {
                 &bits,
                 kept,
                 |row, i| time_key(row.time()) << 32 | u128::from(i),
-                |a, b| self.identity(a).cmp(&self.identity(b)),
+                |a, b| self.cmp_identity(a, b),
             )
         }
     }
 
-    /// What makes the event at `index` itself, as `jetlag_detect::order` sorts the events
-    /// of one time: event id, user, source, tenant.
-    fn identity(&self, index: u32) -> (&str, &str, Source, Option<&str>) {
-        let (chunk, row) = self.at(index);
-        (
-            chunk.event_id(row),
-            self.strings.get(row.user).unwrap_or_default(),
-            row.source,
-            self.tenant(row),
-        )
+    /// The order of the events at `a` and `b` by what makes each itself, as
+    /// `jetlag_detect::order` sorts the events of one time: event id, then user, source,
+    /// tenant (read only when the ids are equal, which they rarely are).
+    fn cmp_identity(&self, a: u32, b: u32) -> std::cmp::Ordering {
+        let ((ca, ra), (cb, rb)) = (self.at(a), self.at(b));
+        ca.event_id(ra).cmp(cb.event_id(rb)).then_with(|| {
+            let user = |row: &Row| self.strings.get(row.user).unwrap_or_default();
+            (user(ra), ra.source, self.tenant(ra)).cmp(&(user(rb), rb.source, self.tenant(rb)))
+        })
     }
 
     fn tenant(&self, row: &Row) -> Option<&str> {
