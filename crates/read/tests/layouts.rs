@@ -1,30 +1,15 @@
 //! Every layout the reader knows, with the line numbers it reports.
 
+mod common;
+
 use std::io::Write;
 use std::ops::ControlFlow;
 
-use jetlag_read::{Item, Layout, read_input, read_slice};
+use jetlag_read::{Item, Layout, read_input};
 
-/// (line, what) for every item: the JSON text, `csv:` + fields, or `bad:` + reason.
+/// (line, what) for every item of an input that reads without error.
 fn items(body: &[u8]) -> (Layout, Vec<(u64, String)>) {
-    let mut out = Vec::new();
-    let layout = read_slice("t", body, |raw| {
-        let what = match raw.item {
-            Item::Json(b) => String::from_utf8_lossy(b).into_owned(),
-            Item::CsvHeader(r) | Item::CsvRow(r) => {
-                let fields: Vec<_> = r
-                    .iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned())
-                    .collect();
-                format!("csv:{}", fields.join("|"))
-            }
-            Item::Malformed(reason) => format!("bad:{reason}"),
-        };
-        out.push((raw.line, what));
-        ControlFlow::Continue(())
-    })
-    .unwrap();
-    (layout, out)
+    common::read(body).unwrap()
 }
 
 fn lines(v: &[(u64, String)]) -> Vec<u64> {
